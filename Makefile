@@ -1,0 +1,33 @@
+# prowctl: see README.md.
+GO        ?= go
+BIN       ?= bin
+# Binaries of the personal Prow cluster and of Prow's own tools, built once
+# per version and reused across runs and checkouts.
+PROWCTL_TOOLS ?= $(HOME)/.cache/prowctl/tools
+export PROWCTL_TOOLS
+
+.PHONY: build test test-short bench lint tools demo clean
+
+build:
+	$(GO) build -o $(BIN)/prowctl ./cmd/prowctl
+
+# Unit and integration tests. Integration tests need `make tools` first.
+test:
+	$(GO) test -count=1 -timeout 25m ./...
+
+# Unit tests only: no personal cluster, no built tools.
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+tools:
+	bash hack/tools/build.sh
+
+bench:
+	@echo "benchmarks: see hack/bench"
+
+clean:
+	rm -rf $(BIN)

@@ -7,5 +7,7 @@ import (
 )
 
 func newCmdJobs(streams *iostreams.IOStreams) *cobra.Command {
-	return &cobra.Command{Use: "jobs", Short: "(not yet implemented)"}
+	cmd := &cobra.Command{Use: "jobs", Short: "Generate, update and lint Prow job config"}
+	cmd.AddCommand(newCmdJobsLint(streams))
+	return cmd
 }

@@ -1,0 +1,679 @@
+// Package jobs turns the short tf-k8s spec (config/tf-k8s.yaml) into Prow job
+// config: a standalone generated file, or the tf-k8s entries of a shared
+// monolithic config.yaml edited in place without touching any other byte.
+package jobs
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Job types a spec may name.
+const (
+	TypePresubmit  = "presubmit"
+	TypePostsubmit = "postsubmit"
+	TypePeriodic   = "periodic"
+)
+
+// Lint policy scopes and severities (the lint package interprets them).
+const (
+	ScopeOwned = "owned"
+	ScopeAll   = "all"
+
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+	SeverityOff     = "off"
+)
+
+// Spec is what is specific to one repository's Prow jobs (config/tf-k8s.yaml).
+// Everything else in the generated job config is derived from it.
+type Spec struct {
+	// Path is the file the spec was loaded from; generated headers name it.
+	Path string `yaml:"-"`
+
+	// Repo is "org/repo": every presubmit and postsubmit of it is owned.
+	Repo string `yaml:"repo"`
+	// Branches the presubmits and postsubmits run on.
+	Branches []string `yaml:"branches"`
+	// PeriodicPrefix marks periodics as owned by name (e.g. "tf-k8s-").
+	PeriodicPrefix string `yaml:"periodic_prefix"`
+
+	// Image is the test image, pinned by tag or digest.
+	Image string `yaml:"image"`
+	// Command is what every job's container runs.
+	Command []string `yaml:"command"`
+	// Presets are the preset labels the jobs carry (label -> value).
+	Presets map[string]string `yaml:"presets"`
+	// Decorate turns on Prow's pod utilities; defaults to true.
+	Decorate *bool `yaml:"decorate"`
+	// Resources of the test container.
+	Resources Resources `yaml:"resources"`
+	// Testgrid places the jobs on a dashboard.
+	Testgrid Testgrid `yaml:"testgrid"`
+
+	Jobs []Job `yaml:"jobs"`
+
+	// Lint configures `prowctl jobs lint`'s policy rules.
+	Lint LintSpec `yaml:"lint"`
+}
+
+// Resources are Kubernetes resource quantities by name (cpu, memory).
+type Resources struct {
+	Requests map[string]string `yaml:"requests"`
+	Limits   map[string]string `yaml:"limits"`
+}
+
+// Testgrid names where the jobs' results show up.
+type Testgrid struct {
+	Dashboard  string `yaml:"dashboard"`
+	AlertEmail string `yaml:"alert_email"`
+}
+
+// Job is one Prow job of the spec.
+type Job struct {
+	Name string `yaml:"name"`
+	// Type is presubmit, postsubmit or periodic.
+	Type string `yaml:"type"`
+
+	// Presubmits only.
+	AlwaysRun    bool   `yaml:"always_run"`
+	RunIfChanged string `yaml:"run_if_changed"`
+	Optional     bool   `yaml:"optional"`
+	Context      string `yaml:"context"`
+
+	// Periodics only: exactly one of Interval and Cron.
+	Interval string `yaml:"interval"`
+	Cron     string `yaml:"cron"`
+
+	// Branches overrides the spec's branches (presubmits, postsubmits).
+	Branches []string `yaml:"branches"`
+	// ExtraRefs are cloned before the job runs (periodics get no source otherwise).
+	ExtraRefs []Ref `yaml:"extra_refs"`
+
+	// Tab is the testgrid tab name; defaults to the job name.
+	Tab         string `yaml:"tab"`
+	Description string `yaml:"description"`
+}
+
+// Ref is a repository a job clones.
+type Ref struct {
+	Org     string `yaml:"org"`
+	Repo    string `yaml:"repo"`
+	BaseRef string `yaml:"base_ref"`
+	// PathAlias clones into $GOPATH/src/<path_alias> instead of org/repo.
+	PathAlias string `yaml:"path_alias"`
+	WorkDir   bool   `yaml:"workdir"`
+}
+
+// LintSpec is the lint policy: per-rule severity overrides and scope.
+type LintSpec struct {
+	// Rules maps a rule id to error, warning or off.
+	Rules map[string]string `yaml:"rules"`
+	// Scope is owned (default: policy on the jobs the spec owns) or all.
+	Scope string `yaml:"scope"`
+}
+
+// Error is a problem at a position in a YAML file: "file:line:col: field: message".
+type Error struct {
+	File   string
+	Line   int
+	Column int
+	// Field is the dotted path of the offending field (jobs[1].interval); may be empty.
+	Field string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors are several positioned problems, one per line.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// LoadSpec reads and validates a spec file.
+func LoadSpec(path string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	return ParseSpec(path, data)
+}
+
+// ParseSpec decodes a spec strictly (unknown fields, duplicate keys, wrong
+// types are errors with positions) and validates it. file names the source in
+// errors.
+func ParseSpec(file string, data []byte) (*Spec, error) {
+	root, err := parseYAML(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
+		return nil, &Error{File: file, Line: 1, Column: 1, Msg: "spec is empty; it needs at least repo, image, command and jobs"}
+	}
+	s := &Spec{Path: file}
+	d := &strictDecoder{file: file}
+	if err := d.decode(root, reflect.ValueOf(s).Elem(), ""); err != nil {
+		return nil, err
+	}
+	s.setDefaults()
+	if errs := s.validate(root, file); len(errs) > 0 {
+		return nil, errs
+	}
+	return s, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML parses one YAML document into its root node, nil when the file
+// holds no document. Syntax errors name the file and line.
+func parseYAML(file string, data []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if err.Error() == "EOF" {
+			return nil, nil
+		}
+		return nil, syntaxError(file, data, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &Error{File: file, Line: extra.Line, Column: extra.Column, Msg: "more than one YAML document; expected one"}
+	} else if err.Error() != "EOF" {
+		return nil, syntaxError(file, data, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil, nil
+	}
+	return root, nil
+}
+
+// syntaxError turns a yaml.v3 parse error into a positioned one; a tab in
+// indentation at or before the failing line is the usual culprit and is named.
+func syntaxError(file string, data []byte, err error) error {
+	msg := err.Error()
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		if line > 0 && i+1 > line+1 {
+			break
+		}
+		for j := 0; j < len(l) && (l[j] == ' ' || l[j] == '\t'); j++ {
+			if l[j] == '\t' {
+				return &Error{File: file, Line: i + 1, Column: j + 1, Msg: "tab character in indentation; indent YAML with spaces"}
+			}
+		}
+	}
+	if line == 0 {
+		line = 1
+	}
+	return &Error{File: file, Line: line, Column: 1, Msg: "invalid YAML: " + msg}
+}
+
+// strictDecoder decodes a node tree into Go values by their yaml tags,
+// rejecting what yaml.v3's KnownFields would only report without a column:
+// unknown fields (with a suggestion), duplicate keys and mistyped scalars.
+type strictDecoder struct {
+	file string
+}
+
+func (d *strictDecoder) errorf(n *yaml.Node, field, format string, args ...any) *Error {
+	return &Error{File: d.file, Line: n.Line, Column: n.Column, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (d *strictDecoder) decode(n *yaml.Node, v reflect.Value, field string) error {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil // an empty value leaves the zero value
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		return d.decode(n, v.Elem(), field)
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return d.errorf(n, field, "expected a mapping, got %s", describe(n))
+		}
+		fields := structFields(v.Type())
+		seen := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Value == "<<" && k.Tag == "!!merge" {
+				return d.errorf(k, field, "merge keys (<<) are not supported in a spec")
+			}
+			name := join(field, k.Value)
+			if prev, dup := seen[k.Value]; dup {
+				return d.errorf(k, name, "duplicate key (first at line %d)", prev.Line)
+			}
+			seen[k.Value] = k
+			idx, ok := fields[k.Value]
+			if !ok {
+				msg := fmt.Sprintf("unknown field %q", k.Value)
+				if s := suggest(k.Value, fieldNames(fields)); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
+				}
+				return d.errorf(k, field, "%s", msg)
+			}
+			if err := d.decode(val, v.Field(idx), name); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return d.errorf(n, field, "expected a mapping, got %s", describe(n))
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		seen := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				return d.errorf(k, field, "expected a string key, got %s", describe(k))
+			}
+			name := join(field, k.Value)
+			if prev, dup := seen[k.Value]; dup {
+				return d.errorf(k, name, "duplicate key (first at line %d)", prev.Line)
+			}
+			seen[k.Value] = k
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if err := d.decode(val, elem, name); err != nil {
+				return err
+			}
+			v.SetMapIndex(reflect.ValueOf(k.Value), elem)
+		}
+		return nil
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return d.errorf(n, field, "expected a list, got %s", describe(n))
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			if err := d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", field, i)); err != nil {
+				return err
+			}
+		}
+		v.Set(s)
+		return nil
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			return d.errorf(n, field, "expected a string, got %s", describe(n))
+		}
+		v.SetString(n.Value)
+		return nil
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			return d.errorf(n, field, "expected true or false, got %s", describe(n))
+		}
+		b, _ := strconv.ParseBool(strings.ToLower(n.Value))
+		v.SetBool(b)
+		return nil
+	}
+	return d.errorf(n, field, "internal: cannot decode into %s", v.Type())
+}
+
+// describe names a node's kind for type errors.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	if len(n.Value) > 40 {
+		return fmt.Sprintf("%q", n.Value[:40]+"...")
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+func join(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
+}
+
+func structFields(t reflect.Type) map[string]int {
+	m := map[string]int{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" || name == "" {
+			continue
+		}
+		m[name] = i
+	}
+	return m
+}
+
+func fieldNames(m map[string]int) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	return names
+}
+
+// suggest returns the candidate closest to s by edit distance when it is
+// close enough to be a likely typo.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", len(s)/2+2
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD || (d == bestD && c < best) {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func (s *Spec) setDefaults() {
+	if s.Decorate == nil {
+		t := true
+		s.Decorate = &t
+	}
+	if s.Lint.Scope == "" {
+		s.Lint.Scope = ScopeOwned
+	}
+}
+
+var (
+	repoRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	jobNameRE = regexp.MustCompile(`^[A-Za-z0-9-._]+$`)
+)
+
+// validate checks what decoding cannot: required fields, job types, intervals,
+// duplicate names. It returns every problem, each at the position of its field.
+func (s *Spec) validate(root *yaml.Node, file string) Errors {
+	var errs Errors
+	at := func(path []string, field, format string, args ...any) {
+		n := lookup(root, path...)
+		e := &Error{File: file, Line: 1, Column: 1, Field: field, Msg: fmt.Sprintf(format, args...)}
+		if n != nil {
+			e.Line, e.Column = n.Line, n.Column
+		}
+		errs = append(errs, e)
+	}
+	if s.Repo == "" {
+		at(nil, "repo", "required: the repository as org/repo")
+	} else if !repoRE.MatchString(s.Repo) {
+		at([]string{"repo"}, "repo", "%q is not org/repo", s.Repo)
+	}
+	if len(s.Branches) == 0 {
+		at(nil, "branches", "required: the branches presubmits and postsubmits run on")
+	}
+	if s.Image == "" {
+		at(nil, "image", "required: the test image, pinned by tag or digest")
+	} else if msg := imagePinProblem(s.Image); msg != "" {
+		at([]string{"image"}, "image", "%s", msg)
+	}
+	if len(s.Command) == 0 {
+		at(nil, "command", "required: what every job's container runs")
+	}
+	for k, v := range s.Resources.Requests {
+		if v == "" {
+			at([]string{"resources", "requests", k}, "resources.requests."+k, "empty quantity")
+		}
+	}
+	switch s.Lint.Scope {
+	case ScopeOwned, ScopeAll:
+	default:
+		at([]string{"lint", "scope"}, "lint.scope", "%q is not one of owned, all", s.Lint.Scope)
+	}
+	for _, id := range sortedKeys(s.Lint.Rules) {
+		switch s.Lint.Rules[id] {
+		case SeverityError, SeverityWarning, SeverityOff:
+		default:
+			at([]string{"lint", "rules", id}, "lint.rules."+id, "%q is not one of error, warning, off", s.Lint.Rules[id])
+		}
+	}
+	if len(s.Jobs) == 0 {
+		at([]string{"jobs"}, "jobs", "the spec names no jobs; add at least one under jobs:")
+	}
+	seen := map[string]int{}
+	for i, j := range s.Jobs {
+		idx := strconv.Itoa(i)
+		field := fmt.Sprintf("jobs[%d]", i)
+		jat := func(key, format string, args ...any) {
+			path := []string{"jobs", idx}
+			f := field
+			if key != "" {
+				if lookup(root, "jobs", idx, key) != nil {
+					path = append(path, key)
+				}
+				f += "." + key
+			}
+			at(path, f, format, args...)
+		}
+		switch {
+		case j.Name == "":
+			jat("name", "required")
+		case !jobNameRE.MatchString(j.Name):
+			jat("name", "%q may hold only letters, digits, '-', '.' and '_'", j.Name)
+		case len(j.Name) > 63:
+			jat("name", "%q is %d characters; Prow job names are at most 63", j.Name, len(j.Name))
+		}
+		if first, dup := seen[j.Name]; dup && j.Name != "" {
+			jat("name", "duplicate job name %q (also jobs[%d])", j.Name, first)
+		} else {
+			seen[j.Name] = i
+		}
+		switch j.Type {
+		case TypePresubmit, TypePostsubmit:
+			if j.Interval != "" || j.Cron != "" {
+				jat(pick(j.Interval != "", "interval", "cron"), "only periodics have an interval or cron; this is a %s", j.Type)
+			}
+			if j.Type == TypePresubmit && j.AlwaysRun && j.RunIfChanged != "" {
+				jat("run_if_changed", "always_run and run_if_changed are mutually exclusive")
+			}
+			if j.Type == TypePresubmit && j.RunIfChanged != "" {
+				if _, err := regexp.Compile(j.RunIfChanged); err != nil {
+					jat("run_if_changed", "invalid regular expression: %v", err)
+				}
+			}
+			if j.Type == TypePostsubmit && (j.AlwaysRun || j.Optional || j.Context != "") {
+				jat("", "always_run, optional and context apply to presubmits only")
+			}
+		case TypePeriodic:
+			switch {
+			case j.Interval == "" && j.Cron == "":
+				jat("interval", "a periodic needs an interval (e.g. 8h) or a cron")
+			case j.Interval != "" && j.Cron != "":
+				jat("cron", "interval and cron are mutually exclusive")
+			case j.Interval != "":
+				if d, err := time.ParseDuration(j.Interval); err != nil || d <= 0 {
+					jat("interval", "%q is not a positive duration like 8h or 30m", j.Interval)
+				}
+			}
+			if j.AlwaysRun || j.Optional || j.RunIfChanged != "" || j.Context != "" || len(j.Branches) > 0 {
+				jat("", "always_run, optional, run_if_changed, context and branches do not apply to periodics")
+			}
+			if j.Name != "" && !s.OwnsPeriodic(j.Name, j.clonedRepos()) {
+				jat("name", "periodic %q neither starts with periodic_prefix %q nor clones %s; the spec could not find it again in a shared config", j.Name, s.PeriodicPrefix, s.Repo)
+			}
+		case "":
+			jat("type", "required: one of presubmit, postsubmit, periodic")
+		default:
+			jat("type", "%q is not one of presubmit, postsubmit, periodic", j.Type)
+		}
+		for k, r := range j.ExtraRefs {
+			if r.Org == "" || r.Repo == "" || r.BaseRef == "" {
+				at([]string{"jobs", idx, "extra_refs", strconv.Itoa(k)}, fmt.Sprintf("%s.extra_refs[%d]", field, k), "org, repo and base_ref are required")
+			}
+		}
+	}
+	return errs
+}
+
+func pick(c bool, a, b string) string {
+	if c {
+		return a
+	}
+	return b
+}
+
+// imagePinProblem says why an image reference is not pinned, "" when it is.
+func imagePinProblem(image string) string {
+	if strings.Contains(image, "@sha256:") {
+		return ""
+	}
+	name := image
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	_, tag, ok := strings.Cut(name, ":")
+	switch {
+	case !ok || tag == "":
+		return fmt.Sprintf("%q has no tag; pin it by tag or digest", image)
+	case tag == "latest":
+		return fmt.Sprintf("%q uses :latest; pin it by tag or digest", image)
+	}
+	return ""
+}
+
+// lookup follows mapping keys and sequence indexes from n; nil if absent.
+func lookup(n *yaml.Node, path ...string) *yaml.Node {
+	for _, p := range path {
+		for n != nil && n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		if n == nil {
+			return nil
+		}
+		switch n.Kind {
+		case yaml.MappingNode:
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					next = n.Content[i+1]
+					if next.Kind == yaml.ScalarNode && next.Tag == "!!null" {
+						next = n.Content[i] // point at the key of an empty value
+					}
+					break
+				}
+			}
+			n = next
+		case yaml.SequenceNode:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[i]
+		default:
+			return nil
+		}
+	}
+	return n
+}
+
+func (j Job) clonedRepos() []string {
+	var repos []string
+	for _, r := range j.ExtraRefs {
+		repos = append(repos, r.Org+"/"+r.Repo)
+	}
+	return repos
+}
+
+// OwnsRepo reports whether presubmits and postsubmits keyed by orgRepo
+// ("org/repo") belong to the spec: all of its repository's do.
+func (s *Spec) OwnsRepo(orgRepo string) bool {
+	return orgRepo == s.Repo
+}
+
+// OwnsPeriodic reports whether a periodic belongs to the spec: its name carries
+// the spec's prefix, or it clones the spec's repository (clonedRepos are the
+// "org/repo" of its extra_refs).
+func (s *Spec) OwnsPeriodic(name string, clonedRepos []string) bool {
+	if s.PeriodicPrefix != "" && strings.HasPrefix(name, s.PeriodicPrefix) {
+		return true
+	}
+	for _, r := range clonedRepos {
+		if r == s.Repo {
+			return true
+		}
+	}
+	return false
+}
+
+// JobNames lists the spec's job names of one type, in spec order.
+func (s *Spec) JobNames(jobType string) []string {
+	var names []string
+	for _, j := range s.Jobs {
+		if j.Type == jobType {
+			names = append(names, j.Name)
+		}
+	}
+	return names
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,194 @@
+// Package e2e runs the end-to-end pipeline of a Prow job: a DAG of steps read
+// from a spec (config/e2e.yaml), run in parallel where the edges allow, with
+// finalizers that always run, results in Prow's artifact layout and an
+// optional upload to where Spyglass looks.
+//
+// Built-in step kinds live in pkg/e2e/steps and register themselves here;
+// the runner only knows the Step interface.
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
+)
+
+// Step is one unit of work of a pipeline. Run returns nil when the step
+// passed, an error wrapping ErrSkip when it decided not to run (a distinct,
+// reported outcome), any other error when it failed. Run must return soon
+// after ctx is done: the runner cancels ctx on timeout and on SIGTERM.
+type Step interface {
+	Run(ctx context.Context, env *Env) error
+}
+
+// ErrSkip marks a step's result as skipped rather than failed.
+var ErrSkip = errors.New("skipped")
+
+// Skip returns an error that reports the step as skipped, with reason.
+func Skip(reason string) error { return fmt.Errorf("%s: %w", reason, ErrSkip) }
+
+// StepFunc adapts a function to Step.
+type StepFunc func(ctx context.Context, env *Env) error
+
+// Run calls f.
+func (f StepFunc) Run(ctx context.Context, env *Env) error { return f(ctx, env) }
+
+// Kind builds steps of one kind from their `with:` settings. New decodes
+// settings strictly (DecodeSettings does) and checks them, so a bad spec is
+// rejected before anything runs. settings is nil when the step has no `with:`.
+type Kind interface {
+	New(settings *yaml.Node) (Step, error)
+}
+
+// KindFunc adapts a function to Kind.
+type KindFunc func(settings *yaml.Node) (Step, error)
+
+// New calls f.
+func (f KindFunc) New(settings *yaml.Node) (Step, error) { return f(settings) }
+
+var (
+	kindsMu sync.RWMutex
+	kinds   = map[string]Kind{}
+)
+
+// Register makes a step kind available to `uses: name`. It panics on a
+// duplicate name: registration happens in init and a clash is a programming
+// error.
+func Register(name string, k Kind) {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	if _, dup := kinds[name]; dup {
+		panic("e2e: step kind registered twice: " + name)
+	}
+	kinds[name] = k
+}
+
+// LookupKind returns the registered kind called name.
+func LookupKind(name string) (Kind, bool) {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	k, ok := kinds[name]
+	return k, ok
+}
+
+// Kinds returns the names of all registered kinds, sorted.
+func Kinds() []string {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	names := make([]string, 0, len(kinds))
+	for n := range kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Env is what a step sees of the run.
+type Env struct {
+	// Name is the step's name in the pipeline.
+	Name string
+	// Artifacts is the run's artifacts directory ($ARTIFACTS). Files a step
+	// writes here (JUnit files named junit_*.xml, logs) are uploaded with the
+	// run. Steps that collect JUnit put it at the top of this directory.
+	Artifacts string
+	// Dir is the directory relative paths in settings resolve against (the
+	// directory the run was started in, normally the repository root).
+	Dir string
+	// Log receives the step's output; it goes to the step's own log file and
+	// to the combined build log.
+	Log io.Writer
+	// State holds what steps hand on to each other (image digest, chart ref,
+	// kubeconfig, ...) in a file of the artifacts directory, so steps can run
+	// one by one in separate processes.
+	State *State
+	// Job is the Prow job spec of the run (from JOB_SPEC, or a local default).
+	Job *downwardapi.JobSpec
+	// Runner runs external programs; tests inject a recording one.
+	Runner Runner
+	// Environ is the environment for commands the step runs: the process's
+	// environment, the job's Prow variables and the step's `env:`.
+	Environ []string
+	// Upload is where the run uploads its results ("" for none): a
+	// gs://bucket[/prefix], s3://bucket[/prefix] or local directory.
+	Upload string
+
+	exits *exitList
+}
+
+// exitList collects AtExit functions; one list is shared by all steps of a run.
+type exitList struct {
+	mu  sync.Mutex
+	fns []func(context.Context) error
+}
+
+func (l *exitList) add(fn func(context.Context) error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fns = append(l.fns, fn)
+}
+
+// run calls the functions in reverse order of registration, once.
+func (l *exitList) run(ctx context.Context) error {
+	l.mu.Lock()
+	fns := l.fns
+	l.fns = nil
+	l.mu.Unlock()
+	var errs []error
+	for i := len(fns) - 1; i >= 0; i-- {
+		if err := fns[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Getenv returns the value of key in e.Environ.
+func (e *Env) Getenv(key string) string {
+	for i := len(e.Environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(e.Environ[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// AtExit registers fn to run when the whole run ends, after the finalizers:
+// for things a step starts that later steps of the same process use (a
+// registry on loopback). fn gets a context bounded by the grace period. With
+// `e2e step NAME`, the run is that one step.
+func (e *Env) AtExit(fn func(context.Context) error) {
+	if e.exits == nil {
+		e.exits = &exitList{}
+	}
+	e.exits.add(fn)
+}
+
+// NewTestEnv returns an Env for exercising one step in a test: artifacts and
+// state in dir, output to log, commands through runner (nil for ExecRunner),
+// a periodic local job spec. The returned function runs what the step
+// registered with AtExit.
+func NewTestEnv(dir string, log io.Writer, runner Runner) (*Env, func(context.Context) error) {
+	if runner == nil {
+		runner = ExecRunner{}
+	}
+	env := &Env{
+		Name:      "test",
+		Artifacts: dir,
+		Dir:       dir,
+		Log:       log,
+		State:     OpenState(StatePath(dir)),
+		Job:       LocalJobSpec("local-e2e", "1"),
+		Runner:    runner,
+		Environ:   os.Environ(),
+		exits:     &exitList{},
+	}
+	return env, env.exits.run
+}

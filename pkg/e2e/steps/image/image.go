@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -126,7 +127,7 @@ func (o Options) binary() string {
 	if o.Binary == "" {
 		return "/operator"
 	}
-	return o.Binary
+	return path.Clean("/" + o.Binary)
 }
 
 // compile runs go build and returns the binary.
@@ -228,7 +229,7 @@ func tarFile(file string, data []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	hdr := &tar.Header{
-		Name:     path.Clean(file)[1:], // layer paths are relative to /
+		Name:     strings.TrimPrefix(file, "/"), // layer paths are relative to /
 		Mode:     0o755,
 		Size:     int64(len(data)),
 		Typeflag: tar.TypeReg,

@@ -71,7 +71,9 @@ var notNameChars = regexp.MustCompile(`[^a-z0-9-]+`)
 // traced to its run. When that is longer than max, the job part is cut and a
 // hash of job and build keeps names of different runs apart.
 func Name(job, build string, max int) string {
-	clean := func(s string) string { return strings.Trim(notNameChars.ReplaceAllString(strings.ToLower(s), "-"), "-") }
+	clean := func(s string) string {
+		return strings.Trim(notNameChars.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	}
 	full := clean("e2e-" + job + "-" + build)
 	if len(full) <= max {
 		return full

@@ -1,0 +1,237 @@
+package lint
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+	"sigs.k8s.io/prow/pkg/config"
+	syaml "sigs.k8s.io/yaml"
+)
+
+// file is one job config file: its bytes, its YAML node tree (for
+// positions) and what Prow's own decoder made of it.
+type file struct {
+	path string
+	data []byte
+	root *yaml.Node // the document's top mapping; nil when the file is empty or not YAML
+
+	jc       config.JobConfig
+	decoded  bool // Prow's decoder accepted the file
+	jobs     []*job
+	findings []Finding
+}
+
+// job is one job's entry in a file.
+type job struct {
+	kind string // presubmit, postsubmit or periodic
+	repo string // "org/repo" for presubmits and postsubmits
+	name string
+	file *file
+	node *yaml.Node // the job's mapping
+	// index is the job's position in its list (repo list or periodics).
+	index int
+	owned bool
+}
+
+const (
+	kindPresubmit  = "presubmit"
+	kindPostsubmit = "postsubmit"
+	kindPeriodic   = "periodic"
+)
+
+func (f *file) add(n *yaml.Node, sev Severity, rule, format string, args ...any) {
+	line, col := 1, 1
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	f.findings = append(f.findings, Finding{File: f.path, Line: line, Column: col, Severity: sev, Rule: rule, Message: fmt.Sprintf(format, args...)})
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parse fills f.root and reports what keeps the file from being job config:
+// syntax errors, tabs, duplicate keys, unknown top-level keys and fields.
+// It then decodes the file with Prow's own decoder.
+func (f *file) parse(owner Owner) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(f.data, &doc); err != nil {
+		f.syntaxError(err)
+		return
+	}
+	if len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null") {
+		f.add(nil, SeverityError, RuleEmptyFile, "file holds no job config (empty or only comments); delete it or add jobs")
+		f.decoded = true
+		return
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		f.add(root, SeverityError, RuleYAMLType, "job config must be a mapping with presubmits, postsubmits, periodics or presets; found %s", describe(root))
+		return
+	}
+	f.root = root
+	w := walker{f: f, owner: owner}
+	w.top(root)
+	f.indexJobs()
+	f.decode()
+}
+
+func (f *file) syntaxError(err error) {
+	msg := err.Error()
+	line := 1
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	// A tab in indentation is the most common cause of "cannot start any
+	// token"; name it rather than echo the parser.
+	if l, c, ok := tabIndent(f.data); ok && (strings.Contains(msg, "cannot start any token") || l <= line) {
+		f.findings = append(f.findings, Finding{File: f.path, Line: l, Column: c, Severity: SeverityError, Rule: RuleYAMLSyntax,
+			Message: "tab character in indentation; YAML indents with spaces only"})
+		return
+	}
+	f.findings = append(f.findings, Finding{File: f.path, Line: line, Column: 1, Severity: SeverityError, Rule: RuleYAMLSyntax, Message: msg})
+}
+
+// tabIndent finds the first line whose indentation holds a tab.
+func tabIndent(data []byte) (line, col int, ok bool) {
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		for j, c := range l {
+			if c == '\t' {
+				return i + 1, j + 1, true
+			}
+			if c != ' ' {
+				break
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// decode runs Prow's decoder (the one config.Load uses) on the file, and
+// places its error, which names no line, on the node it is about.
+func (f *file) decode() {
+	err := syaml.Unmarshal(f.data, &f.jc)
+	if err == nil {
+		f.decoded = true
+		return
+	}
+	n, msg := locateDecodeError(f.root, err)
+	f.add(n, SeverityError, RuleProwLoad, "%s", msg)
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch v2Type(n) {
+	case "bool":
+		return "bool " + n.Value
+	case "number":
+		return "number " + n.Value
+	case "null":
+		return "null"
+	}
+	return fmt.Sprintf("string %q", n.Value)
+}
+
+// indexJobs records every job entry of the file with its node.
+func (f *file) indexJobs() {
+	for i := 0; i+1 < len(f.root.Content); i += 2 {
+		k, v := f.root.Content[i], f.root.Content[i+1]
+		switch k.Value {
+		case "presubmits", "postsubmits":
+			if v.Kind != yaml.MappingNode {
+				continue
+			}
+			kind := strings.TrimSuffix(k.Value, "s")
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				repo, list := v.Content[j].Value, v.Content[j+1]
+				f.indexList(kind, repo, list)
+			}
+		case "periodics":
+			f.indexList(kindPeriodic, "", v)
+		}
+	}
+}
+
+func (f *file) indexList(kind, repo string, list *yaml.Node) {
+	if list.Kind != yaml.SequenceNode {
+		return
+	}
+	for i, n := range list.Content {
+		if n.Kind != yaml.MappingNode {
+			continue
+		}
+		name := ""
+		if v := valueOf(n, "name"); v != nil {
+			name = v.Value
+		}
+		f.jobs = append(f.jobs, &job{kind: kind, repo: repo, name: name, file: f, node: n, index: i})
+	}
+}
+
+// valueOf returns the value node of key in mapping n.
+func valueOf(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// keyOf returns the key node of key in mapping n.
+func keyOf(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return nil
+}
+
+// v2Type names the JSON type Prow's decoder (YAML 1.1 via yaml.v2, then
+// JSON) gives a plain scalar: yes/no/on/off are bools there.
+func v2Type(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return "string"
+	}
+	switch n.Tag {
+	case "!!str":
+		if n.Style&yaml.TaggedStyle != 0 {
+			return "string"
+		}
+		switch n.Value {
+		case "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF":
+			return "bool"
+		}
+		return "string"
+	case "!!bool":
+		return "bool"
+	case "!!int", "!!float":
+		return "number"
+	case "!!null":
+		return "null"
+	}
+	return "string"
+}

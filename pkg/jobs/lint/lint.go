@@ -1,0 +1,209 @@
+package lint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	gitignore "github.com/denormal/go-gitignore"
+	"sigs.k8s.io/prow/pkg/config"
+)
+
+// Options say what to lint and how.
+type Options struct {
+	// ConfigPath is Prow's config.yaml.
+	ConfigPath string
+	// JobConfigPath is a job config file or a directory searched recursively
+	// (as Prow does: *.yaml and *.yml, .prowignore honoured, "..*" skipped).
+	JobConfigPath string
+	// Owner says which jobs policy applies to; nil owns nothing.
+	Owner Owner
+	// Rules overrides rule severities ("error", "warning", "off") by rule id.
+	Rules map[string]string
+	// RulesFile and RulesNode, when set, place problems with Rules (an
+	// unknown rule id) in the spec file.
+	RulesFile string
+	// AllJobs applies policy to every job, not only owned ones.
+	AllJobs bool
+	// Workers bounds parallelism; 0 means GOMAXPROCS.
+	Workers int
+}
+
+// Lint checks the job config the way Prow loads it, then checkconfig's
+// checks, then policy. It returns an *InputError when the input cannot be
+// read at all; every other problem is a Finding.
+func Lint(ctx context.Context, o Options) (*Result, error) {
+	overrides, ruleFindings := parseOverrides(o.Rules, o.RulesFile)
+	for _, p := range []string{o.ConfigPath, o.JobConfigPath} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			return nil, &InputError{Path: p, Err: unwrapPathError(err)}
+		}
+	}
+	if o.ConfigPath == "" {
+		return nil, &InputError{Path: "--config-path", Err: errors.New("a Prow config is required")}
+	}
+	st, _ := os.Stat(o.ConfigPath)
+	if st.IsDir() {
+		return nil, &InputError{Path: o.ConfigPath, Err: errors.New("Prow config must be a file, not a directory")}
+	}
+
+	files, walkFindings, err := listJobFiles(o.JobConfigPath)
+	if err != nil {
+		return nil, err
+	}
+
+	// Prow's config and the job files are independent until jobs are
+	// defaulted: load them side by side.
+	var prow prowConfig
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		prow = loadProwConfig(o.ConfigPath)
+	}()
+	if err := parseFiles(ctx, files, o.Owner, o.Workers); err != nil {
+		return nil, err
+	}
+	wg.Wait()
+	if prow.unreadable != nil {
+		return nil, prow.unreadable
+	}
+
+	l := &linter{opts: o, files: files, prow: prow}
+	l.findings = append(l.findings, ruleFindings...)
+	l.findings = append(l.findings, walkFindings...)
+	l.findings = append(l.findings, prow.findings...)
+	for _, f := range files {
+		l.findings = append(l.findings, f.findings...)
+	}
+	l.index()
+	if prow.cfg != nil {
+		l.loadJobs()
+	}
+	l.policy()
+
+	res := &Result{Files: len(files), Jobs: l.njobs}
+	res.Findings = applyOverrides(l.findings, overrides)
+	res.Findings = sortFindings(res.Findings)
+	return res, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// listJobFiles finds job config files the way Prow's ReadJobConfig does.
+func listJobFiles(root string) ([]*file, []Finding, error) {
+	if root == "" {
+		return nil, nil, nil
+	}
+	st, err := os.Stat(root)
+	if err != nil {
+		return nil, nil, &InputError{Path: root, Err: unwrapPathError(err)}
+	}
+	if !st.IsDir() {
+		return []*file{{path: root}}, nil, nil
+	}
+	ignore, err := gitignore.NewRepositoryWithFile(root, config.ProwIgnoreFileName)
+	if err != nil {
+		return nil, nil, &InputError{Path: filepath.Join(root, config.ProwIgnoreFileName), Err: err}
+	}
+	var files []*file
+	var findings []Finding
+	basenames := map[string]string{}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return &InputError{Path: path, Err: unwrapPathError(err)}
+		}
+		if strings.HasPrefix(d.Name(), "..") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		if m := ignore.Match(path); m != nil && m.Ignore() {
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		base := filepath.Base(path)
+		if first, ok := basenames[base]; ok {
+			// Prow refuses this: updateconfig keys the configmap by basename.
+			findings = append(findings, Finding{File: path, Line: 1, Column: 1, Severity: SeverityError, Rule: RuleProwLoad,
+				Message: fmt.Sprintf("duplicated basename is not allowed: %s (also %s); rename one", base, first)})
+			return nil
+		}
+		basenames[base] = path
+		files = append(files, &file{path: path})
+		return nil
+	})
+	if err != nil {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			return nil, nil, ie
+		}
+		return nil, nil, &InputError{Path: root, Err: err}
+	}
+	return files, findings, nil
+}
+
+// parseFiles reads and parses every file, spread over the available cores.
+func parseFiles(ctx context.Context, files []*file, owner Owner, workers int) error {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	work := make(chan *file)
+	errs := make([]error, len(files))
+	idx := map[*file]int{}
+	for i, f := range files {
+		idx[f] = i
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range work {
+				data, err := config.ReadFileMaybeGZIP(f.path)
+				if err != nil {
+					errs[idx[f]] = &InputError{Path: f.path, Err: unwrapPathError(err)}
+					continue
+				}
+				f.data = data
+				f.parse(owner)
+			}
+		}()
+	}
+	for _, f := range files {
+		select {
+		case work <- f:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}

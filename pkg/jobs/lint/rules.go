@@ -1,0 +1,169 @@
+package lint
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Rule ids. Those Prow itself enforces (prow-load, checkconfig, yaml-syntax)
+// cannot be lowered: lint is never more lenient than Prow.
+const (
+	RuleYAMLSyntax     = "yaml-syntax"
+	RuleYAMLType       = "yaml-type"
+	RuleProwLoad       = "prow-load"
+	RuleCheckconfig    = "checkconfig"
+	RuleDuplicateKey   = "duplicate-key"
+	RuleEmptyFile      = "empty-file"
+	RuleUnknownJobType = "unknown-job-type"
+	RuleUnknownField   = "unknown-field"
+
+	RuleImageTag          = "image-tag"
+	RuleRerunCommand      = "rerun-command"
+	RuleUniqueContext     = "unique-context"
+	RuleRegex             = "regex"
+	RuleSecretReadOnly    = "secret-readonly"
+	RuleTestgrid          = "testgrid-annotations"
+	RuleJobNameLength     = "job-name-length"
+	RulePeriodicSchedule  = "periodic-schedule"
+	RulePresubmitBranches = "presubmit-branches"
+	RuleDecorate          = "decorate"
+	RuleResourceRequests  = "resource-requests"
+	RuleImagePullPolicy   = "image-pull-policy"
+	RuleHostPath          = "host-path"
+	RulePrivileged        = "privileged"
+	RuleJobNameUnique     = "job-name-unique"
+	RuleAlwaysRunFilter   = "always-run-filter"
+)
+
+// RuleInfo describes a rule for `--help` and the README.
+type RuleInfo struct {
+	ID          string
+	Description string
+	// Fixed rules come from Prow and cannot be lowered or turned off.
+	Fixed bool
+}
+
+// Rules lists every rule.
+var Rules = []RuleInfo{
+	{RuleYAMLSyntax, "the file is not valid YAML (syntax, tabs in indentation)", true},
+	{RuleProwLoad, "Prow's config loader rejects the config (type errors, bad regexes, duplicates, invalid fields)", true},
+	{RuleCheckconfig, "checkconfig --strict rejects the config (names over 63 characters, undecorated kubernetes jobs, duplicated refs, clone settings on periodics)", true},
+	{RuleYAMLType, "a job config file is not a mapping", true},
+	{RuleDuplicateKey, "a key appears twice in one mapping (Prow silently keeps the last)", false},
+	{RuleEmptyFile, "a job config file holds no job config", false},
+	{RuleUnknownJobType, "a top-level key other than presubmits, postsubmits, periodics, presets", false},
+	{RuleUnknownField, "a field the pinned Prow does not know (errors in owned jobs, warnings elsewhere)", false},
+	{RuleImageTag, "an image without a tag or digest, or tagged :latest", false},
+	{RuleRerunCommand, "rerun_command not matched by the job's trigger, or also triggering another job", false},
+	{RuleUniqueContext, "a presubmit and a postsubmit of one repo report the same context on overlapping branches", false},
+	{RuleRegex, "run_if_changed, skip_if_only_changed or trigger does not compile", false},
+	{RuleSecretReadOnly, "a secret volume mounted without readOnly: true", false},
+	{RuleTestgrid, "testgrid-dashboards or testgrid-tab-name annotation missing", false},
+	{RuleJobNameLength, "a job name over 63 characters (any agent)", false},
+	{RulePeriodicSchedule, "a periodic without exactly one valid interval or cron", false},
+	{RulePresubmitBranches, "a presubmit without branches", false},
+	{RuleDecorate, "a job without decoration (pod utilities)", false},
+	{RuleResourceRequests, "a container without cpu and memory requests", false},
+	{RuleImagePullPolicy, "imagePullPolicy: Always on an image pinned by tag or digest", false},
+	{RuleHostPath, "a hostPath volume", false},
+	{RulePrivileged, "a privileged container without a " + privilegedReason + " annotation", false},
+	{RuleJobNameUnique, "a job name used by more than one job", false},
+	{RuleAlwaysRunFilter, "always_run together with run_if_changed or skip_if_only_changed", false},
+}
+
+// privilegedReason is the job annotation that justifies a privileged container.
+const privilegedReason = "prowctl/privileged-reason"
+
+func ruleInfo(id string) (RuleInfo, bool) {
+	for _, r := range Rules {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return RuleInfo{}, false
+}
+
+// parseOverrides checks a spec's rule overrides; problems are findings in
+// the spec file.
+func parseOverrides(rules map[string]string, specPath string) (map[string]Severity, []Finding) {
+	out := map[string]Severity{}
+	var findings []Finding
+	var root *yaml.Node
+	if specPath != "" && len(rules) > 0 {
+		if data, err := os.ReadFile(specPath); err == nil {
+			var doc yaml.Node
+			if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 {
+				root = valueOf(valueOf(doc.Content[0], "lint"), "rules")
+			}
+		}
+	}
+	bad := func(id, msg string) {
+		line, col := 1, 1
+		if k := keyOf(root, id); k != nil {
+			line, col = k.Line, k.Column
+		}
+		findings = append(findings, Finding{File: specPath, Line: line, Column: col, Severity: SeverityError, Rule: "spec", Message: msg})
+	}
+	for _, id := range sortedKeys(rules) {
+		sev := Severity(rules[id])
+		info, ok := rules[id], true
+		_ = info
+		r, known := ruleInfo(id)
+		switch {
+		case !known:
+			var ids []string
+			for _, r := range Rules {
+				ids = append(ids, r.ID)
+			}
+			msg := fmt.Sprintf("lint.rules: unknown rule %q", id)
+			if s := suggest(id, ids); s != "" {
+				msg += "; did you mean " + s + "?"
+			}
+			bad(id, msg)
+			ok = false
+		case r.Fixed:
+			bad(id, fmt.Sprintf("lint.rules: rule %q comes from Prow and cannot be changed", id))
+			ok = false
+		case sev != SeverityError && sev != SeverityWarning && sev != SeverityOff:
+			bad(id, fmt.Sprintf("lint.rules: %s: severity must be error, warning or off, not %q", id, sev))
+			ok = false
+		}
+		if ok {
+			out[id] = sev
+		}
+	}
+	return out, findings
+}
+
+func applyOverrides(fs []Finding, overrides map[string]Severity) []Finding {
+	if len(overrides) == 0 {
+		return fs
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		if sev, ok := overrides[f.Rule]; ok {
+			if sev == SeverityOff {
+				continue
+			}
+			f.Severity = sev
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// RuleIDs lists rule ids, sorted.
+func RuleIDs() []string {
+	var ids []string
+	for _, r := range Rules {
+		ids = append(ids, r.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+var _ = strings.TrimSpace

@@ -1,0 +1,114 @@
+package jobs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Target is the file the spec's jobs are written to: a standalone generated
+// file, or (InPlace) a shared Prow config whose tf-k8s entries are edited.
+type Target struct {
+	Path    string
+	InPlace bool
+}
+
+// Change is what bringing a target up to date would do: its current and
+// wanted content.
+type Change struct {
+	Target Target
+	// Exists is false when the standalone file is not there yet.
+	Exists   bool
+	Old, New []byte
+}
+
+// UpToDate reports whether the target already holds what the spec generates.
+func (c *Change) UpToDate() bool { return c.Exists && bytes.Equal(c.Old, c.New) }
+
+// Diff is a unified diff from the target's content to the wanted content,
+// empty when up to date.
+func (c *Change) Diff() string {
+	if c.UpToDate() {
+		return ""
+	}
+	from := c.Target.Path
+	if !c.Exists {
+		from = "/dev/null"
+	}
+	return UnifiedDiff(from, c.Target.Path+" (generated)", c.Old, c.New, 3)
+}
+
+// Plan computes the change that brings target up to date with the spec,
+// without writing anything. In-place targets must exist.
+func Plan(s *Spec, target Target) (*Change, error) {
+	c := &Change{Target: target}
+	old, err := os.ReadFile(target.Path)
+	switch {
+	case err == nil:
+		c.Exists, c.Old = true, old
+	case errors.Is(err, fs.ErrNotExist) && !target.InPlace:
+	default:
+		return nil, fmt.Errorf("read %s: %w", target.Path, err)
+	}
+	if target.InPlace {
+		c.New, err = UpdateInPlace(old, s)
+		var pe *Error
+		if errors.As(err, &pe) && pe.File == "" {
+			pe.File = target.Path
+		}
+	} else {
+		c.New, err = Generate(s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Write stores the wanted content unless the target is up to date; it reports
+// whether it wrote.
+func (c *Change) Write() (bool, error) {
+	if c.UpToDate() {
+		return false, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(c.Target.Path), 0o755); err != nil {
+		return false, fmt.Errorf("create directory for %s: %w", c.Target.Path, err)
+	}
+	if err := WriteFileAtomic(c.Target.Path, c.New); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// WriteFileAtomic replaces path with data through a temporary file in the same
+// directory and a rename, so readers see the old or the new file, never part
+// of one. An existing file keeps its mode.
+func WriteFileAtomic(path string, data []byte) error {
+	mode := fs.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -112,3 +112,18 @@ func WriteFileAtomic(path string, data []byte) error {
 	}
 	return nil
 }
+
+// OutOfDateError reports a target that differs from what the spec generates;
+// it makes the command exit 1.
+type OutOfDateError struct {
+	Path string
+	// Command regenerates the target.
+	Command string
+}
+
+func (e *OutOfDateError) Error() string {
+	return fmt.Sprintf("%s is out of date; run: %s", e.Path, e.Command)
+}
+
+// ExitCode is 1: the check ran and failed.
+func (e *OutOfDateError) ExitCode() int { return 1 }

@@ -3,7 +3,6 @@ package lint
 import (
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"runtime"
 	"sort"
@@ -560,4 +559,3 @@ func parallel(n, workers int, fn func(i int)) {
 	wg.Wait()
 }
 
-var _ = os.Stat

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -110,8 +109,7 @@ func parseOverrides(rules map[string]string, specPath string) (map[string]Severi
 	}
 	for _, id := range sortedKeys(rules) {
 		sev := Severity(rules[id])
-		info, ok := rules[id], true
-		_ = info
+		ok := true
 		r, known := ruleInfo(id)
 		switch {
 		case !known:
@@ -165,5 +163,3 @@ func RuleIDs() []string {
 	sort.Strings(ids)
 	return ids
 }
-
-var _ = strings.TrimSpace

@@ -558,4 +558,3 @@ func parallel(n, workers int, fn func(i int)) {
 	close(next)
 	wg.Wait()
 }
-

@@ -1,8 +1,8 @@
 package lint
 
 import (
-	"errors"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 

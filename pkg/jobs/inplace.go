@@ -520,11 +520,11 @@ func (p *planner) fillEmpty(key, val *yaml.Node, block string) error {
 		start := d.offset(val.Line, val.Column)
 		lineEnd := d.lineStart[val.Line-1] + len(d.line(val.Line))
 		end := tokenEnd(d.src[start:lineEnd]) + start
-		// Drop the space before the token too when nothing follows it.
+		// The spaces before the token go too; a comment after it keeps its own.
+		for start > 0 && d.src[start-1] == ' ' {
+			start--
+		}
 		if len(bytes.TrimSpace(d.src[end:lineEnd])) == 0 {
-			for start > 0 && d.src[start-1] == ' ' {
-				start--
-			}
 			end = lineEnd
 		}
 		if val.Anchor != "" || val.Kind == yaml.AliasNode || start < end {

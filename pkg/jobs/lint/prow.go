@@ -468,6 +468,10 @@ func (l *linter) jobInMessage(msg string) *job {
 			continue
 		}
 		cands := js
+		// Only jobs of files Prow decoded reached Prow's validation.
+		if narrowed := filterJobs(cands, func(j *job) bool { return j.file.decoded }); len(narrowed) > 0 {
+			cands = narrowed
+		}
 		if narrowed := filterJobs(cands, func(j *job) bool { return j.repo != "" && strings.Contains(msg, j.repo) }); len(narrowed) > 0 {
 			cands = narrowed
 		}

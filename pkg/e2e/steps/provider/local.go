@@ -1,0 +1,53 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// LocalCluster is the personal cluster's library (pkg/cluster), behind an
+// interface so this package does not start one in its unit tests.
+type LocalCluster interface {
+	// Up starts the cluster in dir unless it runs already, and returns its
+	// kubeconfig and whether this call started it.
+	Up(ctx context.Context, dir string, log io.Writer) (kubeconfig string, started bool, err error)
+	// Down stops the cluster in dir and removes its state.
+	Down(ctx context.Context, dir string, log io.Writer) error
+}
+
+// Local is the personal cluster on this machine. A cluster that ran before
+// the run is used and left running; one the run started is stopped at Down.
+type Local struct {
+	// Dir is the cluster's directory (empty: the request's private directory).
+	Dir     string
+	Cluster LocalCluster
+}
+
+// Up starts the personal cluster, or finds it running.
+func (l Local) Up(ctx context.Context, req Request) (Cluster, error) {
+	dir := l.Dir
+	if dir == "" {
+		dir = req.Dir
+	}
+	c := Cluster{Provider: "local", Name: req.Name, Extra: map[string]string{"dir": dir}}
+	kubeconfig, started, err := l.Cluster.Up(ctx, dir, logWriter(req.Log))
+	c.Kubeconfig, c.Created = kubeconfig, started
+	if err != nil {
+		// A half-started cluster is still this run's to stop.
+		c.Created = true
+		return c, fmt.Errorf("local: start cluster in %s: %w", dir, err)
+	}
+	return c, nil
+}
+
+// Down stops the cluster if the run started it.
+func (l Local) Down(ctx context.Context, env Env, c Cluster) error {
+	if !c.Created {
+		return nil
+	}
+	if err := l.Cluster.Down(ctx, c.Extra["dir"], logWriter(env.Log)); err != nil {
+		return fmt.Errorf("local: stop cluster in %s: %w", c.Extra["dir"], err)
+	}
+	return nil
+}

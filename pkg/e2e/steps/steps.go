@@ -1,0 +1,144 @@
+// Package steps holds the built-in step kinds of the e2e pipeline and
+// registers them with pkg/e2e: registry, build-image, build-chart,
+// cluster-up, cluster-down, deploy, test and teardown. Each kind decodes its
+// `with:` settings strictly, then calls a library (image, chart, provider,
+// deploy) that knows nothing of the pipeline; what one step hands to the next
+// goes through the run's State.
+//
+// Import it for its side effect:
+//
+//	import _ "github.com/prowctl/prowctl/pkg/e2e/steps"
+package steps
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+
+	"github.com/prowctl/prowctl/pkg/e2e"
+)
+
+// State keys of this package, beyond the shared ones of pkg/e2e.
+const (
+	StateImageRepository = "image.repository" // repository the image was pushed to
+	StateImageDigest     = "image.digest"     // sha256:... of the image
+	StateChartPath       = "chart.path"       // the packaged .tgz
+	StateChartVersion    = "chart.version"
+	StateContext         = "cluster.context" // kubeconfig context ("": the current one)
+	StateClusterDir      = "cluster.dir"     // private directory of the cluster's files
+	StateClusterExtra    = "cluster.extra."  // prefix: provider's own facts (project, zone, ...)
+	StateCRDs            = "deploy.crds"     // comma-separated CRDs the deploy created
+	StateNamespaceMade   = "deploy.namespace-created"
+)
+
+func init() {
+	e2e.Register("registry", kind(newRegistry))
+	e2e.Register("build-image", kind(newBuildImage))
+	e2e.Register("build-chart", kind(newBuildChart))
+	e2e.Register("cluster-up", kind(newClusterUp))
+	e2e.Register("cluster-down", kind(newClusterDown))
+	e2e.Register("deploy", kind(newDeploy))
+	e2e.Register("test", kind(newTest))
+	e2e.Register("teardown", kind(newTeardown))
+}
+
+// kind makes a Kind of a constructor taking decoded settings S.
+func kind[S any](newStep func(S, *yaml.Node) (e2e.Step, error)) e2e.Kind {
+	return e2e.KindFunc(func(n *yaml.Node) (e2e.Step, error) {
+		var s S
+		if err := e2e.DecodeSettings(n, &s); err != nil {
+			return nil, err
+		}
+		return newStep(s, n)
+	})
+}
+
+// settingsError points at the settings node (or the step when it has none).
+func settingsError(n *yaml.Node, field, format string, args ...any) error {
+	return e2e.Errorf(n, "with."+field, format, args...)
+}
+
+// abs resolves p against the run's directory.
+func abs(env *e2e.Env, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(env.Dir, p)
+}
+
+// revision returns the commit under test and the pull request number (0 for
+// none): from the job's refs under Prow, else from `git rev-parse HEAD` in
+// the run's directory.
+func revision(ctx context.Context, env *e2e.Env) (sha string, pr int, err error) {
+	if refs := env.Job.Refs; refs != nil {
+		if env.Job.Type == prowapi.PresubmitJob && len(refs.Pulls) > 0 {
+			return refs.Pulls[0].SHA, refs.Pulls[0].Number, nil
+		}
+		if refs.BaseSHA != "" {
+			return refs.BaseSHA, 0, nil
+		}
+	}
+	var out, errOut bytes.Buffer
+	err = env.Runner.Run(ctx, e2e.Cmd{
+		Name: "git", Args: []string{"rev-parse", "HEAD"},
+		Dir: env.Dir, Env: env.Environ, Stdout: &out, Stderr: &errOut,
+	})
+	if err != nil {
+		return "", 0, fmt.Errorf("commit under test: no refs in the job spec and git rev-parse HEAD failed: %w: %s", err, strings.TrimSpace(errOut.String()))
+	}
+	return strings.TrimSpace(out.String()), 0, nil
+}
+
+// imageTags are the tags of an image built from commit sha: the commit, and
+// pr-N for a pull request.
+func imageTags(sha string, pr int) []string {
+	tags := []string{sha}
+	if pr > 0 {
+		tags = append(tags, "pr-"+strconv.Itoa(pr))
+	}
+	return tags
+}
+
+// imageRepository is where build-image pushes and what build-chart stamps:
+// the repository setting, else NAME under the run's registry.
+func imageRepository(env *e2e.Env, repository, name string) (string, error) {
+	if repository != "" {
+		return repository, nil
+	}
+	reg := env.State.Lookup(e2e.StateRegistry)
+	if reg == "" {
+		return "", fmt.Errorf("no registry: set with.repository, or run a `registry` step before this one")
+	}
+	return reg + "/" + name, nil
+}
+
+// loopback says whether a registry host:port is on this machine, where
+// registries speak plain HTTP.
+func loopback(hostport string) bool {
+	host := strings.TrimPrefix(hostport, "oci://")
+	host, _, _ = strings.Cut(host, "/")
+	if h, _, ok := strings.Cut(host, ":"); ok {
+		host = h
+	}
+	return host == "127.0.0.1" || host == "localhost" || host == "[::1]"
+}
+
+// workDir is a private directory for a cluster's files (kubeconfigs with
+// credentials): never under the artifacts directory, which is uploaded.
+func workDir(dir, cluster string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no directory for the cluster's files: set with.dir: %w", err)
+	}
+	return filepath.Join(cache, "prowctl", "e2e", cluster), nil
+}

@@ -28,6 +28,7 @@ tools:
 
 bench:
 	@echo "benchmarks: see hack/bench"
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./pkg/e2e/steps/...
 
 clean:
 	rm -rf $(BIN)

@@ -23,7 +23,7 @@ import (
 	"github.com/prowctl/prowctl/pkg/registry"
 )
 
-func startRegistry(t *testing.T) string {
+func startRegistry(t testing.TB) string {
 	t.Helper()
 	s, err := registry.Start(nil)
 	if err != nil {

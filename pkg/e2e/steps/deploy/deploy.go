@@ -37,7 +37,7 @@ import (
 type Target struct {
 	// Kubeconfig and Context select the cluster ("" Context: the current one).
 	Kubeconfig, Context string
-	Namespace string
+	Namespace           string
 	// Release name; Deploy defaults it to the chart's name.
 	Release string
 	// Log receives helm's messages.

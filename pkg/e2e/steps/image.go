@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -60,9 +61,13 @@ func (b *buildImageStep) Run(ctx context.Context, env *e2e.Env) error {
 	if err != nil {
 		return err
 	}
+	// With no registry the image goes into an OCI layout in the artifacts,
+	// so the step also runs alone, by hand.
 	repo, err := imageRepository(env, b.Repository, b.name())
+	layoutDir := ""
 	if err != nil {
-		return err
+		layoutDir = filepath.Join(env.Artifacts, "image")
+		fmt.Fprintf(env.Log, "%v; writing the image to %s\n", err, layoutDir)
 	}
 	goos, goarch, _ := strings.Cut(b.Platform, "/")
 	res, err := image.Build(ctx, image.Options{
@@ -74,6 +79,7 @@ func (b *buildImageStep) Run(ctx context.Context, env *e2e.Env) error {
 		Binary:     b.Binary,
 		Base:       b.Base,
 		Repository: repo,
+		Layout:     layoutDir,
 		Tags:       append(imageTags(sha, pr), b.Tags...),
 		Labels:     map[string]string{"org.opencontainers.image.revision": sha},
 		Runner:     env.Runner,
@@ -86,6 +92,13 @@ func (b *buildImageStep) Run(ctx context.Context, env *e2e.Env) error {
 		fmt.Fprintf(env.Log, "pushed %s\n", t)
 	}
 	fmt.Fprintf(env.Log, "image %s\n", res.Ref)
+	if layoutDir != "" {
+		return env.State.Update(func(m map[string]string) {
+			m[StateImageLayout] = layoutDir
+			m[e2e.StateImageTag] = sha
+			m[StateImageDigest] = res.Digest
+		})
+	}
 	return env.State.Update(func(m map[string]string) {
 		m[e2e.StateImage] = res.Ref
 		m[e2e.StateImageTag] = sha

@@ -29,6 +29,7 @@ import (
 const (
 	StateImageRepository = "image.repository" // repository the image was pushed to
 	StateImageDigest     = "image.digest"     // sha256:... of the image
+	StateImageLayout     = "image.layout"     // OCI layout the image went to when there was no registry
 	StateChartPath       = "chart.path"       // the packaged .tgz
 	StateChartVersion    = "chart.version"
 	StateContext         = "cluster.context" // kubeconfig context ("": the current one)
@@ -114,7 +115,7 @@ func imageRepository(env *e2e.Env, repository, name string) (string, error) {
 	}
 	reg := env.State.Lookup(e2e.StateRegistry)
 	if reg == "" {
-		return "", fmt.Errorf("no registry: set with.repository, or run a `registry` step before this one")
+		return "", fmt.Errorf("no registry: with.repository is unset and no `registry` step ran before this one")
 	}
 	return reg + "/" + name, nil
 }

@@ -263,11 +263,19 @@ func mustRef(t *testing.T, s string) name.Reference {
 	return r
 }
 
-func TestBuildImageWithoutRegistry(t *testing.T) {
+func TestBuildImageWithoutRegistryWritesLayout(t *testing.T) {
 	env := newEnv(t, fakeTools())
-	err := newStep(t, "build-image", "package: ./x").Run(context.Background(), env.Env)
-	if err == nil || !strings.Contains(err.Error(), "no registry: set with.repository, or run a `registry` step") {
-		t.Errorf("err = %v", err)
+	run(t, env, newStep(t, "build-image", "package: ./x"))
+	st := state(t, env)
+	dir := filepath.Join(env.Artifacts, "image")
+	if st[StateImageLayout] != dir || st[e2e.StateImageTag] != sha || !strings.HasPrefix(st[StateImageDigest], "sha256:") || st[e2e.StateImage] != "" {
+		t.Errorf("state %v: want the image in the layout %s", st, dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
+		t.Errorf("layout: %v", err)
+	}
+	if !strings.Contains(env.log.String(), "no registry: with.repository is unset and no `registry` step ran before this one; writing the image to "+dir) {
+		t.Errorf("log:\n%s", env.log)
 	}
 }
 

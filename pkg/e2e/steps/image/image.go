@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -45,6 +47,9 @@ type Options struct {
 	Base string
 	// Repository is where the image goes ("127.0.0.1:5000/tf-operator").
 	Repository string
+	// Layout, when Repository is empty, is a directory the image is written
+	// to as an OCI image layout instead (for runs without a registry).
+	Layout string
 	// Tags to push; the first is written, the rest point at the same digest.
 	Tags []string
 	// Labels go into the image config (e.g. org.opencontainers.image.revision).
@@ -68,8 +73,11 @@ type Result struct {
 
 // Build compiles the program, assembles the image and pushes it with every tag.
 func Build(ctx context.Context, o Options) (Result, error) {
-	if o.Package == "" || o.Repository == "" || len(o.Tags) == 0 {
-		return Result{}, fmt.Errorf("build image: package, repository and at least one tag are required")
+	if o.Package == "" || (o.Repository == "") == (o.Layout == "") || len(o.Tags) == 0 {
+		return Result{}, fmt.Errorf("build image: package, one of repository or layout, and at least one tag are required")
+	}
+	if o.Repository == "" {
+		return buildLayout(ctx, o)
 	}
 	repo, err := name.NewRepository(o.Repository)
 	if err != nil {
@@ -108,6 +116,40 @@ func Build(ctx context.Context, o Options) (Result, error) {
 			return Result{}, fmt.Errorf("push %s: %w", t, err)
 		}
 		res.Tagged = append(res.Tagged, t.String())
+	}
+	return res, nil
+}
+
+// refName is the OCI annotation naming an image of a layout by its tag.
+const refName = "org.opencontainers.image.ref.name"
+
+// buildLayout writes the image into the OCI layout o.Layout, annotated with
+// its tags; Ref is LAYOUT@DIGEST.
+func buildLayout(ctx context.Context, o Options) (Result, error) {
+	bin, err := compile(ctx, o)
+	if err != nil {
+		return Result{}, err
+	}
+	img, err := Assemble(ctx, bin, o, []remote.Option{remote.WithContext(ctx)})
+	if err != nil {
+		return Result{}, err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return Result{}, fmt.Errorf("build image: %w", err)
+	}
+	p, err := layout.FromPath(o.Layout)
+	if err != nil {
+		if p, err = layout.Write(o.Layout, empty.Index); err != nil {
+			return Result{}, fmt.Errorf("image layout %s: %w", o.Layout, err)
+		}
+	}
+	res := Result{Ref: o.Layout + "@" + digest.String(), Digest: digest.String()}
+	for _, t := range o.Tags {
+		if err := p.ReplaceImage(img, match.Annotation(refName, t), layout.WithAnnotations(map[string]string{refName: t})); err != nil {
+			return Result{}, fmt.Errorf("image layout %s: %w", o.Layout, err)
+		}
+		res.Tagged = append(res.Tagged, o.Layout+":"+t)
 	}
 	return res, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -194,6 +195,49 @@ func TestBuildIsReproducible(t *testing.T) {
 	checkImage(t, second.Tagged[0], first.Digest, "/bin/x", []byte("same"))
 }
 
+func TestBuildLayout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "image")
+	opts := Options{Package: "./x", Layout: dir, Tags: []string{"abc", "pr-1"}, Runner: fakeGo([]byte("bin"))}
+	res, err := Build(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ref != dir+"@"+res.Digest {
+		t.Errorf("Ref = %q", res.Ref)
+	}
+	// Again, as a re-run would: the tags move, nothing piles up.
+	if _, err := Build(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range m.Manifests {
+		got = append(got, d.Annotations[refName]+" "+d.Digest.String())
+	}
+	want := []string{"abc " + res.Digest, "pr-1 " + res.Digest}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("layout index (-want +got):\n%s", diff)
+	}
+	img, err := p.Image(m.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files := layerFiles(t, img); files["operator"] != "-rwxr-xr-x bin" {
+		t.Errorf("layer files %v", files)
+	}
+}
+
 func TestBuildErrors(t *testing.T) {
 	failing := &e2e.RecordingRunner{Fn: func(context.Context, e2e.Cmd) error { return io.ErrUnexpectedEOF }}
 	for _, tc := range []struct {
@@ -201,7 +245,8 @@ func TestBuildErrors(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"no repository", Options{Package: "./x", Tags: []string{"a"}}, "repository"},
+		{"no repository", Options{Package: "./x", Tags: []string{"a"}}, "one of repository or layout"},
+		{"repository and layout", Options{Package: "./x", Repository: "127.0.0.1:1/xx", Layout: "/tmp/x", Tags: []string{"a"}}, "one of repository or layout"},
 		{"bad tag", Options{Package: "./x", Repository: "127.0.0.1:1/xx", Tags: []string{"a b"}}, `tag "a b"`},
 		{"build fails", Options{Package: "./x", Repository: "127.0.0.1:1/xx", Tags: []string{"a"}, Runner: failing}, "build ./x: unexpected EOF"},
 	} {

@@ -1,0 +1,211 @@
+// Package prowjob creates, reruns, watches and lists ProwJobs on a cluster:
+// what Prow's mkpj --trigger-job, Deck's rerun and `kubectl get prowjobs` do,
+// as a library.
+package prowjob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+	"sigs.k8s.io/prow/pkg/client/clientset/versioned"
+	prowv1 "sigs.k8s.io/prow/pkg/client/clientset/versioned/typed/prowjobs/v1"
+)
+
+// DefaultConnectTimeout bounds how long Connect waits for the apiserver.
+const DefaultConnectTimeout = 10 * time.Second
+
+// Client works on the ProwJobs of one namespace of one cluster.
+type Client struct {
+	ProwJobs  prowv1.ProwJobInterface
+	Namespace string
+	// Context names the kubeconfig context, for messages.
+	Context string
+	// RequestTimeout bounds each request that is not a watch.
+	RequestTimeout time.Duration
+}
+
+// ConnectOptions say which cluster and namespace to use.
+type ConnectOptions struct {
+	// Kubeconfig is a kubeconfig file; empty means $KUBECONFIG or ~/.kube/config.
+	Kubeconfig string
+	// Context is a context of the kubeconfig; empty means its current context.
+	Context string
+	// Namespace wins over DefaultNamespace, which wins over the context's.
+	Namespace        string
+	DefaultNamespace string
+	// Timeout bounds the reachability check and each request; 0 means
+	// DefaultConnectTimeout.
+	Timeout time.Duration
+}
+
+// CRDMissingError says the cluster has no ProwJob CRD.
+type CRDMissingError struct{ Context string }
+
+func (e *CRDMissingError) Error() string {
+	return fmt.Sprintf("ProwJob CRD not installed on context %s (no prow.k8s.io/v1 prowjobs resource): is this a Prow cluster?", e.Context)
+}
+
+// Connect builds a client for the cluster of o and checks, within
+// o.Timeout, that it is reachable and serves ProwJobs.
+func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if o.Kubeconfig != "" {
+		rules.ExplicitPath = o.Kubeconfig
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context})
+	raw, err := cc.RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	contextName := o.Context
+	if contextName == "" {
+		contextName = raw.CurrentContext
+	}
+	if contextName == "" {
+		return nil, errors.New("kubeconfig has no current context: set --context or --kubeconfig")
+	}
+	if _, ok := raw.Contexts[contextName]; !ok {
+		return nil, fmt.Errorf("kubeconfig has no context %q", contextName)
+	}
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig context %s: %w", contextName, err)
+	}
+	ns := o.Namespace
+	if ns == "" {
+		ns = o.DefaultNamespace
+	}
+	if ns == "" {
+		if ns, _, err = cc.Namespace(); err != nil {
+			return nil, fmt.Errorf("kubeconfig context %s: %w", contextName, err)
+		}
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultConnectTimeout
+	}
+	// A dialer with a timeout keeps a black-holed address from hanging
+	// watches too, whose requests cannot have an overall timeout.
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	cfg.Dial = dialer.DialContext
+	if err := checkCRD(ctx, cfg, contextName, timeout); err != nil {
+		return nil, err
+	}
+	cs, err := versioned.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("context %s: %w", contextName, err)
+	}
+	return &Client{ProwJobs: cs.ProwV1().ProwJobs(ns), Namespace: ns, Context: contextName, RequestTimeout: timeout}, nil
+}
+
+func checkCRD(ctx context.Context, cfg *rest.Config, contextName string, timeout time.Duration) error {
+	dc := rest.CopyConfig(cfg)
+	dc.Timeout = timeout
+	disco, err := discovery.NewDiscoveryClientForConfig(dc)
+	if err != nil {
+		return fmt.Errorf("context %s: %w", contextName, err)
+	}
+	type result struct {
+		res *metav1.APIResourceList
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		res, err := disco.ServerResourcesForGroupVersion(prowapi.SchemeGroupVersion.String())
+		ch <- result{res, err}
+	}()
+	var r result
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		return fmt.Errorf("cannot reach the apiserver of context %s (%s): %w", contextName, cfg.Host, ctx.Err())
+	}
+	if apierrors.IsNotFound(r.err) {
+		return &CRDMissingError{Context: contextName}
+	}
+	if r.err != nil {
+		return fmt.Errorf("cannot reach the apiserver of context %s (%s) within %s: %w", contextName, cfg.Host, timeout, r.err)
+	}
+	for _, res := range r.res.APIResources {
+		if res.Name == "prowjobs" {
+			return nil
+		}
+	}
+	return &CRDMissingError{Context: contextName}
+}
+
+func (c *Client) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.RequestTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.RequestTimeout)
+}
+
+// where says where the client's ProwJobs live, for messages.
+func (c *Client) where() string {
+	if c.Context == "" {
+		return "namespace " + c.Namespace
+	}
+	return fmt.Sprintf("namespace %s of context %s", c.Namespace, c.Context)
+}
+
+// Get returns the ProwJob called name.
+func (c *Client) Get(ctx context.Context, name string) (*prowapi.ProwJob, error) {
+	ctx, cancel := c.requestContext(ctx)
+	defer cancel()
+	pj, err := c.ProwJobs.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("no ProwJob %s in %s", name, c.where())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get ProwJob %s: %w", name, err)
+	}
+	setTypeMeta(pj)
+	return pj, nil
+}
+
+// List returns every ProwJob of the namespace, oldest first.
+func (c *Client) List(ctx context.Context) ([]prowapi.ProwJob, error) {
+	ctx, cancel := c.requestContext(ctx)
+	defer cancel()
+	l, err := c.ProwJobs.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list ProwJobs in %s: %w", c.where(), err)
+	}
+	for i := range l.Items {
+		setTypeMeta(&l.Items[i])
+	}
+	sortByStart(l.Items)
+	return l.Items, nil
+}
+
+// Create creates pj and returns it as stored.
+func (c *Client) Create(ctx context.Context, pj *prowapi.ProwJob) (*prowapi.ProwJob, error) {
+	ctx, cancel := c.requestContext(ctx)
+	defer cancel()
+	created, err := c.ProwJobs.Create(ctx, pj, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("ProwJob %s already exists in %s: `prowctl rerun %s` runs it again under a new name", pj.Name, c.where(), pj.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create ProwJob %s in %s: %w", pj.Name, c.where(), err)
+	}
+	setTypeMeta(created)
+	return created, nil
+}
+
+// setTypeMeta restores what typed clients drop, so printed objects can be
+// fed back to `prowctl create -f`.
+func setTypeMeta(pj *prowapi.ProwJob) {
+	pj.APIVersion = prowapi.SchemeGroupVersion.String()
+	pj.Kind = "ProwJob"
+}

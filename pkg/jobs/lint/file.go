@@ -2,6 +2,7 @@ package lint
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -76,7 +77,7 @@ func (f *file) parse(owner Owner) {
 	w := walker{f: f, owner: owner}
 	w.top(root)
 	f.indexJobs()
-	f.decode()
+	f.decode(&doc)
 }
 
 func (f *file) syntaxError(err error) {
@@ -85,12 +86,17 @@ func (f *file) syntaxError(err error) {
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		// yaml.v3 numbers parser errors (not scanner errors) from 0 at the
+		// construct they are about ("while parsing a flow sequence").
+		if strings.HasPrefix(msg, "did not find expected") || strings.HasPrefix(msg, "found undefined tag handle") {
+			line++
+		}
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	// A tab in indentation is the most common cause of "cannot start any
 	// token"; name it rather than echo the parser.
-	if l, c, ok := tabIndent(f.data); ok && (strings.Contains(msg, "cannot start any token") || l <= line) {
+	if l, c, ok := tabIndent(f.data); ok && (strings.Contains(msg, "cannot start any token") || strings.Contains(msg, "tab")) {
 		f.findings = append(f.findings, Finding{File: f.path, Line: l, Column: c, Severity: SeverityError, Rule: RuleYAMLSyntax,
 			Message: "tab character in indentation; YAML indents with spaces only"})
 		return
@@ -113,9 +119,18 @@ func tabIndent(data []byte) (line, col int, ok bool) {
 	return 0, 0, false
 }
 
-// decode runs Prow's decoder (the one config.Load uses) on the file, and
-// places its error, which names no line, on the node it is about.
-func (f *file) decode() {
+// decode gives f.jc what Prow's decoder (sigs.k8s.io/yaml) makes of the
+// file, from the node tree already parsed (see convert.go). When decoding
+// fails, Prow's decoder runs on the bytes for Prow's exact message, which is
+// then placed on the node it is about.
+func (f *file) decode(doc *yaml.Node) {
+	if b, err := toJSON(doc, jobConfigType); err == nil {
+		if json.Unmarshal(b, &f.jc) == nil {
+			f.decoded = true
+			return
+		}
+	}
+	f.jc = config.JobConfig{}
 	err := syaml.Unmarshal(f.data, &f.jc)
 	if err == nil {
 		f.decoded = true

@@ -498,15 +498,34 @@ func filterJobs(js []*job, keep func(*job) bool) []*job {
 
 var camelRE = regexp.MustCompile(`[a-z][A-Z]`)
 
+// messageFields maps phrases of Prow's messages that name no field to the
+// field they are about.
+var messageFields = map[string]string{
+	"cannot parse duration":     "interval",
+	"minimum_interval":          "minimum_interval",
+	"invalid cron string":       "cron",
+	"must specify command":      "containers",
+	"utility image config":      "decoration_config",
+	"report to the same GitHub": "context",
+}
+
 // fieldInMessage returns the key node under job whose name the message
 // mentions (the longest such key, as the most specific), or the job itself.
 func fieldInMessage(job *yaml.Node, msg string) *yaml.Node {
 	// Prow sometimes names Go fields (job.RerunCommand): add their YAML names.
 	snake := camelRE.ReplaceAllStringFunc(msg, func(s string) string { return s[:1] + "_" + strings.ToLower(s[1:]) })
 	words := map[string]bool{}
+	prev := ""
 	for _, w := range tokenRE.FindAllString(strings.ToLower(msg+" "+snake), -1) {
 		for _, part := range strings.FieldsFunc(w, func(r rune) bool { return r == '.' || r == '/' }) {
 			words[part] = true
+			words[prev+"_"+part] = true // "rerun command" names rerun_command
+			prev = part
+		}
+	}
+	for phrase, key := range messageFields {
+		if strings.Contains(msg, phrase) {
+			words[key] = true
 		}
 	}
 	var best *yaml.Node

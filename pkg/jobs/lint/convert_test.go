@@ -1,0 +1,107 @@
+package lint
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+	"sigs.k8s.io/prow/pkg/config"
+	syaml "sigs.k8s.io/yaml"
+
+	"github.com/prowctl/prowctl/hack/bench/corpus"
+)
+
+// convertSeeds are YAML inputs where YAML 1.1 and 1.2, or sigs.k8s.io/yaml's
+// target-driven string conversion, make a difference.
+var convertSeeds = []string{
+	goodJob,
+	goodPeriodic,
+	"presubmits:\n  a/b:\n  - name: x\n    labels:\n      yes: on\n      n: off\n      k: ~\n",
+	"presubmits:\n  a/b:\n  - name: 123\n",
+	"presubmits:\n  a/b:\n  - name: x\n    always_run: yes\n    optional: on\n    skip_report: n\n",
+	"periodics:\n- name: x\n  tags: [yes, no, on, off, y, n, 0777, 0x1F, 1_000, 0b101, -0b11, 2024-01-02, 2024-1-2 10:00:00, 1.5, .5, 1e3, +12, 12:30, 9223372036854775808, ~, '']\n",
+	"periodics:\n- name: x\n  labels: {yes: \"a\", 12: \"b\", 1.5: \"c\", 2024-01-02: \"d\", off: \"e\", 0x10: \"f\"}\n",
+	"periodics:\n- name: x\n  minimum_interval: 10\n  cron: 1.25\n",
+	"presubmits:\n  a/b:\n  - name: x\n    labels: {a: true}\n",
+	"periodics:\n- name: x\n  interval: 8\n  cron: 0777\n  tags: [1_000, 0x1F, 0b101, 2024-01-02, 1.5, .5, -.inf]\n",
+	"periodics:\n- name: x\n  interval: 1.5\n",
+	"periodics:\n- name: x\n  interval: .inf\n",
+	"periodics:\n- name: !!str 123\n  cron: !!int \"5\"\n",
+	"periodics:\n- name: x\n  annotations: {2024-01-02: d, 1.5: f, true: t, 12: i}\n",
+	"periodics:\n- name: x\n  annotations: {~: null}\n",
+	"base: &b\n  decorate: true\n  labels: {a: b}\nperiodics:\n- <<: *b\n  name: x\n  decorate: false\n- name: y\n  <<: [*b, {name: z}]\n",
+	"periodics:\n- Name: x\n  INTERVAL: 1h\n  Spec: {containers: [{image: a, Args: [1, true]}]}\n",
+	"periodics:\n- name: x\n  name: y\n  spec:\n    containers:\n    - image: 3\n",
+	"periodics:\n- name: x\n  spec:\n    containers:\n    - resources: {requests: {cpu: 1, memory: 1.5}}\n      ports: [{containerPort: \"80\"}]\n",
+	"postsubmits:\n  a/b:\n  - name: x\n    max_concurrency: \"3\"\n    run_if_changed: 12\n    branches: [1.0, yes]\n",
+	"presets:\n- labels: {a: 1}\n  env: [{name: A, value: 1}]\n",
+	"periodics:\n- name: \"caf\\u00e9 <&>\"\n  extra_refs: [{org: o, repo: r, base_ref: 010}]\n",
+	"periodics: []\npresubmits: {}\n",
+	"periodics:\n- name: x\n  decoration_config: {timeout: 2h, grace_period: 30}\n",
+	"periodics:\n- name: x\n  reporter_config: {slack: {channel: 12}}\n  rerun_auth_config: {github_users: [a, 1]}\n",
+	"periodics:\n- !!binary aGVsbG8=\n",
+	"periodics:\n- name: x\n  labels: !!map {a: b}\n",
+}
+
+// checkSameAsProw asserts our single-parse decode equals Prow's decoder.
+func checkSameAsProw(t *testing.T, data []byte) {
+	t.Helper()
+	var want config.JobConfig
+	wantErr := syaml.Unmarshal(data, &want)
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return // not YAML for yaml.v3: reported as a syntax error, Prow's decoder never consulted
+	}
+	var got config.JobConfig
+	b, err := toJSON(&doc, jobConfigType)
+	if err == nil {
+		err = json.Unmarshal(b, &got)
+	}
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("input:\n%s\nProw's decoder error: %v\nours: %v (json %s)", data, wantErr, err, b)
+	}
+	if err == nil && !reflect.DeepEqual(want, got) {
+		wj, _ := json.Marshal(want)
+		gj, _ := json.Marshal(got)
+		t.Fatalf("input:\n%s\ndecoded differently:\nProw: %s\nours: %s", data, wj, gj)
+	}
+}
+
+func TestConvertMatchesProwDecoder(t *testing.T) {
+	for i, s := range convertSeeds {
+		t.Run(strconvItoa(i), func(t *testing.T) { checkSameAsProw(t, []byte(s)) })
+	}
+	// The repository's own job config and a generated corpus.
+	paths, _ := filepath.Glob("../../../config/jobs/*/*/*.yaml")
+	dir := t.TempDir()
+	if _, err := corpus.Generate(dir, 20, 7); err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob(filepath.Join(dir, "jobs", "*", "*", "*.yaml"))
+	paths = append(paths, more...)
+	if len(more) != 20 {
+		t.Fatalf("generated %d files, want 20", len(more))
+	}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSameAsProw(t, data)
+	}
+}
+
+// FuzzConvert holds the single-parse decode equal to Prow's decoder.
+func FuzzConvert(f *testing.F) {
+	for _, s := range convertSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkSameAsProw(t, data)
+	})
+}
+
+func strconvItoa(i int) string { return string(rune('a' + i%26)) + string(rune('a'+i/26)) }

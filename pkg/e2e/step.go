@@ -120,7 +120,8 @@ type Env struct {
 	// gs://bucket[/prefix], s3://bucket[/prefix] or local directory.
 	Upload string
 
-	exits *exitList
+	exits   *exitList
+	results interface{ writeResults() error } // the runner, for the upload kind
 }
 
 // exitList collects AtExit functions; one list is shared by all steps of a run.

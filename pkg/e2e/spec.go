@@ -1,0 +1,393 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Pipeline is a parsed, validated pipeline spec.
+type Pipeline struct {
+	// File the spec was read from, for messages.
+	File string
+	// Env is set for every step.
+	Env []EnvVar
+	// Steps in spec order.
+	Steps []*StepSpec
+}
+
+// EnvVar is one `env:` entry.
+type EnvVar struct{ Name, Value string }
+
+// StepSpec is one step of the spec.
+type StepSpec struct {
+	Name    string
+	Uses    string     // kind, "" for a run: step
+	With    *yaml.Node // the kind's settings
+	Run     string     // shell command of a run: step
+	Dir     string     // working directory of a run: step, relative to the run's Dir
+	Needs   []string
+	Timeout time.Duration // 0: none
+	Retries int
+	Env     []EnvVar
+	Always  bool // a finalizer: runs last, whatever happened before
+
+	Line, Column int
+	needsAt      []*yaml.Node // position of each needs entry
+	// Step is what runs; built from Uses/With or Run when the spec is loaded.
+	Step Step
+}
+
+// Kind returns what the step runs: its kind, or "run".
+func (s *StepSpec) Kind() string {
+	if s.Uses != "" {
+		return s.Uses
+	}
+	return "run"
+}
+
+// ValidationError lists every problem found in a spec, one per line, each
+// as file:line:col: field: message.
+type ValidationError struct {
+	File string
+	Errs []*PositionError
+}
+
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Errs))
+	for i, pe := range e.Errs {
+		lines[i] = e.File + ":" + pe.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// LoadPipeline reads and validates the spec at path.
+func LoadPipeline(path string) (*Pipeline, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load pipeline: %w", err)
+	}
+	return ParsePipeline(path, b)
+}
+
+// ParsePipeline parses and validates a spec; file names it in errors. Every
+// `uses:` kind must be registered: its settings are decoded here, so a bad
+// spec fails before anything runs.
+func ParsePipeline(file string, data []byte) (*Pipeline, error) {
+	v := &ValidationError{File: file}
+	p := &Pipeline{File: file}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		// yaml.v3 says "yaml: line N: ..."; keep its words, add the file.
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("%s: empty pipeline: want a mapping with steps:", file)
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d:%d: want a mapping with steps:, got %s", file, root.Line, root.Column, describe(root))
+	}
+	var stepsNode *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, val := root.Content[i], root.Content[i+1]
+		switch k.Value {
+		case "steps":
+			stepsNode = val
+		case "env":
+			p.Env = parseEnv(v, val, "env")
+		default:
+			v.add(k, k.Value, "unknown field (known: env, steps)")
+		}
+	}
+	if stepsNode == nil || stepsNode.Kind != yaml.SequenceNode || len(stepsNode.Content) == 0 {
+		at := root
+		if stepsNode != nil {
+			at = stepsNode
+		}
+		v.add(at, "steps", "want a non-empty list of steps")
+		return nil, v
+	}
+	for i, n := range stepsNode.Content {
+		if s := parseStep(v, n, fmt.Sprintf("steps[%d]", i)); s != nil {
+			p.Steps = append(p.Steps, s)
+		}
+	}
+	checkGraph(v, p)
+	if len(v.Errs) > 0 {
+		return nil, v
+	}
+	return p, nil
+}
+
+func (v *ValidationError) add(n *yaml.Node, field, format string, args ...any) {
+	v.Errs = append(v.Errs, &PositionError{Line: n.Line, Column: n.Column, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+var stepFields = []string{"always", "dir", "env", "name", "needs", "retries", "run", "timeout", "uses", "with"}
+
+func parseStep(v *ValidationError, n *yaml.Node, path string) *StepSpec {
+	if n.Kind != yaml.MappingNode {
+		v.add(n, path, "want a mapping (name:, uses: or run:, ...), got %s", describe(n))
+		return nil
+	}
+	s := &StepSpec{Line: n.Line, Column: n.Column}
+	var usesNode, runNode *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		field := path + "." + k.Value
+		switch k.Value {
+		case "name":
+			s.Name = scalar(v, val, field)
+			if s.Name != "" {
+				path = fmt.Sprintf("steps[%s]", s.Name)
+			}
+		case "uses":
+			usesNode = val
+			s.Uses = scalar(v, val, field)
+		case "with":
+			s.With = val
+		case "run":
+			runNode = val
+			s.Run = scalar(v, val, field)
+		case "dir":
+			s.Dir = scalar(v, val, field)
+		case "needs":
+			s.Needs = stringList(v, val, field)
+			if val.Kind == yaml.SequenceNode {
+				s.needsAt = val.Content
+			} else {
+				s.needsAt = []*yaml.Node{val}
+			}
+		case "timeout":
+			if str := scalar(v, val, field); str != "" {
+				d, err := time.ParseDuration(str)
+				if err != nil || d <= 0 {
+					v.add(val, field, "bad duration %q (want e.g. 90s, 5m, 1h30m)", str)
+				}
+				s.Timeout = d
+			}
+		case "retries":
+			if str := scalar(v, val, field); str != "" {
+				r, err := strconv.Atoi(str)
+				if err != nil || r < 0 {
+					v.add(val, field, "want a number >= 0, got %q", str)
+				}
+				s.Retries = r
+			}
+		case "env":
+			s.Env = parseEnv(v, val, field)
+		case "always":
+			if str := scalar(v, val, field); str != "" {
+				b, err := strconv.ParseBool(str)
+				if err != nil {
+					v.add(val, field, "want true or false, got %q", str)
+				}
+				s.Always = b
+			}
+		default:
+			v.add(k, field, "unknown field (known: %s)", strings.Join(stepFields, ", "))
+		}
+	}
+	switch {
+	case s.Name == "":
+		v.add(n, path+".name", "missing: every step needs a name")
+	case !validName(s.Name):
+		v.add(n, path+".name", "%q: use letters, digits, '-', '_' or '.'", s.Name)
+	}
+	switch {
+	case s.Uses != "" && s.Run != "":
+		v.add(runNode, path, "has both uses: and run:; pick one")
+	case s.Uses == "" && s.Run == "":
+		v.add(n, path, "needs uses: (a step kind) or run: (a command)")
+	case s.Run != "" && s.With != nil:
+		v.add(s.With, path+".with", "with: applies to uses: steps only")
+	case s.Uses != "":
+		kind, ok := LookupKind(s.Uses)
+		if !ok {
+			v.add(usesNode, path+".uses", "unknown step kind %q (known: %s)", s.Uses, strings.Join(Kinds(), ", "))
+			break
+		}
+		st, err := kind.New(s.With)
+		if err != nil {
+			var pe *PositionError
+			if errors.As(err, &pe) {
+				if pe.Field == "" || pe.Field == "with" || strings.HasPrefix(pe.Field, "with.") || strings.HasPrefix(pe.Field, "with[") {
+					pe.Field = strings.TrimSuffix(path+"."+pe.Field, ".")
+				}
+				v.Errs = append(v.Errs, pe)
+			} else {
+				at := n
+				if s.With != nil {
+					at = s.With
+				}
+				v.add(at, path+".with", "%v", err)
+			}
+			break
+		}
+		s.Step = st
+	default:
+		s.Step = &RunStep{Command: s.Run, Dir: s.Dir}
+	}
+	return s
+}
+
+func validName(s string) bool {
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func scalar(v *ValidationError, n *yaml.Node, field string) string {
+	if n.Kind != yaml.ScalarNode {
+		v.add(n, field, "want a single value, got %s", describe(n))
+		return ""
+	}
+	return n.Value
+}
+
+func stringList(v *ValidationError, n *yaml.Node, field string) []string {
+	if n.Kind == yaml.ScalarNode {
+		return []string{n.Value}
+	}
+	if n.Kind != yaml.SequenceNode {
+		v.add(n, field, "want a list of step names, got %s", describe(n))
+		return nil
+	}
+	var out []string
+	for i, item := range n.Content {
+		if s := scalar(v, item, fmt.Sprintf("%s[%d]", field, i)); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func parseEnv(v *ValidationError, n *yaml.Node, field string) []EnvVar {
+	if n.Kind != yaml.MappingNode {
+		v.add(n, field, "want a mapping of NAME: value, got %s", describe(n))
+		return nil
+	}
+	var out []EnvVar
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Value == "" || strings.ContainsAny(k.Value, "= \t") {
+			v.add(k, field, "bad variable name %q", k.Value)
+			continue
+		}
+		out = append(out, EnvVar{Name: k.Value, Value: scalar(v, val, field+"."+k.Value)})
+	}
+	return out
+}
+
+// checkGraph reports duplicate names, unknown needs, regular steps needing
+// finalizers, and cycles (naming the steps around them).
+func checkGraph(v *ValidationError, p *Pipeline) {
+	byName := map[string]*StepSpec{}
+	for _, s := range p.Steps {
+		if s.Name == "" {
+			continue
+		}
+		if first, dup := byName[s.Name]; dup {
+			v.add(&yaml.Node{Line: s.Line, Column: s.Column}, "steps["+s.Name+"].name",
+				"duplicate step name %q (first at line %d)", s.Name, first.Line)
+			continue
+		}
+		byName[s.Name] = s
+	}
+	for _, s := range p.Steps {
+		seen := map[string]bool{}
+		for i, need := range s.Needs {
+			at := s.needAt(i)
+			field := fmt.Sprintf("steps[%s].needs[%d]", s.Name, i)
+			dep, ok := byName[need]
+			switch {
+			case !ok:
+				v.add(at, field, "unknown step %q (known: %s)", need, strings.Join(sortedNames(byName), ", "))
+			case need == s.Name:
+				v.add(at, field, "a step cannot need itself")
+			case seen[need]:
+				v.add(at, field, "%q listed twice", need)
+			case dep.Always && !s.Always:
+				v.add(at, field, "%q is a finalizer (always: true) and runs last; only another finalizer can need it", need)
+			}
+			seen[need] = true
+		}
+	}
+	// Depth-first search; a grey node reached again closes a cycle.
+	const (
+		white = iota
+		grey
+		black
+	)
+	colour := map[string]int{}
+	var stack []string
+	reported := false
+	var visit func(s *StepSpec)
+	visit = func(s *StepSpec) {
+		colour[s.Name] = grey
+		stack = append(stack, s.Name)
+		for j, need := range s.Needs {
+			dep, ok := byName[need]
+			if !ok || need == s.Name || reported {
+				continue
+			}
+			switch colour[need] {
+			case grey:
+				i := len(stack) - 1
+				for stack[i] != need {
+					i--
+				}
+				cycle := append(append([]string(nil), stack[i:]...), need)
+				v.add(s.needAt(j), fmt.Sprintf("steps[%s].needs[%d]", s.Name, j),
+					"cycle: %s", strings.Join(cycle, " -> "))
+				reported = true
+			case white:
+				visit(dep)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		colour[s.Name] = black
+	}
+	for _, s := range p.Steps {
+		if byName[s.Name] == s && colour[s.Name] == white && !reported {
+			visit(s)
+		}
+	}
+}
+
+// needAt returns where the i-th needs entry is written.
+func (s *StepSpec) needAt(i int) *yaml.Node {
+	if i < len(s.needsAt) {
+		return s.needsAt[i]
+	}
+	return &yaml.Node{Line: s.Line, Column: s.Column}
+}
+
+func sortedNames(m map[string]*StepSpec) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lookup returns the step called name.
+func (p *Pipeline) Lookup(name string) *StepSpec {
+	for _, s := range p.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}

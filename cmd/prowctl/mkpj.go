@@ -1,12 +1,205 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
 	"github.com/spf13/cobra"
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/mkpj"
+	"github.com/prowctl/prowctl/pkg/prowjob"
 )
 
 // newCmdsMkpj returns mkpj, create, rerun, watch and get.
 func newCmdsMkpj(streams *iostreams.IOStreams) []*cobra.Command {
-	return nil
+	return []*cobra.Command{
+		newCmdMkpj(streams, nil),
+		newCmdCreate(streams, nil),
+		newCmdRerun(streams, nil),
+		newCmdWatch(streams, nil),
+		newCmdGet(streams, nil),
+	}
+}
+
+// MkpjOptions are the flags of `prowctl mkpj`.
+type MkpjOptions struct {
+	IO *iostreams.IOStreams
+
+	JobConfigPath string
+	Job           string
+	Repo          string
+	Type          string
+	Refs          mkpj.Refs
+
+	GitHubTokenPath string
+	GitHubEndpoint  string
+	LocalRepo       string
+
+	Output string
+	Create bool
+	pjWaitFlags
+	Cluster pjClusterFlags
+}
+
+func newCmdMkpj(streams *iostreams.IOStreams, runF func(context.Context, *MkpjOptions) error) *cobra.Command {
+	o := &MkpjOptions{IO: streams}
+	if runF == nil {
+		runF = runMkpj
+	}
+	cmd := &cobra.Command{
+		Use:   "mkpj --job NAME [--repo ORG/REPO] [refs flags] [-o yaml|json] [--create [--wait]]",
+		Short: "Make the ProwJob Prow would run for a job, and optionally run it",
+		Long: `mkpj prints the ProwJob Prow's mkpj makes for a job of the config: the same
+spec, labels, annotations and initial state, built with Prow's own code.
+
+Unlike Prow's mkpj, a job name found in several repos, types or per-branch
+configs is an error that names the flag (--repo, --type, --base-ref) that picks
+one, and branch filters apply. Refs come from the flags, then GitHub
+(--github-token-path or --github-endpoint), then a local checkout
+(--local-repo: its HEAD is the pull request's head, origin/<base-ref> the base),
+then prompts on a terminal. Without a terminal, missing refs are one error
+naming the flags that supply them.
+
+With --create the job is created on the cluster (spec.report false unless
+--report, so it posts nothing to a real pull request); --wait follows it to its
+end.`,
+		Example: `  prowctl mkpj --job pull-tf-k8s-unit --pull-number 12 --local-repo ~/src/tf-k8s --pull-author alice
+  prowctl mkpj --job ci-tf-k8s-nightly --create --wait
+  prowctl mkpj --job post-tf-k8s-push --base-ref main --base-sha $(git rev-parse origin/main) -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runF(cmd.Context(), o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.Job, "job", "", "name of the job (required)")
+	fs.StringVar(&o.JobConfigPath, "job-config-path", pjDefaultJobConfigPath, "job config file or directory")
+	fs.StringVar(&o.Repo, "repo", "", "ORG/REPO of the job, when its name is in several repos")
+	fs.StringVar(&o.Type, "type", "", "presubmit, postsubmit or periodic, when the name has several types")
+	fs.StringVar(&o.Refs.BaseRef, "base-ref", "", "git base ref (branch) under test")
+	fs.StringVar(&o.Refs.BaseSHA, "base-sha", "", "git base SHA under test")
+	fs.IntVar(&o.Refs.PullNumber, "pull-number", 0, "pull request number under test")
+	fs.StringVar(&o.Refs.PullSHA, "pull-sha", "", "pull request head SHA under test")
+	fs.StringVar(&o.Refs.PullAuthor, "pull-author", "", "pull request author (GitHub login)")
+	fs.StringVar(&o.Refs.PullHeadRef, "pull-head-ref", "", "branch name of the pull request")
+	fs.StringVar(&o.GitHubTokenPath, "github-token-path", "", "file holding a GitHub token, to read refs from GitHub")
+	fs.StringVar(&o.GitHubEndpoint, "github-endpoint", "", "GitHub API endpoint to read refs from (default "+mkpj.DefaultGitHubEndpoint+" when --github-token-path is set)")
+	fs.StringVar(&o.LocalRepo, "local-repo", "", "checkout of the job's repo to read base and pull SHAs from with git")
+	fs.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
+	fs.BoolVar(&o.Create, "create", false, "create the ProwJob on the cluster instead of printing it")
+	o.pjWaitFlags.add(fs)
+	o.Cluster.add(cmd)
+	_ = cmd.MarkFlagRequired("job")
+	_ = cmd.RegisterFlagCompletionFunc("job", func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		c, err := mkpj.LoadAll(o.Cluster.ConfigPath, o.JobConfigPath)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+		}
+		return withPrefix(mkpj.Names(c), toComplete), cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = cmd.RegisterFlagCompletionFunc("repo", func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		c, err := mkpj.LoadAll(o.Cluster.ConfigPath, o.JobConfigPath)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+		}
+		set := map[string]bool{}
+		for r := range c.PresubmitsStatic {
+			set[r] = true
+		}
+		for r := range c.PostsubmitsStatic {
+			set[r] = true
+		}
+		var repos []string
+		for r := range set {
+			repos = append(repos, r)
+		}
+		sort.Strings(repos)
+		return withPrefix(repos, toComplete), cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = cmd.RegisterFlagCompletionFunc("type", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"presubmit", "postsubmit", "periodic"}, cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = cmd.RegisterFlagCompletionFunc("output", pjCompleteOutput)
+	return cmd
+}
+
+func withPrefix(names []string, prefix string) []string {
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (o *MkpjOptions) sources() (mkpj.RefSources, error) {
+	var src mkpj.RefSources
+	if o.GitHubTokenPath != "" || o.GitHubEndpoint != "" {
+		src.GitHub = &mkpj.GitHub{Endpoint: o.GitHubEndpoint}
+		if o.GitHubTokenPath != "" {
+			b, err := os.ReadFile(o.GitHubTokenPath)
+			if err != nil {
+				return src, fmt.Errorf("--github-token-path: %w", err)
+			}
+			if src.GitHub.Token = strings.TrimSpace(string(b)); src.GitHub.Token == "" {
+				return src, fmt.Errorf("--github-token-path %s: empty file", o.GitHubTokenPath)
+			}
+		}
+	}
+	if o.LocalRepo != "" {
+		src.Local = &mkpj.LocalRepo{Dir: o.LocalRepo}
+	}
+	if o.IO.InTTY {
+		// Prompts go to standard error so the ProwJob alone reaches
+		// standard output.
+		src.Prompt = mkpj.NewPrompter(o.IO.In, o.IO.ErrOut)
+	}
+	return src, nil
+}
+
+func runMkpj(ctx context.Context, o *MkpjOptions) error {
+	if err := pjCheckOutput(o.Output); err != nil {
+		return err
+	}
+	if o.Wait && !o.Create {
+		return fmt.Errorf("--wait needs --create")
+	}
+	switch prowapi.ProwJobType(o.Type) {
+	case "", prowapi.PresubmitJob, prowapi.PostsubmitJob, prowapi.PeriodicJob:
+	default:
+		return fmt.Errorf("--type %s: use presubmit, postsubmit or periodic", o.Type)
+	}
+	src, err := o.sources()
+	if err != nil {
+		return err
+	}
+	res, err := mkpj.Build(ctx, mkpj.Options{
+		ConfigPath:    o.Cluster.ConfigPath,
+		JobConfigPath: o.JobConfigPath,
+		Query:         mkpj.Query{Name: o.Job, Repo: o.Repo, Type: prowapi.ProwJobType(o.Type), BaseRef: o.Refs.BaseRef},
+		Refs:          o.Refs,
+		Sources:       src,
+	})
+	if err != nil {
+		return err
+	}
+	if !o.Create {
+		return mkpj.Print(o.IO.Out, &res.ProwJob, o.Output)
+	}
+	c, err := o.Cluster.connect(ctx, res.Config, 0)
+	if err != nil {
+		return err
+	}
+	_, err = prowjob.Submit(ctx, c, &res.ProwJob, prowjob.SubmitOptions{
+		FollowOptions: prowjob.FollowOptions{Out: o.IO.Out, ErrOut: o.IO.ErrOut, Timeout: o.Timeout},
+		Report:        o.Report,
+		Wait:          o.Wait,
+	})
+	return err
 }

@@ -248,3 +248,12 @@ func readMaybeGzip(path string) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// LoadProwConfig loads the Prow config alone (no job config), as Prow does.
+func LoadProwConfig(configPath string) (*config.Config, error) {
+	c, err := config.Load(configPath, "", nil, "")
+	if err != nil {
+		return nil, fmt.Errorf("load Prow config %s: %w", configPath, err)
+	}
+	return c, nil
+}

@@ -27,8 +27,10 @@ const DefaultConnectTimeout = 10 * time.Second
 type Client struct {
 	ProwJobs  prowv1.ProwJobInterface
 	Namespace string
-	// Context names the kubeconfig context, for messages.
-	Context string
+	// Context names the kubeconfig context and Kubeconfig the file given
+	// to Connect, if any, for messages.
+	Context    string
+	Kubeconfig string
 	// RequestTimeout bounds each request that is not a watch.
 	RequestTimeout time.Duration
 }
@@ -104,7 +106,7 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("context %s: %w", contextName, err)
 	}
-	return &Client{ProwJobs: cs.ProwV1().ProwJobs(ns), Namespace: ns, Context: contextName, RequestTimeout: timeout}, nil
+	return &Client{ProwJobs: cs.ProwV1().ProwJobs(ns), Namespace: ns, Context: contextName, Kubeconfig: o.Kubeconfig, RequestTimeout: timeout}, nil
 }
 
 func checkCRD(ctx context.Context, cfg *rest.Config, contextName string, timeout time.Duration) error {

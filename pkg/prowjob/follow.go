@@ -1,0 +1,95 @@
+package prowjob
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+)
+
+// FollowOptions say where Follow and Submit print and how long they wait.
+type FollowOptions struct {
+	Out, ErrOut io.Writer
+	// Timeout ends the wait with a *TimeoutError (exit code 2); 0 waits
+	// for as long as the job runs.
+	Timeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (o FollowOptions) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// Follow watches the job called name and prints a line for each change of
+// its state, pod or URL, until it ends. The error is nil when the job
+// succeeded, a *FailedError when it failed, aborted or errored, and a
+// *TimeoutError when it was still running after o.Timeout.
+func Follow(ctx context.Context, c *Client, name string, o FollowOptions) (*prowapi.ProwJob, error) {
+	pj, err := c.Watch(ctx, name, WatchOptions{
+		Timeout:  o.Timeout,
+		OnChange: func(pj *prowapi.ProwJob) { fmt.Fprintln(o.Out, StateLine(pj, o.now())) },
+		OnRetry: func(err error) {
+			fmt.Fprintf(o.ErrOut, "%s  lost the apiserver of context %s (%v); reconnecting\n", o.now().Format("15:04:05"), c.Context, err)
+		},
+		OnReconnect: func() {
+			fmt.Fprintf(o.ErrOut, "%s  reconnected\n", o.now().Format("15:04:05"))
+		},
+	})
+	if err != nil {
+		return pj, err
+	}
+	return pj, Result(pj)
+}
+
+// SubmitOptions say how to create a job.
+type SubmitOptions struct {
+	FollowOptions
+	// Report keeps spec.report; otherwise it is set to false so a test job
+	// posts nothing to GitHub.
+	Report bool
+	// Wait follows the job to its end (see Follow).
+	Wait bool
+}
+
+// Submit creates pj, prints its name and how to follow it, and with o.Wait
+// follows it to its end.
+func Submit(ctx context.Context, c *Client, pj *prowapi.ProwJob, o SubmitOptions) (*prowapi.ProwJob, error) {
+	pj = pj.DeepCopy()
+	if !o.Report {
+		pj.Spec.Report = false
+	}
+	if pj.Status.State == "" {
+		pj.Status.State = prowapi.TriggeredState
+	}
+	if pj.Status.StartTime.IsZero() {
+		pj.Status.StartTime.Time = o.now()
+	}
+	created, err := c.Create(ctx, pj)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Out, "prowjob.prow.k8s.io/%s created in %s (job %s)\n", created.Name, c.where(), created.Spec.Job)
+	if !o.Wait {
+		fmt.Fprintf(o.Out, "follow it with: prowctl watch %s%s\n", created.Name, c.flags())
+		return created, nil
+	}
+	return Follow(ctx, c, created.Name, o.FollowOptions)
+}
+
+// flags are the command line flags that reach the client's namespace.
+func (c *Client) flags() string {
+	s := ""
+	if c.Kubeconfig != "" {
+		s += " --kubeconfig " + c.Kubeconfig
+	}
+	if c.Context != "" {
+		s += " --context " + c.Context
+	}
+	return s + " -n " + c.Namespace
+}

@@ -1,11 +1,178 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os/signal"
+	"syscall"
+	"time"
+
 	"github.com/spf13/cobra"
 
+	"github.com/prowctl/prowctl/pkg/e2e"
+	_ "github.com/prowctl/prowctl/pkg/e2e/steps" // registers the built-in step kinds
 	"github.com/prowctl/prowctl/pkg/iostreams"
 )
 
 func newCmdE2E(streams *iostreams.IOStreams) *cobra.Command {
-	return &cobra.Command{Use: "e2e", Short: "(not yet implemented)"}
+	cmd := &cobra.Command{
+		Use:   "e2e",
+		Short: "Run the end-to-end pipeline of the tf-k8s jobs (config/e2e.yaml)",
+		Long: `e2e runs a pipeline of steps (build the operator image and chart, bring up a
+cluster, deploy, test, tear down, upload results) as a DAG: in parallel where
+the needs allow, finalizers (always: true) last and always, results in Prow's
+artifact layout. Inside a Prow job it reads JOB_SPEC and ARTIFACTS; outside, a
+local periodic-style build writing to ./_artifacts.`,
+	}
+	cmd.AddCommand(newCmdE2ERun(streams, nil), newCmdE2EStep(streams, nil), newCmdE2EGraph(streams, nil))
+	return cmd
+}
+
+// E2ERunOptions are the flags of `prowctl e2e run` and `prowctl e2e step`.
+type E2ERunOptions struct {
+	IO *iostreams.IOStreams
+
+	Pipeline    string
+	Only, Skip  []string
+	Parallelism int
+	GracePeriod time.Duration
+	Upload      string
+	Artifacts   string
+	Step        string
+}
+
+func addE2EFlags(cmd *cobra.Command, o *E2ERunOptions, step bool) {
+	fs := cmd.Flags()
+	fs.StringVar(&o.Pipeline, "pipeline", e2e.DefaultPipeline, "pipeline spec")
+	fs.StringVar(&o.Artifacts, "artifacts", "", "artifacts directory (default $ARTIFACTS, else ./_artifacts)")
+	fs.StringVar(&o.Upload, "upload", "", "upload results to gs://BUCKET[/prefix], s3://BUCKET[/prefix] or a directory (used by upload steps)")
+	if step {
+		return
+	}
+	fs.StringSliceVar(&o.Only, "only", nil, "run only these steps (comma-separated)")
+	fs.StringSliceVar(&o.Skip, "skip", nil, "leave out these steps (comma-separated)")
+	fs.IntVar(&o.Parallelism, "parallelism", 0, "steps to run at once (default: number of CPUs)")
+	fs.DurationVar(&o.GracePeriod, "grace-period", 30*time.Second, "after SIGINT/SIGTERM, how long finalizers may take")
+}
+
+func newCmdE2ERun(streams *iostreams.IOStreams, runF func(context.Context, *E2ERunOptions) error) *cobra.Command {
+	o := &E2ERunOptions{IO: streams}
+	if runF == nil {
+		runF = runE2E
+	}
+	cmd := &cobra.Command{
+		Use:   "run [--pipeline config/e2e.yaml] [--only A,B] [--skip C] [--upload DEST]",
+		Short: "Run the pipeline",
+		Long: `run runs every step of the pipeline (or --only some, or all but --skip). A
+failed step skips what needs it; finalizers run last whatever happened, and
+still run after SIGINT/SIGTERM, within --grace-period. Each step's output goes
+to ARTIFACTS/steps/NAME.log; ARTIFACTS also gets build-log.txt,
+junit_e2e-steps.xml, started.json and finished.json. The exit code is 0 only
+if every step that was not skipped passed.
+
+A whole run starts a new build and a fresh state file; with --only or --skip
+the run carries on the last build's state (image, chart, kubeconfig).`,
+		Example: `  prowctl e2e run
+  prowctl e2e run --only build-image,build-chart
+  prowctl e2e run --upload gs://my-bucket/tf-k8s
+  prowctl e2e run --pipeline testdata/e2e-run.yaml --upload /tmp/gcs`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), o) },
+	}
+	addE2EFlags(cmd, o, false)
+	return cmd
+}
+
+func newCmdE2EStep(streams *iostreams.IOStreams, runF func(context.Context, *E2ERunOptions) error) *cobra.Command {
+	o := &E2ERunOptions{IO: streams}
+	if runF == nil {
+		runF = runE2E
+	}
+	cmd := &cobra.Command{
+		Use:   "step NAME",
+		Short: "Run one step of the pipeline by itself",
+		Long: `step runs one step alone, without what it needs: what earlier steps handed on
+(image, chart, kubeconfig) comes from the state file in the artifacts
+directory, and what this step hands on goes there, so steps can run one by
+one, by hand, in separate processes.`,
+		Example: `  prowctl e2e step cluster-up
+  prowctl e2e step deploy
+  prowctl e2e step teardown`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Step = args[0]
+			return runF(cmd.Context(), o)
+		},
+	}
+	addE2EFlags(cmd, o, true)
+	return cmd
+}
+
+// e2eFailedError sets the exit code of a pipeline that ran but did not pass;
+// the progress output already said why.
+type e2eFailedError struct{}
+
+func (e2eFailedError) Error() string { return "" }
+func (e2eFailedError) ExitCode() int { return 1 }
+
+func runE2E(ctx context.Context, o *E2ERunOptions) error {
+	// Prow aborts a job with SIGTERM, then SIGKILL after its grace period:
+	// cancel the steps and leave the finalizers their time.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	rep, err := e2e.Invoke(ctx, e2e.Invocation{
+		Pipeline:    o.Pipeline,
+		Only:        o.Only,
+		Skip:        o.Skip,
+		Parallelism: o.Parallelism,
+		GracePeriod: o.GracePeriod,
+		Upload:      o.Upload,
+		Artifacts:   o.Artifacts,
+		Step:        o.Step,
+		Out:         o.IO.Out,
+		TTY:         o.IO.OutTTY,
+	})
+	if err != nil {
+		return err
+	}
+	if !rep.Passed() {
+		return e2eFailedError{}
+	}
+	return nil
+}
+
+// E2EGraphOptions are the flags of `prowctl e2e graph`.
+type E2EGraphOptions struct {
+	IO       *iostreams.IOStreams
+	Pipeline string
+	Output   string
+}
+
+func newCmdE2EGraph(streams *iostreams.IOStreams, runF func(*E2EGraphOptions) error) *cobra.Command {
+	o := &E2EGraphOptions{IO: streams}
+	if runF == nil {
+		runF = runE2EGraph
+	}
+	cmd := &cobra.Command{
+		Use:   "graph [-o text|dot]",
+		Short: "Show the pipeline's steps, stages and needs",
+		Example: `  prowctl e2e graph
+  prowctl e2e graph -o dot | dot -Tsvg > e2e.svg`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return runF(o) },
+	}
+	cmd.Flags().StringVar(&o.Pipeline, "pipeline", e2e.DefaultPipeline, "pipeline spec")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "text or dot")
+	return cmd
+}
+
+func runE2EGraph(o *E2EGraphOptions) error {
+	if o.Output != "text" && o.Output != "dot" {
+		return fmt.Errorf("-o %q: want text or dot", o.Output)
+	}
+	p, err := e2e.LoadPipeline(o.Pipeline)
+	if err != nil {
+		return err
+	}
+	return e2e.WriteGraph(o.IO.Out, p, o.Output)
 }

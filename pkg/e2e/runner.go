@@ -534,7 +534,7 @@ func (r *runner) env(n *node, log io.Writer) *Env {
 	for _, v := range n.spec.Env {
 		environ = append(environ, v.Name+"="+v.Value)
 	}
-	return &Env{
+	env := &Env{
 		Name:      n.spec.Name,
 		Artifacts: o.Artifacts,
 		Dir:       o.Dir,
@@ -545,8 +545,11 @@ func (r *runner) env(n *node, log io.Writer) *Env {
 		Environ:   environ,
 		Upload:    o.Upload,
 		exits:     r.exits,
-		results:   r,
 	}
+	if o.Results {
+		env.results = r
+	}
+	return env
 }
 
 func (r *runner) pipelineEnv() []EnvVar { return r.p.Env }

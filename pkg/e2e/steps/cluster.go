@@ -27,7 +27,12 @@ type clusterUpSettings struct {
 		Context string `yaml:"context"`
 	} `yaml:"kubeconfig"`
 	Local struct {
+		// Dir of the personal cluster (default: the one `prowctl cluster
+		// up` uses). A cluster already running there is used and left
+		// running.
 		Dir string `yaml:"dir"`
+		// ProwConfig its Prow components load (default config/prow/config.yaml).
+		ProwConfig string `yaml:"prowConfig"`
 	} `yaml:"local"`
 	GKE struct {
 		Project     string   `yaml:"project"`
@@ -71,7 +76,7 @@ func newClusterUp(s clusterUpSettings, n *yaml.Node) (e2e.Step, error) {
 		set  bool
 	}{
 		{"kubeconfig", s.Kubeconfig.Path != "" || s.Kubeconfig.Context != ""},
-		{"local", s.Local.Dir != ""},
+		{"local", s.Local.Dir != "" || s.Local.ProwConfig != ""},
 		{"gke", s.GKE.Project != "" || s.GKE.Zone != "" || s.GKE.Region != "" || s.GKE.NumNodes != 0 || s.GKE.MachineType != "" || s.GKE.Version != "" || len(s.GKE.ExtraArgs) > 0},
 		{"kind", s.Kind.Image != "" || s.Kind.Config != "" || s.Kind.Wait != ""},
 	} {
@@ -99,7 +104,15 @@ func newProvider(name string, s clusterUpSettings, env *e2e.Env) provider.Provid
 	case "kind":
 		return provider.Kind{Image: s.Kind.Image, Config: abs(env, s.Kind.Config), Wait: s.Kind.Wait, Runner: env.Runner}
 	default:
-		return provider.Local{Dir: abs(env, s.Local.Dir), Cluster: LocalCluster}
+		dir := abs(env, s.Local.Dir)
+		if dir == "" {
+			dir = LocalDir()
+		}
+		prowConfig := s.Local.ProwConfig
+		if prowConfig == "" {
+			prowConfig = "config/prow/config.yaml"
+		}
+		return provider.Local{Dir: dir, ProwConfig: abs(env, prowConfig), Cluster: LocalCluster}
 	}
 }
 

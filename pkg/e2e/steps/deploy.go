@@ -24,8 +24,9 @@ type deploySettings struct {
 	Release string `yaml:"release"`
 	// Namespace of the run (default e2e-BUILD).
 	Namespace string `yaml:"namespace"`
-	// Values set by dotted path ("replicas: 2", "image.pullPolicy: Never").
-	Values map[string]string `yaml:"values"`
+	// Values set by dotted path ("replicas: 2", "image.pullPolicy: Never"),
+	// typed as YAML types them.
+	Values map[string]any `yaml:"values"`
 	// DigestValue is where the image digest build-image recorded goes
 	// (default image.digest; "-" for nowhere).
 	DigestValue string `yaml:"digestValue"`
@@ -129,9 +130,18 @@ func saveDeploy(s *e2e.State, r deploy.Result) error {
 		return nil
 	}
 	return s.Update(func(m map[string]string) {
+		// A second deploy (an upgrade) finds the CRDs and namespace the
+		// first one made: they stay the run's to delete.
+		crds := r.CRDs
+		if m[e2e.StateRelease] == r.Release && m[e2e.StateNamespace] == r.Namespace {
+			if prev := m[StateCRDs]; prev != "" {
+				crds = union(strings.Split(prev, ","), crds)
+			}
+			r.NamespaceCreated = r.NamespaceCreated || m[StateNamespaceMade] == "true"
+		}
 		m[e2e.StateRelease] = r.Release
 		m[e2e.StateNamespace] = r.Namespace
-		m[StateCRDs] = strings.Join(r.CRDs, ",")
+		m[StateCRDs] = strings.Join(crds, ",")
 		m[StateNamespaceMade] = fmt.Sprint(r.NamespaceCreated)
 	})
 }
@@ -214,4 +224,17 @@ func list(s []string) string {
 
 func forgetDeploy(s *e2e.State) error {
 	return s.Delete(e2e.StateRelease, e2e.StateNamespace, StateCRDs, StateNamespaceMade)
+}
+
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string(nil), a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -10,8 +10,9 @@ import (
 // interface so this package does not start one in its unit tests.
 type LocalCluster interface {
 	// Up starts the cluster in dir unless it runs already, and returns its
-	// kubeconfig and whether this call started it.
-	Up(ctx context.Context, dir string, log io.Writer) (kubeconfig string, started bool, err error)
+	// kubeconfig and whether this call started it. prowConfig is the Prow
+	// config its Prow components load.
+	Up(ctx context.Context, dir, prowConfig string, log io.Writer) (kubeconfig string, started bool, err error)
 	// Down stops the cluster in dir and removes its state.
 	Down(ctx context.Context, dir string, log io.Writer) error
 }
@@ -20,8 +21,9 @@ type LocalCluster interface {
 // the run is used and left running; one the run started is stopped at Down.
 type Local struct {
 	// Dir is the cluster's directory (empty: the request's private directory).
-	Dir     string
-	Cluster LocalCluster
+	Dir        string
+	ProwConfig string
+	Cluster    LocalCluster
 }
 
 // Up starts the personal cluster, or finds it running.
@@ -31,11 +33,12 @@ func (l Local) Up(ctx context.Context, req Request) (Cluster, error) {
 		dir = req.Dir
 	}
 	c := Cluster{Provider: "local", Name: req.Name, Extra: map[string]string{"dir": dir}}
-	kubeconfig, started, err := l.Cluster.Up(ctx, dir, logWriter(req.Log))
+	kubeconfig, started, err := l.Cluster.Up(ctx, dir, l.ProwConfig, logWriter(req.Log))
 	c.Kubeconfig, c.Created = kubeconfig, started
 	if err != nil {
-		// A half-started cluster is still this run's to stop.
-		c.Created = true
+		// pkg/cluster stops what it started when it fails, and the
+		// directory may hold someone else's running cluster: not ours.
+		c.Created = false
 		return c, fmt.Errorf("local: start cluster in %s: %w", dir, err)
 	}
 	return c, nil

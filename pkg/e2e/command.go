@@ -1,0 +1,150 @@
+package e2e
+
+import (
+	"encoding/json"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
+)
+
+// DefaultPipeline is the spec `prowctl e2e` reads when not told otherwise.
+const DefaultPipeline = "config/e2e.yaml"
+
+// DefaultArtifacts is the artifacts directory outside Prow without $ARTIFACTS.
+const DefaultArtifacts = "_artifacts"
+
+// StateBuildID is the state key of a local run's build id: steps run one by
+// one by hand belong to the same build (and so name the same cluster).
+const StateBuildID = "build-id"
+
+// Invocation is one `prowctl e2e run` or `prowctl e2e step`: what the flags
+// and the environment say.
+type Invocation struct {
+	Pipeline    string
+	Only, Skip  []string
+	Parallelism int
+	GracePeriod time.Duration
+	Upload      string
+	Artifacts   string
+	// Step, when set, runs that one step alone: no dependencies, no
+	// finalizers, no results files; state is read and written as usual.
+	Step string
+
+	Out io.Writer
+	TTY bool
+	// Getenv reads the environment (default os.Getenv).
+	Getenv func(string) string
+	Now    func() time.Time
+	Runner Runner
+}
+
+// Invoke loads the pipeline, works out the job spec and artifacts directory
+// (Prow's JOB_SPEC and ARTIFACTS, or local defaults) and runs it.
+func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
+	if inv.Getenv == nil {
+		inv.Getenv = os.Getenv
+	}
+	if inv.Now == nil {
+		inv.Now = time.Now
+	}
+	if inv.Pipeline == "" {
+		inv.Pipeline = DefaultPipeline
+	}
+	p, err := LoadPipeline(inv.Pipeline)
+	if err != nil {
+		return nil, err
+	}
+	artifacts, err := ArtifactsDir(inv.Artifacts, inv.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	opts := Options{
+		Artifacts:   artifacts,
+		Only:        inv.Only,
+		Skip:        inv.Skip,
+		Parallelism: inv.Parallelism,
+		GracePeriod: inv.GracePeriod,
+		Upload:      inv.Upload,
+		Results:     inv.Step == "",
+		Out:         inv.Out,
+		TTY:         inv.TTY && inv.Step == "",
+		Runner:      inv.Runner,
+		Now:         inv.Now,
+	}
+	if inv.Step != "" {
+		if p.Lookup(inv.Step) == nil {
+			_, err := selectSteps(p, []string{inv.Step}, nil)
+			return nil, err
+		}
+		opts.Only, opts.Skip = []string{inv.Step}, nil
+	}
+	// A whole fresh run starts a new build with empty state; a partial run
+	// (--only, --skip, one step) carries on the last one.
+	fresh := inv.Step == "" && len(inv.Only) == 0 && len(inv.Skip) == 0
+	if opts.Job, err = JobSpec(inv.Getenv, artifacts, fresh, inv.Now()); err != nil {
+		return nil, err
+	}
+	if fresh {
+		for _, f := range []string{BuildLogFile, JUnitFile, "started.json", "finished.json"} {
+			os.Remove(filepath.Join(artifacts, f))
+		}
+		os.RemoveAll(filepath.Join(artifacts, StepLogDir))
+	}
+	return Run(ctx, p, opts)
+}
+
+// ArtifactsDir returns the artifacts directory: the flag, else $ARTIFACTS,
+// else ./_artifacts; made absolute, since steps run in other directories.
+func ArtifactsDir(flag string, getenv func(string) string) (string, error) {
+	dir := flag
+	if dir == "" {
+		dir = getenv("ARTIFACTS")
+	}
+	if dir == "" {
+		dir = DefaultArtifacts
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("artifacts: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", fmt.Errorf("artifacts: %w", err)
+	}
+	return abs, nil
+}
+
+// JobSpec returns the job spec of a run: Prow's, from JOB_SPEC, or a local
+// periodic one. A local build id is kept in the state so steps run by hand
+// belong to the same build; fresh starts a new build and clears the state.
+func JobSpec(getenv func(string) string, artifacts string, fresh bool, now time.Time) (*downwardapi.JobSpec, error) {
+	state := OpenState(StatePath(artifacts))
+	if fresh {
+		if err := os.Remove(state.Path()); err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("reset state: %w", err)
+		}
+	}
+	if raw := getenv(downwardapi.JobSpecEnv); raw != "" {
+		if raw == os.Getenv(downwardapi.JobSpecEnv) {
+			return downwardapi.ResolveSpecFromEnv()
+		}
+		// An injected environment (tests): parse it the same way.
+		spec := &downwardapi.JobSpec{}
+		if err := json.Unmarshal([]byte(raw), spec); err != nil {
+			return nil, fmt.Errorf("malformed $%s: %w", downwardapi.JobSpecEnv, err)
+		}
+		return spec, nil
+	}
+	build := state.Lookup(StateBuildID)
+	if build == "" {
+		build = LocalBuildID(now)
+		if err := state.Set(StateBuildID, build); err != nil {
+			return nil, err
+		}
+	}
+	return LocalJobSpec(LocalJob, build), nil
+}

@@ -40,4 +40,3 @@ func TestStagesFinalizersAfterEveryRegularStep(t *testing.T) {
 		t.Errorf("stages %s, want %s", s, want)
 	}
 }
-

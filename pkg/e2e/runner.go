@@ -296,6 +296,12 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		}
 	}
 	r.schedule(ctx, main, false)
+	if ctx.Err() != nil {
+		// Said now, so what the upload finalizer writes says it too.
+		r.mu.Lock()
+		r.report.Aborted = true
+		r.mu.Unlock()
+	}
 
 	// Finalizers run whatever happened, on a context that outlives ctx by
 	// the grace period: Prow sends SIGTERM, waits its grace period, then
@@ -309,7 +315,7 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 
 	r.mu.Lock()
 	r.report.End = o.Now()
-	r.report.Aborted = ctx.Err() != nil
+	r.report.Aborted = r.report.Aborted || ctx.Err() != nil
 	r.mu.Unlock()
 	r.view.end(r.report, r.snapshot())
 	if o.Results {

@@ -29,6 +29,9 @@ tools:
 bench:
 	@echo "benchmarks: see hack/bench"
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./pkg/e2e/steps/...
+	# e2e runner: ms/step (target <= 5) and %over-critical-path (target <= 2).
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./pkg/e2e
+	bash hack/bench/lint.sh
 
 clean:
 	rm -rf $(BIN)

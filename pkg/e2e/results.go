@@ -133,7 +133,10 @@ func JUnit(rep *Report) ([]byte, error) {
 		switch r.Status {
 		case Failed:
 			s.Failures++
-			c.Failure = &junitMessage{Message: firstLine(r.Reason), Text: r.Reason + "\nlog: " + logRef(rep, r)}
+			c.Failure = &junitMessage{Message: firstLine(r.Reason), Text: r.Reason}
+			if r.Log != "" {
+				c.Failure.Text += "\nlog: " + logRef(r)
+			}
 		case Skipped:
 			s.Skipped++
 			c.Skipped = &junitMessage{Message: r.Reason}
@@ -153,7 +156,7 @@ func JUnit(rep *Report) ([]byte, error) {
 
 // logRef names a step's log relative to the artifacts directory, which is
 // where it is found once uploaded.
-func logRef(rep *Report, r *Result) string {
+func logRef(r *Result) string {
 	return filepath.ToSlash(filepath.Join(StepLogDir, filepath.Base(r.Log)))
 }
 

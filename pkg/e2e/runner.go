@@ -143,6 +143,8 @@ type runner struct {
 	logs   *logSink
 	view   progress
 
+	jobEnv []string // Prow's variables for the job spec, NAME=value
+
 	mu sync.Mutex // guards every Result
 }
 
@@ -201,6 +203,14 @@ func newRunner(p *Pipeline, opts Options) (*runner, error) {
 		exits:  &exitList{},
 		state:  OpenState(StatePath(opts.Artifacts)),
 	}
+	jobEnv, err := downwardapi.EnvForSpec(*opts.Job)
+	if err != nil {
+		return nil, fmt.Errorf("job spec: %w", err)
+	}
+	for k, v := range jobEnv {
+		r.jobEnv = append(r.jobEnv, k+"="+v)
+	}
+	sort.Strings(r.jobEnv)
 	byName := map[string]*node{}
 	for _, s := range p.Steps {
 		if !selected[s.Name] {
@@ -349,48 +359,74 @@ func graceContext(parent context.Context, grace time.Duration) (context.Context,
 
 // schedule runs nodes in dependency order, at most Parallelism at a time.
 // For regular steps a failed or skipped dependency skips the step; for
-// finalizers any outcome of a dependency will do.
+// finalizers any outcome of a dependency will do. Each node keeps a count of
+// unfinished dependencies, so a step finishing costs O(its dependents).
 func (r *runner) schedule(ctx context.Context, nodes []*node, finalizers bool) {
-	done := make(chan *node)
+	index := make(map[*node]int, len(nodes))
+	for i, n := range nodes {
+		index[n] = i
+	}
+	waiting := make([]int, len(nodes))      // unfinished dependencies in this phase
+	blocker := make([]string, len(nodes))   // why a regular step will be skipped
+	dependents := make([][]int, len(nodes)) // reverse edges within this phase
+	for i, n := range nodes {
+		for _, d := range n.deps {
+			if j, ok := index[d]; ok {
+				waiting[i]++
+				dependents[j] = append(dependents[j], i)
+			}
+		}
+	}
+	var ready []int // sorted by spec order
+	push := func(i int) {
+		at := sort.SearchInts(ready, i)
+		ready = append(ready, 0)
+		copy(ready[at+1:], ready[at:])
+		ready[at] = i
+	}
+	var settle func(j int)
+	settle = func(j int) {
+		st := r.status(nodes[j])
+		for _, i := range dependents[j] {
+			if st != Passed && !finalizers && blocker[i] == "" {
+				blocker[i] = fmt.Sprintf("needs %s (%s)", nodes[j].spec.Name, st)
+			}
+			waiting[i]--
+			if waiting[i] > 0 {
+				continue
+			}
+			if blocker[i] != "" {
+				r.finish(nodes[i], Skipped, blocker[i], 0)
+				settle(i)
+				continue
+			}
+			push(i)
+		}
+	}
+	for i := range nodes {
+		if waiting[i] == 0 {
+			push(i)
+		}
+	}
+
+	done := make(chan int)
 	running := 0
 	ctxDone := ctx.Done()
 	aborted := false
 	for {
-		for changed := true; changed; {
-			changed = false
-			for _, n := range nodes {
-				if r.status(n) != Pending {
-					continue
-				}
-				ready, blocker := true, ""
-				for _, d := range n.deps {
-					st := r.status(d)
-					if !st.done() {
-						ready = false
-						break
-					}
-					if st != Passed && !finalizers && blocker == "" {
-						blocker = fmt.Sprintf("needs %s (%s)", d.spec.Name, st)
-					}
-				}
-				switch {
-				case !ready:
-				case blocker != "":
-					r.finish(n, Skipped, blocker, 0)
-					changed = true
-				case aborted:
-				case running < r.opts.Parallelism:
-					running++
-					r.start(ctx, n, done)
-				}
-			}
+		for len(ready) > 0 && running < r.opts.Parallelism && !aborted {
+			i := ready[0]
+			ready = ready[1:]
+			running++
+			r.start(ctx, nodes[i], i, done)
 		}
 		if running == 0 {
 			break
 		}
 		select {
-		case <-done:
+		case i := <-done:
 			running--
+			settle(i)
 		case <-ctxDone:
 			ctxDone = nil
 			aborted = true
@@ -434,7 +470,7 @@ func (r *runner) snapshot() []Result {
 	return out
 }
 
-func (r *runner) start(ctx context.Context, n *node, done chan<- *node) {
+func (r *runner) start(ctx context.Context, n *node, i int, done chan<- int) {
 	r.mu.Lock()
 	n.res.Status = Running
 	n.res.Start = r.opts.Now()
@@ -444,7 +480,7 @@ func (r *runner) start(ctx context.Context, n *node, done chan<- *node) {
 	go func() {
 		st, reason, attempts := r.runStep(ctx, n)
 		r.finish(n, st, reason, attempts)
-		done <- n
+		done <- i
 	}()
 }
 
@@ -452,11 +488,14 @@ func (r *runner) start(ctx context.Context, n *node, done chan<- *node) {
 // own log file and the combined log.
 func (r *runner) runStep(ctx context.Context, n *node) (Status, string, int) {
 	s := n.spec
-	f, err := os.Create(n.res.Log)
-	if err != nil {
-		return Failed, fmt.Sprintf("open log: %v", err), 0
-	}
-	defer f.Close()
+	f := &lazyFile{path: n.res.Log}
+	defer func() {
+		if !f.close() {
+			r.mu.Lock()
+			n.res.Log = "" // the step wrote nothing
+			r.mu.Unlock()
+		}
+	}()
 	out := &prefixWriter{prefix: "[" + s.Name + "] ", sink: r.logs}
 	defer out.Flush()
 	log := io.MultiWriter(f, out)
@@ -512,16 +551,7 @@ func safeRun(ctx context.Context, s Step, env *Env) (err error) {
 func (r *runner) env(n *node, log io.Writer) *Env {
 	o := r.opts
 	environ := append([]string(nil), o.Environ...)
-	if jobEnv, err := downwardapi.EnvForSpec(*o.Job); err == nil {
-		keys := make([]string, 0, len(jobEnv))
-		for k := range jobEnv {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			environ = append(environ, k+"="+jobEnv[k])
-		}
-	}
+	environ = append(environ, r.jobEnv...)
 	environ = append(environ, "ARTIFACTS="+o.Artifacts, "E2E_STATE="+r.state.Path(), "E2E_STEP="+n.spec.Name)
 	// What earlier steps handed on, for run: steps: image -> E2E_IMAGE.
 	if st, err := r.state.All(); err == nil {
@@ -574,3 +604,36 @@ func envName(key string) string {
 
 // stamp formats a time for progress lines.
 func stamp(t time.Time) string { return t.Format("15:04:05") }
+
+// lazyFile creates its file on the first write: a step that prints nothing
+// leaves no empty log (and costs no file creation, which is slow on some
+// disks).
+type lazyFile struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File
+	err  error
+}
+
+func (l *lazyFile) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil && l.err == nil {
+		l.f, l.err = os.Create(l.path)
+	}
+	if l.err != nil {
+		return 0, l.err
+	}
+	return l.f.Write(p)
+}
+
+// close closes the file and says whether there was one.
+func (l *lazyFile) close() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return false
+	}
+	l.f.Close()
+	return true
+}

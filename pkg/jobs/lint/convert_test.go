@@ -104,4 +104,4 @@ func FuzzConvert(f *testing.F) {
 	})
 }
 
-func strconvItoa(i int) string { return string(rune('a' + i%26)) + string(rune('a'+i/26)) }
+func strconvItoa(i int) string { return string(rune('a'+i%26)) + string(rune('a'+i/26)) }

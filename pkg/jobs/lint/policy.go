@@ -296,29 +296,40 @@ func (pc policyCtx) presubmit(j pjob, repoJobs []pjob) {
 		}
 		pc.add(j, at(j, key), RuleAlwaysRunFilter, "always_run with %s: the filter never applies; drop one", key)
 	}
+	// Prow compiled the regexes of the jobs it defaulted (and reported those
+	// that do not compile); compile only what it did not see.
+	triggerOK := j.defaulted && p.Trigger != ""
 	var trigger *regexp.Regexp
-	for _, f := range []struct{ key, re string }{{"run_if_changed", p.RunIfChanged}, {"skip_if_only_changed", p.SkipIfOnlyChanged}, {"trigger", p.Trigger}} {
-		if f.re == "" {
-			continue
-		}
-		re, err := regexp.Compile(f.re)
-		if err != nil {
-			pc.add(j, at(j, f.key), RuleRegex, "%s does not compile: %v", f.key, err)
-			continue
-		}
-		if f.key == "trigger" {
-			trigger = re
+	if !j.defaulted {
+		for _, f := range []struct{ key, re string }{{"run_if_changed", p.RunIfChanged}, {"skip_if_only_changed", p.SkipIfOnlyChanged}, {"trigger", p.Trigger}} {
+			if f.re == "" {
+				continue
+			}
+			re, err := regexp.Compile(f.re)
+			if err != nil {
+				pc.add(j, at(j, f.key), RuleRegex, "%s does not compile: %v", f.key, err)
+				continue
+			}
+			if f.key == "trigger" {
+				trigger, triggerOK = re, true
+			}
 		}
 	}
-	if p.RerunCommand != "" && trigger != nil {
-		if !trigger.MatchString(p.RerunCommand) {
+	matches := func(body string) bool {
+		if trigger != nil {
+			return trigger.MatchString(body)
+		}
+		return p.TriggerMatches(body)
+	}
+	if p.RerunCommand != "" && triggerOK {
+		if !matches(p.RerunCommand) {
 			pc.add(j, at(j, "rerun_command"), RuleRerunCommand, "rerun_command %q is not matched by trigger %q; commenting it would not rerun the job", p.RerunCommand, p.Trigger)
-		} else {
+		} else if j.defaulted {
 			for _, o := range repoJobs {
-				if o.pre == nil || o.e == j.e || o.pre.Name == p.Name || !j.defaulted || !o.pre.Brancher.Intersects(p.Brancher) {
+				if o.pre == nil || o.e == j.e || o.pre.Name == p.Name || !o.defaulted || !o.pre.Brancher.Intersects(p.Brancher) {
 					continue
 				}
-				if re, err := regexp.Compile(o.pre.Trigger); err == nil && o.pre.Trigger != "" && re.MatchString(p.RerunCommand) {
+				if o.pre.Trigger != "" && o.pre.TriggerMatches(p.RerunCommand) {
 					pc.add(j, at(j, "rerun_command"), RuleRerunCommand, "rerun_command %q also triggers %s; make the triggers distinct", p.RerunCommand, o.pre.Name)
 					break
 				}

@@ -229,18 +229,28 @@ func (l *linter) loadJobs() {
 	var mu sync.Mutex
 	var errs []error
 	bad := map[string]bool{}
-	parallel(len(repos)+len(periodics), l.opts.Workers, func(i int) {
+	// One task per repo and kind, so a bad presubmit does not stop its
+	// repo's postsubmits from being checked; then one per periodic.
+	nrepo := len(repos)
+	parallel(2*nrepo+len(periodics), l.opts.Workers, func(i int) {
 		var err error
-		if i < len(repos) {
-			repo := repos[i]
-			err = config.DefaultAndValidateProwYAML(cfg, &config.ProwYAML{Presubmits: presubmits[repo], Postsubmits: postsubmits[repo]}, repo)
-			if err != nil {
+		switch {
+		case i < 2*nrepo:
+			repo := repos[i/2]
+			p := &config.ProwYAML{Presubmits: presubmits[repo]}
+			if i%2 == 1 {
+				p = &config.ProwYAML{Postsubmits: postsubmits[repo]}
+			}
+			if len(p.Presubmits)+len(p.Postsubmits) == 0 {
+				return
+			}
+			if err = config.DefaultAndValidateProwYAML(cfg, p, repo); err != nil {
 				mu.Lock()
-				bad[repo] = true
+				bad[fmt.Sprint(i%2, repo)] = true
 				mu.Unlock()
 			}
-		} else {
-			err = cfg.DefaultPeriodic(&periodics[i-len(repos)])
+		default:
+			err = cfg.DefaultPeriodic(&periodics[i-2*nrepo])
 		}
 		if err != nil {
 			mu.Lock()
@@ -248,9 +258,13 @@ func (l *linter) loadJobs() {
 			mu.Unlock()
 		}
 	})
-	for repo := range bad {
-		delete(presubmits, repo)
-		delete(postsubmits, repo)
+	for _, repo := range repos {
+		if bad[fmt.Sprint(0, repo)] {
+			delete(presubmits, repo)
+		}
+		if bad[fmt.Sprint(1, repo)] {
+			delete(postsubmits, repo)
+		}
 	}
 	cfg.PresubmitsStatic, cfg.PostsubmitsStatic, cfg.Periodics = presubmits, postsubmits, periodics
 	if err := cfg.ValidateJobConfig(); err != nil {

@@ -30,6 +30,12 @@ type Owner interface {
 type walker struct {
 	f     *file
 	owner Owner
+	job   string // the job being walked, for findings
+}
+
+func (w *walker) add(n *yaml.Node, sev Severity, rule, format string, args ...any) {
+	w.f.add(n, sev, rule, format, args...)
+	w.f.findings[len(w.f.findings)-1].Job = w.job
 }
 
 func (w *walker) top(root *yaml.Node) {
@@ -65,7 +71,12 @@ func (w *walker) top(root *yaml.Node) {
 				if w.owner != nil && ownsPeriodicNode(w.owner, p) {
 					sev = SeverityError
 				}
+				w.job = ""
+				if v := valueOf(p, "name"); v != nil {
+					w.job = v.Value
+				}
 				w.walk(p, periodicType, sev)
+				w.job = ""
 			}
 		default:
 			if k.Value == "<<" {
@@ -106,8 +117,15 @@ func (w *walker) list(n *yaml.Node, t reflect.Type, sev Severity) {
 		return
 	}
 	for _, e := range n.Content {
+		w.job = ""
+		if t != presetType {
+			if v := valueOf(e, "name"); v != nil {
+				w.job = v.Value
+			}
+		}
 		w.walk(e, t, sev)
 	}
+	w.job = ""
 }
 
 // walk checks n against t; sev is the severity of an unknown field here.
@@ -131,9 +149,9 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, sev Severity) {
 				if sug := suggest(k.Value, s.names); sug != "" {
 					msg += "; did you mean " + sug + "?"
 				}
-				w.f.add(k, sev, RuleUnknownField, msg, k.Value)
+				w.add(k, sev, RuleUnknownField, msg, k.Value)
 			case !exact:
-				w.f.add(k, sev, RuleUnknownField, "unknown field %q; did you mean %s? (Prow matches it case-insensitively today, other tools do not)", k.Value, canonical)
+				w.add(k, sev, RuleUnknownField, "unknown field %q; did you mean %s? (Prow matches it case-insensitively today, other tools do not)", k.Value, canonical)
 				w.walk(v, ft, sev)
 			default:
 				w.walk(v, ft, sev)
@@ -172,7 +190,7 @@ func (w *walker) dupKeys(n *yaml.Node) {
 		for i := 2; i+1 < len(c); i += 2 {
 			for j := 0; j < i; j += 2 {
 				if c[i].Value == c[j].Value && c[i].Kind == yaml.ScalarNode && c[i].Value != "<<" {
-					w.f.add(c[i], SeverityError, RuleDuplicateKey, "key %q is already defined at line %d; Prow keeps only the last", c[i].Value, c[j].Line)
+					w.add(c[i], SeverityError, RuleDuplicateKey, "key %q is already defined at line %d; Prow keeps only the last", c[i].Value, c[j].Line)
 					break
 				}
 			}
@@ -185,7 +203,7 @@ func (w *walker) dupKeys(n *yaml.Node) {
 			continue
 		}
 		if line, ok := seen[c[i].Value]; ok {
-			w.f.add(c[i], SeverityError, RuleDuplicateKey, "key %q is already defined at line %d; Prow keeps only the last", c[i].Value, line)
+			w.add(c[i], SeverityError, RuleDuplicateKey, "key %q is already defined at line %d; Prow keeps only the last", c[i].Value, line)
 			continue
 		}
 		seen[c[i].Value] = c[i].Line

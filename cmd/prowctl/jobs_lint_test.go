@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prowctl/prowctl/pkg/iostreams"
+)
+
+const (
+	lintFixtureConfig = "../../pkg/jobs/lint/testdata/fixture/config.yaml"
+	lintFixtureJobs   = "../../pkg/jobs/lint/testdata/fixture/jobs"
+)
+
+// runLint runs `prowctl jobs lint args...` and returns stdout, stderr and the
+// exit code main would use.
+func runLint(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	streams, _, out, errOut := iostreams.Test()
+	root := newRootCmd(streams)
+	root.SetArgs(append([]string{"jobs", "lint"}, args...))
+	code := 0
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		var ec exitCoder
+		if !errors.As(err, &ec) || ec.Error() != "" {
+			errOut.WriteString("prowctl: " + err.Error() + "\n")
+		}
+		code = exitCode(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// fixtureSpec writes the repository's spec with lint rule overrides.
+func fixtureSpec(t *testing.T, rules string) string {
+	t.Helper()
+	data, err := os.ReadFile("../../config/tf-k8s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(data), "  rules: {}", "  rules: "+rules, 1)
+	if s == string(data) && rules != "{}" {
+		t.Fatal("config/tf-k8s.yaml no longer has 'rules: {}' to replace")
+	}
+	p := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestJobsLintRepoConfig: the repository's own config lints clean.
+func TestJobsLintRepoConfig(t *testing.T) {
+	out, errOut, code := runLint(t, "--config-path", "../../config/prow/config.yaml", "--job-config-path", "../../config/jobs", "--spec", "../../config/tf-k8s.yaml", "--warnings-as-errors")
+	if code != 0 || !strings.Contains(out, "0 error(s), 0 warning(s) in 3 job(s), 1 file(s)") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	// And with policy on every job.
+	if out, _, code := runLint(t, "--config-path", "../../config/prow/config.yaml", "--job-config-path", "../../config/jobs", "--spec", "../../config/tf-k8s.yaml", "--policy-scope", "all"); code != 0 {
+		t.Fatalf("--policy-scope all: exit %d\n%s", code, out)
+	}
+}
+
+func TestJobsLintExitCodes(t *testing.T) {
+	cleanDir := t.TempDir()
+	data, err := os.ReadFile("../../config/jobs/tensorflow/k8s/tf-k8s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	warnOnly := filepath.Join(cleanDir, "warn.yaml")
+	// An unknown field in a job the spec does not own is only a warning.
+	if err := os.WriteFile(warnOnly, []byte(strings.ReplaceAll(strings.Replace(string(data), "    decorate: true\n", "    decorate: true\n    skip_reprot: true\n", 1), "tensorflow/k8s", "other/repo")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notYAML := filepath.Join(cleanDir, "config.yaml")
+	if err := os.WriteFile(notYAML, []byte("a: [b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := fixtureSpec(t, "{}")
+	tests := []struct {
+		name       string
+		args       []string
+		want       int
+		wantOut    string
+		wantErrOut string
+	}{
+		{"findings", []string{"--config-path", lintFixtureConfig, "--job-config-path", lintFixtureJobs, "--spec", spec}, 1, "5 error(s), 1 warning(s) in 3 job(s), 2 file(s)", ""},
+		{"warnings only", []string{"--config-path", "../../config/prow/config.yaml", "--job-config-path", warnOnly, "--spec", spec}, 0, "0 error(s), 1 warning(s)", ""},
+		{"warnings as errors", []string{"--config-path", "../../config/prow/config.yaml", "--job-config-path", warnOnly, "--spec", spec, "--warnings-as-errors"}, 1, "0 error(s), 1 warning(s)", ""},
+		{"missing job config", []string{"--config-path", lintFixtureConfig, "--job-config-path", filepath.Join(cleanDir, "nope"), "--spec", spec}, 2, "", "cannot lint: " + filepath.Join(cleanDir, "nope") + ": no such file or directory"},
+		{"Prow config not YAML", []string{"--config-path", notYAML, "--job-config-path", warnOnly, "--spec", spec}, 2, "", "not YAML: did not find expected ',' or ']'"},
+		{"explicit spec missing", []string{"--config-path", lintFixtureConfig, "--job-config-path", warnOnly, "--spec", filepath.Join(cleanDir, "nospec.yaml")}, 2, "", "nospec.yaml: no such file or directory"},
+		{"bad output format", []string{"-o", "xml"}, 2, "", "-o xml: want one of text, json, junit"},
+		{"bad policy scope", []string{"--policy-scope", "mine"}, 2, "", "--policy-scope mine: want owned or all"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runLint(t, tt.args...)
+			if code != tt.want || !strings.Contains(out, tt.wantOut) || !strings.Contains(errOut, tt.wantErrOut) {
+				t.Errorf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s\nwant stdout containing %q, stderr containing %q", code, tt.want, out, errOut, tt.wantOut, tt.wantErrOut)
+			}
+		})
+	}
+}
+
+// TestJobsLintSpecControlsPolicy: the spec names the owned jobs and lowers
+// or turns off rules; --policy-scope all extends policy to every job.
+func TestJobsLintSpecControlsPolicy(t *testing.T) {
+	base := []string{"--config-path", lintFixtureConfig, "--job-config-path", lintFixtureJobs, "-o", "json"}
+	tests := []struct {
+		name  string
+		rules string
+		extra []string
+		want  []string // substrings of stdout
+		not   []string
+	}{
+		{"defaults", "{}", nil,
+			[]string{`"rule":"image-tag","message":"image \"gcr.io/mlkube-testing/builder:latest\"`, `"severity":"error","rule":"resource-requests"`},
+			[]string{`"image \"golang\"`}},
+		{"lowered and off", "{image-tag: warning, resource-requests: off}", nil,
+			[]string{`"severity":"warning","rule":"image-tag"`},
+			[]string{`"rule":"resource-requests"`}},
+		{"all jobs", "{}", []string{"--policy-scope", "all"},
+			[]string{`image \"golang\" has no tag`}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, _ := runLint(t, append(append(base, "--spec", fixtureSpec(t, tt.rules)), tt.extra...)...)
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %s\nstdout:\n%s\nstderr:\n%s", w, out, errOut)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(out, n) {
+					t.Errorf("stdout has %s\nstdout:\n%s", n, out)
+				}
+			}
+		})
+	}
+}

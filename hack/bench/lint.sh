@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Times `prowctl jobs lint` beside Prow's own checkconfig on a generated job
+# config of Kubernetes' size (600 files, about 170,000 lines), then runs the
+# BenchmarkLint Go benchmark. Target: prowctl's wall time at most 0.6x
+# checkconfig's, with positions and policy on (--policy-scope all).
+#
+# checkconfig comes from `make tools` ($PROWCTL_TOOLS/prow-*/checkconfig).
+# RUNS (default 5) sets how many timed runs of each; the median is printed.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+tools=${PROWCTL_TOOLS:-$HOME/.cache/prowctl/tools}
+go=${GO:-go}
+runs=${RUNS:-5}
+
+shopt -s nullglob
+checkconfigs=("$tools"/prow-*/checkconfig)
+if [[ ${#checkconfigs[@]} -eq 0 ]]; then
+	echo "bench: no checkconfig under $tools/prow-*/: run 'make tools' first" >&2
+	exit 1
+fi
+checkconfig=${checkconfigs[-1]}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$root" && "$go" build -o "$work/prowctl" ./cmd/prowctl)
+(cd "$root" && "$go" run ./hack/bench/gencorpus -out "$work/corpus")
+cfg=$work/corpus/config.yaml
+jobs=$work/corpus/jobs
+
+# time_runs NAME CMD... prints NAME's median wall and CPU seconds over $runs
+# runs (after one warm-up) and leaves the median wall in $median.
+time_runs() {
+	local name=$1
+	shift
+	"$@" >/dev/null 2>&1 || true
+	local walls=() cpus=() i t
+	for ((i = 0; i < runs; i++)); do
+		# %e wall, %U user, %S sys: the process's own accounting.
+		t=$( { /usr/bin/time -f '%e %U %S' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+		read -r w u s <<<"$t"
+		walls+=("$w")
+		cpus+=("$(echo "$u + $s" | bc)")
+	done
+	median=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
+	local cpu
+	cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
+	printf '%-34s wall %6.2f s   cpu %6.2f s   (median of %d)\n' "$name" "$median" "$cpu" "$runs"
+}
+
+echo "bench: $(find "$jobs" -name '*.yaml' | wc -l) files, $(cat "$jobs"/*/*/*.yaml | wc -l) lines; $(nproc) cores"
+# Run from the work dir: no spec there, so policy covers every job through
+# --policy-scope all. The generated config must be clean, or we would be
+# timing error paths.
+cd "$work"
+if ! "$work/prowctl" jobs lint --config-path "$cfg" --job-config-path "$jobs" --policy-scope all >"$work/lint.out"; then
+	tail -5 "$work/lint.out" >&2
+	echo "bench: the generated config does not lint clean" >&2
+	exit 1
+fi
+time_runs "prowctl jobs lint (policy: all)" "$work/prowctl" jobs lint --config-path "$cfg" --job-config-path "$jobs" --policy-scope all
+ours=$median
+time_runs "checkconfig ($(basename "$(dirname "$checkconfig")"))" "$checkconfig" --config-path "$cfg" --job-config-path "$jobs"
+theirs=$median
+printf 'prowctl/checkconfig wall ratio: %s (target <= 0.60)\n' "$(echo "scale=2; $ours / $theirs" | bc)"
+
+(cd "$root" && "$go" test -run '^$' -bench BenchmarkLint -benchtime 5x ./pkg/jobs/lint/)

@@ -1,0 +1,149 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestInvokeLocalDefaultsAndStepByStep(t *testing.T) {
+	work := t.TempDir()
+	t.Chdir(work)
+	spec := `steps:
+- name: produce
+  run: echo "$BUILD_ID" > "$ARTIFACTS/produced-by-build"
+- name: consume
+  run: test "$(cat "$ARTIFACTS/produced-by-build")" = "$BUILD_ID" && echo "consumed $JOB_NAME $BUILD_ID"
+  needs: [produce]
+`
+	if err := os.WriteFile("e2e.yaml", []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	inv := Invocation{Pipeline: "e2e.yaml", Getenv: envOf(nil), Now: func() time.Time { return now }, Out: &bytes.Buffer{}}
+	rep, err := Invoke(context.Background(), inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	art := filepath.Join(work, "_artifacts")
+	want := LocalJobSpec(LocalJob, "20261125120000")
+	if d := cmp.Diff(want, rep.Job, cmp.AllowUnexported(downwardapi.JobSpec{})); d != "" {
+		t.Errorf("job spec (-want +got):\n%s", d)
+	}
+	if !rep.Passed() {
+		t.Fatalf("run failed: %v", statuses(rep))
+	}
+	for _, f := range []string{"build-log.txt", "started.json", "finished.json", JUnitFile, "steps/consume.log"} {
+		if _, err := os.Stat(filepath.Join(art, f)); err != nil {
+			t.Errorf("missing artifact: %v", err)
+		}
+	}
+
+	// Later, by hand, in another process: the same build, no results files
+	// rewritten.
+	os.Remove(filepath.Join(art, "finished.json"))
+	now = now.Add(time.Hour)
+	var out bytes.Buffer
+	inv.Step, inv.Out = "consume", &out
+	rep, err = Invoke(context.Background(), inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(rep); !cmp.Equal(got, map[string]string{"consume": "passed"}) {
+		t.Errorf("step run: %v", got)
+	}
+	if !strings.Contains(out.String(), "[consume] consumed local-e2e 20261125120000") {
+		t.Errorf("step output:\n%s", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(art, "finished.json")); err == nil {
+		t.Error("e2e step wrote finished.json")
+	}
+
+	// A whole run again starts a new build with fresh state.
+	inv.Step = ""
+	rep, err = Invoke(context.Background(), inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Job.BuildID != "20261125130000" {
+		t.Errorf("fresh run kept build %s", rep.Job.BuildID)
+	}
+
+	if _, err := Invoke(context.Background(), Invocation{Pipeline: "e2e.yaml", Step: "nope", Getenv: envOf(nil)}); err == nil ||
+		err.Error() != `e2e.yaml: no step "nope" (steps: produce, consume)` {
+		t.Errorf("unknown step: %v", err)
+	}
+}
+
+func TestInvokeUnderProw(t *testing.T) {
+	work := t.TempDir()
+	t.Chdir(work)
+	if err := os.WriteFile("e2e.yaml", []byte("steps:\n- name: show\n  run: echo \"$JOB_TYPE $PULL_NUMBER\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := presubmitSpec()
+	spec.DecorationConfig = &prowapi.DecorationConfig{}
+	raw, _ := json.Marshal(spec)
+	art := filepath.Join(work, "logs", "artifacts")
+	var out bytes.Buffer
+	rep, err := Invoke(context.Background(), Invocation{
+		Pipeline: "e2e.yaml", Out: &out,
+		Getenv: envOf(map[string]string{"JOB_SPEC": string(raw), "ARTIFACTS": art}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Job.Job != "pull-tf-k8s-e2e" || rep.Job.Refs.Pulls[0].Number != 42 {
+		t.Errorf("job spec not from JOB_SPEC: %+v", rep.Job)
+	}
+	if !strings.Contains(out.String(), "[show] presubmit 42") {
+		t.Errorf("step did not see the job's Prow variables:\n%s", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(art, "finished.json")); err != nil {
+		t.Errorf("results not in $ARTIFACTS: %v", err)
+	}
+}
+
+func TestLiveView(t *testing.T) {
+	var out bytes.Buffer
+	release := make(chan struct{})
+	p := pipeline(
+		step("fast", StepFunc(func(context.Context, *Env) error { return nil })),
+		step("slow", StepFunc(func(context.Context, *Env) error { <-release; return nil })),
+		step("after", StepFunc(func(context.Context, *Env) error { return nil }), "fast", "slow"),
+	)
+	go func() { time.Sleep(2 * liveRefresh); close(release) }()
+	rep := run(t, p, Options{Out: &out, TTY: true})
+	if !rep.Passed() {
+		t.Fatal(statuses(rep))
+	}
+	s := out.String()
+	for _, want := range []string{
+		"\x1b[3A",                   // moved back over the 3 lines to redraw them
+		"after pending",             // the DAG before it ran
+		"needs fast, slow",          // with its edges
+		"slow  running",             // a step while it runs
+		"after passed",              // and at the end
+		"e2e: SUCCESS: 3 passed in", // summary
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("live view lacks %q:\n%q", want, s)
+		}
+	}
+	if strings.Contains(s, "started (") {
+		t.Errorf("live view printed progress lines meant for logs:\n%q", s)
+	}
+}

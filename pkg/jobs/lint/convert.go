@@ -230,6 +230,9 @@ func (c *converter) value(n *yaml.Node, t target) error {
 		return fmt.Errorf("%w: document nested too deeply", errConvert)
 	}
 	switch n.Kind {
+	case 0: // an empty document
+		c.buf.WriteString("null")
+		return nil
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			c.buf.WriteString("null")

@@ -357,3 +357,44 @@ func TestRuleOverridesAreChecked(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestProwConfigProblems: problems in config.yaml itself are placed in it;
+// when Prow rejects it, the jobs still get every check that needs no
+// defaulting (policy on the decoded jobs, regexes compiled by us).
+func TestProwConfigProblems(t *testing.T) {
+	badRegex := strings.Replace(goodJob, "    always_run: true\n", "    run_if_changed: '^(pkg/'\n", 1)
+	tests := []struct {
+		name   string
+		config string
+		want   []string
+	}{
+		{"unknown field (checkconfig's unknown-fields)", strings.Replace(prowConfigYAML, "pod_namespace:", "pod_namspace: x\npod_namespace:", 1), []string{
+			"config.yaml:2:1: error: unknown-field",
+			"jobs/a.yaml:4:5: error: prow-load",
+		}},
+		{"type error", strings.Replace(prowConfigYAML, "      timeout: 2h\n", "      timeout: [2h]\n", 1), []string{
+			"config.yaml:6:16: error: prow-load",
+			"jobs/a.yaml:4:5: error: regex",
+		}},
+		{"jobs in config.yaml are loaded by Prow itself", prowConfigYAML + strings.Replace(goodPeriodic, "tf-k8s-periodic", "tf-k8s-old", -1), []string{
+			"jobs/a.yaml:4:5: error: prow-load",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeTree(t, map[string]string{"config.yaml": tt.config, "jobs/a.yaml": badRegex})
+			res, err := Lint(context.Background(), Options{ConfigPath: filepath.Join(dir, "config.yaml"), JobConfigPath: filepath.Join(dir, "jobs"), Owner: owner{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var short []string
+			for _, f := range res.Findings {
+				rel, _ := filepath.Rel(dir, f.File)
+				short = append(short, rel+":"+strconv.Itoa(f.Line)+":"+strconv.Itoa(f.Column)+": "+string(f.Severity)+": "+f.Rule)
+			}
+			if diff := cmp.Diff(tt.want, short); diff != "" {
+				t.Errorf("findings (-want +got):\n%s\nall:\n%s", diff, strings.Join(brief(res.Findings), "\n"))
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"runtime"
 	"sort"
@@ -60,15 +61,28 @@ func loadProwConfig(path string) prowConfig {
 		return p
 	}
 	p.cfg = cfg
-	// checkconfig's default "unknown-fields" check covers config.yaml.
+	// checkconfig's default "unknown-fields" check covers config.yaml: its
+	// strict decode gives the verdict, our walk the positions and suggestions.
 	if err := syaml.Unmarshal(data, &config.Config{}, syaml.DisallowUnknownFields); err != nil {
-		n := p.root
-		if m := unknownFieldRE.FindStringSubmatch(err.Error()); m != nil {
-			if k := findKey(p.root, m[1]); k != nil {
-				n = k
+		f := &file{path: path}
+		w := walker{f: f}
+		w.walk(p.root, reflect.TypeFor[config.Config](), SeverityError)
+		var found bool
+		for _, fd := range f.findings {
+			if fd.Rule == RuleUnknownField {
+				p.findings = append(p.findings, fd)
+				found = true
 			}
 		}
-		p.add(n, RuleUnknownField, strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
+		if !found {
+			n := p.root
+			if m := unknownFieldRE.FindStringSubmatch(err.Error()); m != nil {
+				if k := findKey(p.root, m[1]); k != nil {
+					n = k
+				}
+			}
+			p.add(n, RuleUnknownField, strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
+		}
 	}
 	return p
 }

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -25,16 +26,26 @@ func newRegistry(s registrySettings, _ *yaml.Node) (e2e.Step, error) {
 }
 
 // Run starts a registry on loopback that lives until the run ends (or checks
-// the configured one answers) and records its address.
+// the configured one answers) and records its address. A registry it started
+// leaves the state when it stops: steps run later by hand then write the
+// image as an OCI layout and the chart as a .tgz instead.
 func (r *registryStep) Run(ctx context.Context, env *e2e.Env) error {
 	addr := r.Addr
 	if addr == "" {
-		srv, err := registry.Start(env.Log)
+		srv, err := registry.Start(nil)
 		if err != nil {
 			return err
 		}
-		env.AtExit(srv.Close)
 		addr = srv.Addr()
+		env.AtExit(func(ctx context.Context) error {
+			err := srv.Close(ctx)
+			// Steps run later, in other processes, must not push to it.
+			return errors.Join(err, env.State.Update(func(m map[string]string) {
+				if m[e2e.StateRegistry] == addr {
+					delete(m, e2e.StateRegistry)
+				}
+			}))
+		})
 		fmt.Fprintf(env.Log, "registry serving on %s until the run ends\n", addr)
 	} else if err := ping(ctx, addr); err != nil {
 		return err

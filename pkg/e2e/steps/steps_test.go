@@ -252,6 +252,9 @@ func TestRegistryBuildImageBuildChart(t *testing.T) {
 	if _, err := remote.Head(mustRef(t, st[e2e.StateImage])); err == nil {
 		t.Errorf("registry still serves after the run ended")
 	}
+	if reg := state(t, env)[e2e.StateRegistry]; reg != "" {
+		t.Errorf("state still names the stopped registry %s", reg)
+	}
 }
 
 func mustRef(t *testing.T, s string) name.Reference {

@@ -41,7 +41,7 @@ func newTest(s testSettings, n *yaml.Node) (e2e.Step, error) {
 }
 
 // Run runs the test command against the run's cluster: KUBECONFIG (and
-// E2E_NAMESPACE, E2E_IMAGE, E2E_CHART) set from the state, JUNIT_DIR an empty
+// E2E_NAMESPACE, E2E_RELEASE, E2E_CONTEXT, E2E_IMAGE, E2E_CHART) set from the state, JUNIT_DIR an empty
 // directory for reports. Then, pass or fail, it copies the JUnit files into
 // $ARTIFACTS as junit_*.xml, where Spyglass finds them.
 func (t *testStep) Run(ctx context.Context, env *e2e.Env) error {
@@ -59,7 +59,7 @@ func (t *testStep) Run(ctx context.Context, env *e2e.Env) error {
 		environ = append(environ, "KUBECONFIG="+kc)
 	}
 	environ = append(environ, "JUNIT_DIR="+junitDir)
-	for key, name := range map[string]string{e2e.StateNamespace: "E2E_NAMESPACE", e2e.StateImage: "E2E_IMAGE", e2e.StateChart: "E2E_CHART", StateContext: "E2E_CONTEXT"} {
+	for key, name := range map[string]string{e2e.StateNamespace: "E2E_NAMESPACE", e2e.StateRelease: "E2E_RELEASE", e2e.StateImage: "E2E_IMAGE", e2e.StateChart: "E2E_CHART", StateContext: "E2E_CONTEXT"} {
 		if v := st[key]; v != "" {
 			environ = append(environ, name+"="+v)
 		}

@@ -249,6 +249,14 @@ func (d *sourceDoc) plan(s *Spec) ([]edit, error) {
 
 func (p *planner) add(e edit) { p.edits = append(p.edits, e) }
 
+// rootIndent is the column of the file's top-level keys (0 but for odd files).
+func (p *planner) rootIndent() int {
+	if p.d.root == nil {
+		return 0
+	}
+	return p.d.root.Column - 1
+}
+
 // detectStyle reads the file's indentation from the sections' own shape,
 // preferring other repositories' entries over ours (ours may be stale).
 func (d *sourceDoc) detectStyle(s *Spec, secs ...*section) Style {
@@ -290,9 +298,10 @@ func (p *planner) repoSection(name string, sec *section, entries *tree, appended
 	has := len(entries.items) > 0
 	if sec == nil {
 		if has {
-			appended.WriteString(name + ":\n")
-			appended.WriteString(strings.Repeat(" ", st.Indent) + quote(p.s.Repo) + ":\n")
-			appended.WriteString(p.repoBlock(st.Indent, entries))
+			base := p.rootIndent()
+			appended.WriteString(strings.Repeat(" ", base) + name + ":\n")
+			appended.WriteString(strings.Repeat(" ", base+st.Indent) + quote(p.s.Repo) + ":\n")
+			appended.WriteString(p.repoBlock(base+st.Indent, entries))
 		}
 		return nil
 	}
@@ -389,8 +398,9 @@ func (p *planner) periodics(sec *section, entries *tree, appended *strings.Build
 	if sec == nil {
 		if has {
 			var b strings.Builder
-			b.WriteString("periodics:\n")
-			st.renderSeq(&b, entries, st.SeqIndent)
+			base := p.rootIndent()
+			b.WriteString(strings.Repeat(" ", base) + "periodics:\n")
+			st.renderSeq(&b, entries, base+st.SeqIndent)
 			appended.WriteString(b.String())
 		}
 		return nil

@@ -69,6 +69,7 @@ func implementsUnmarshaler(t reflect.Type) bool {
 type topFields struct {
 	names []string
 	index []int
+	exact map[string]int // name -> index[i]
 }
 
 var topFieldCache sync.Map
@@ -78,9 +79,13 @@ func structTopFields(t reflect.Type) *topFields {
 		return v.(*topFields)
 	}
 	tf := &topFields{}
+	tf.exact = map[string]int{}
 	for _, f := range visibleFields(t) {
 		tf.names = append(tf.names, f.name)
 		tf.index = append(tf.index, f.index[0])
+		if _, dup := tf.exact[f.name]; !dup {
+			tf.exact[f.name] = f.index[0]
+		}
 	}
 	topFieldCache.Store(t, tf)
 	return tf
@@ -194,6 +199,9 @@ func exists(fs []jsonField, name string) bool {
 // lookup finds key among the struct's fields as sigs.k8s.io/yaml does:
 // exact match first, else the first case-insensitive match.
 func (tf *topFields) lookup(key string) (int, bool) {
+	if i, ok := tf.exact[key]; ok {
+		return i, true
+	}
 	found := -1
 	for i, n := range tf.names {
 		if n == key {
@@ -277,15 +285,30 @@ type entry struct {
 // mapping writes a JSON object; keys repeat by last-wins, "<<" merges as in
 // yaml.v2 (merged keys override earlier ones, later keys override merged).
 func (c *converter) mapping(n *yaml.Node, t target) error {
-	var entries []entry
-	pos := map[string]int{}
+	entries := make([]entry, 0, len(n.Content)/2)
+	var pos map[string]int // only for large mappings; small ones scan
 	var addAll func(m *yaml.Node) error
 	set := func(k string, v *yaml.Node) {
-		if i, ok := pos[k]; ok {
-			entries[i].val = v
-			return
+		if len(entries) > 16 && pos == nil {
+			pos = make(map[string]int, 2*len(entries))
+			for i, e := range entries {
+				pos[e.key] = i
+			}
 		}
-		pos[k] = len(entries)
+		if pos != nil {
+			if i, ok := pos[k]; ok {
+				entries[i].val = v
+				return
+			}
+			pos[k] = len(entries)
+		} else {
+			for i := range entries {
+				if entries[i].key == k {
+					entries[i].val = v
+					return
+				}
+			}
+		}
 		entries = append(entries, entry{k, v})
 	}
 	var merge func(v *yaml.Node) error

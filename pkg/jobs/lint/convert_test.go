@@ -44,6 +44,8 @@ var convertSeeds = []string{
 	"periodics:\n- name: x\n  reporter_config: {slack: {channel: 12}}\n  rerun_auth_config: {github_users: [a, 1]}\n",
 	"periodics:\n- !!binary aGVsbG8=\n",
 	"periodics:\n- name: x\n  labels: !!map {a: b}\n",
+	"periodics:\n- name: ! 12\n  interval: ! 1h\n",
+	"periodics:\n- name: x\n  tags: [\"if ! make; then exit 1; fi\", yes]\n",
 }
 
 // checkSameAsProw asserts our single-parse decode equals Prow's decoder.
@@ -56,10 +58,8 @@ func checkSameAsProw(t *testing.T, data []byte) {
 		return // not YAML for yaml.v3: reported as a syntax error, Prow's decoder never consulted
 	}
 	var got config.JobConfig
-	b, err := toJSON(&doc, jobConfigType)
-	if err == nil {
-		err = json.Unmarshal(b, &got)
-	}
+	err := decodeLikeProw(data, &doc, &got)
+	b, _ := toJSON(&doc, jobConfigType)
 	if (err != nil) != (wantErr != nil) {
 		t.Fatalf("input:\n%s\nProw's decoder error: %v\nours: %v (json %s)", data, wantErr, err, b)
 	}

@@ -124,20 +124,50 @@ func tabIndent(data []byte) (line, col int, ok bool) {
 // fails, Prow's decoder runs on the bytes for Prow's exact message, which is
 // then placed on the node it is about.
 func (f *file) decode(doc *yaml.Node) {
-	if b, err := toJSON(doc, jobConfigType); err == nil {
-		if json.Unmarshal(b, &f.jc) == nil {
-			f.decoded = true
-			return
-		}
-	}
-	f.jc = config.JobConfig{}
-	err := syaml.Unmarshal(f.data, &f.jc)
+	err := decodeLikeProw(f.data, doc, &f.jc)
 	if err == nil {
 		f.decoded = true
 		return
 	}
 	n, msg := locateDecodeError(f.root, err)
 	f.add(n, SeverityError, RuleProwLoad, "%s", msg)
+}
+
+// decodeLikeProw fills jc exactly as Prow's decoder does from data. It
+// converts the parsed doc when it can; when that fails, or the file uses
+// the non-specific tag "!" (which yaml.v3's tree does not record), Prow's
+// decoder runs on the bytes, so its verdict and message are Prow's own.
+func decodeLikeProw(data []byte, doc *yaml.Node, jc *config.JobConfig) error {
+	if !hasNonSpecificTag(data) {
+		if b, err := toJSON(doc, jobConfigType); err == nil {
+			if json.Unmarshal(b, jc) == nil {
+				return nil
+			}
+		}
+	}
+	*jc = config.JobConfig{}
+	return syaml.Unmarshal(data, jc)
+}
+
+// hasNonSpecificTag reports whether data may hold a lone "!" tag. It errs
+// on the side of yes (a shell "if ! cmd" in a script counts), which only
+// costs a second parse of that file.
+func hasNonSpecificTag(data []byte) bool {
+	for i := bytes.IndexByte(data, '!'); i >= 0; {
+		if i+1 == len(data) {
+			return true
+		}
+		switch data[i+1] {
+		case ' ', '\t', '\n', '\r', ',', ']', '}':
+			return true
+		}
+		j := bytes.IndexByte(data[i+1:], '!')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 func describe(n *yaml.Node) string {

@@ -527,13 +527,13 @@ func (r *runner) runStep(ctx context.Context, n *node) (Status, string, int) {
 		return Passed, "", attempts
 	case errors.Is(stepErr, ErrSkip):
 		reason := strings.TrimSuffix(stepErr.Error(), ": "+ErrSkip.Error())
-		fmt.Fprintf(log, "skipped: %s\n", reason)
+		fmt.Fprintf(f, "skipped: %s\n", reason) // the progress line says it in the build log
 		return Skipped, reason, attempts
 	case ctx.Err() != nil:
-		fmt.Fprintf(log, "aborted: %v\n", stepErr)
+		fmt.Fprintf(f, "aborted: %v\n", stepErr)
 		return Failed, "aborted: " + stepErr.Error(), attempts
 	default:
-		fmt.Fprintf(log, "failed: %v\n", stepErr)
+		fmt.Fprintf(f, "failed: %v\n", stepErr)
 		return Failed, stepErr.Error(), attempts
 	}
 }

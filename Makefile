@@ -32,6 +32,8 @@ bench:
 	# e2e runner: ms/step (target <= 5) and %over-critical-path (target <= 2).
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./pkg/e2e
 	bash hack/bench/lint.sh
+	# jobs generate --in-place on a 15,000-line config.yaml (target <= 100 ms/op).
+	$(GO) test -run '^$$' -bench BenchmarkUpdateInPlace -benchtime 20x ./pkg/jobs
 
 clean:
 	rm -rf $(BIN)

@@ -41,9 +41,10 @@ func newTest(s testSettings, n *yaml.Node) (e2e.Step, error) {
 }
 
 // Run runs the test command against the run's cluster: KUBECONFIG (and
-// E2E_NAMESPACE, E2E_RELEASE, E2E_CONTEXT, E2E_IMAGE, E2E_CHART) set from the state, JUNIT_DIR an empty
-// directory for reports. Then, pass or fail, it copies the JUnit files into
-// $ARTIFACTS as junit_*.xml, where Spyglass finds them.
+// E2E_NAMESPACE, E2E_RELEASE, E2E_CONTEXT, E2E_IMAGE, E2E_CHART) set from the
+// state, JUNIT_DIR an empty directory for reports. Then, pass or fail, it
+// copies the JUnit files into $ARTIFACTS as junit_*.xml, where Spyglass
+// finds them.
 func (t *testStep) Run(ctx context.Context, env *e2e.Env) error {
 	st, err := env.State.All()
 	if err != nil {

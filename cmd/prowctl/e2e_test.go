@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/spf13/cobra"
 
 	"github.com/prowctl/prowctl/pkg/iostreams"
 )
@@ -132,5 +134,91 @@ func TestE2ERunSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "[teardown] tearing down local-e2e") {
 		t.Errorf("output lacks the teardown's own output:\n%s", out.String())
+	}
+}
+
+func TestE2EFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		cmd  func(*iostreams.IOStreams, func(context.Context, *E2ERunOptions) error) *cobra.Command
+		args []string
+		want E2ERunOptions
+	}{
+		{
+			name: "run defaults",
+			cmd:  newCmdE2ERun,
+			want: E2ERunOptions{Pipeline: "config/e2e.yaml", GracePeriod: 30 * time.Second},
+		},
+		{
+			name: "run everything",
+			cmd:  newCmdE2ERun,
+			args: []string{"--pipeline", "p.yaml", "--only", "a,b", "--skip", "c", "--parallelism", "3", "--grace-period", "1m", "--upload", "gs://b/x", "--artifacts", "/tmp/a"},
+			want: E2ERunOptions{Pipeline: "p.yaml", Only: []string{"a", "b"}, Skip: []string{"c"}, Parallelism: 3, GracePeriod: time.Minute, Upload: "gs://b/x", Artifacts: "/tmp/a"},
+		},
+		{
+			name: "step",
+			cmd:  newCmdE2EStep,
+			args: []string{"deploy", "--artifacts", "/tmp/a"},
+			want: E2ERunOptions{Pipeline: "config/e2e.yaml", Artifacts: "/tmp/a", Step: "deploy"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			streams, _, _, _ := iostreams.Test()
+			var got *E2ERunOptions
+			cmd := tt.cmd(streams, func(_ context.Context, o *E2ERunOptions) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, *got, cmpopts.IgnoreFields(E2ERunOptions{}, "IO")); d != "" {
+				t.Errorf("options (-want +got):\n%s", d)
+			}
+		})
+	}
+	streams, _, _, _ := iostreams.Test()
+	cmd := newCmdE2EStep(streams, func(context.Context, *E2ERunOptions) error { return nil })
+	cmd.SetArgs(nil)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if err := cmd.Execute(); err == nil {
+		t.Error("e2e step without a name: no error")
+	}
+}
+
+func TestE2EGraphCommand(t *testing.T) {
+	streams, _, out, _ := iostreams.Test()
+	cmd := newCmdE2EGraph(streams, nil)
+	cmd.SetArgs([]string{"--pipeline", "../../config/e2e.yaml", "-o", "dot"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"deploy" -> "test";`) || !strings.Contains(out.String(), `"upload" [label="upload\nupload", style=dashed];`) {
+		t.Errorf("dot output:\n%s", out.String())
+	}
+	cmd = newCmdE2EGraph(streams, nil)
+	cmd.SetArgs([]string{"--pipeline", "../../config/e2e.yaml", "-o", "svg"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if err := cmd.Execute(); err == nil || err.Error() != `-o "svg": want text or dot` {
+		t.Errorf("-o svg: %v", err)
+	}
+}
+
+// TestE2ERunExitCode runs a failing pipeline through the command: the error
+// carries exit code 1 and no message (the progress said it all).
+func TestE2ERunExitCode(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "e2e.yaml")
+	if err := os.WriteFile(p, []byte("steps:\n- name: ok\n  run: 'true'\n- name: bad\n  run: echo no; exit 4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	streams, _, out, _ := iostreams.Test()
+	cmd := newCmdE2ERun(streams, nil)
+	cmd.SetArgs([]string{"--pipeline", p, "--artifacts", filepath.Join(dir, "a")})
+	err := cmd.Execute()
+	if err == nil || err.Error() != "" || exitCode(err) != 1 {
+		t.Errorf("error %v (exit %d), want a silent exit 1", err, exitCode(err))
+	}
+	if !strings.Contains(out.String(), "bad: failed in") || !strings.Contains(out.String(), "e2e: FAILURE: 1 passed, 1 failed") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

@@ -117,6 +117,24 @@ func TestInvokeUnderProw(t *testing.T) {
 	}
 }
 
+func TestLiveViewShowsFailedStepsLog(t *testing.T) {
+	var out bytes.Buffer
+	s := &StepSpec{Name: "unit", Run: "for i in $(seq 1 12); do echo line $i; done; exit 1"}
+	s.Step = &RunStep{Command: s.Run}
+	run(t, pipeline(s), Options{Out: &out, TTY: true})
+	got := out.String()
+	got = got[strings.Index(got, "e2e: FAILURE"):]
+	want := "e2e: FAILURE: 1 failed in"
+	if !strings.HasPrefix(got, want) {
+		t.Fatalf("summary %q, want prefix %q", got, want)
+	}
+	_, got, _ = strings.Cut(got, "\n")
+	wantTail := "\nunit: sh: exit status 1\n  | line 4\n"
+	if !strings.HasPrefix(got, wantTail) || !strings.Contains(got, "  | line 12\n  | failed: sh: exit status 1\n  log: ") || strings.Contains(got, "line 3\n") {
+		t.Errorf("failure report:\n%s", got)
+	}
+}
+
 func TestLiveView(t *testing.T) {
 	var out bytes.Buffer
 	release := make(chan struct{})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -204,9 +205,18 @@ func (v *liveView) end(rep *Report, all []Result) {
 	defer v.mu.Unlock()
 	fmt.Fprintf(v.out, "e2e: %s: %s in %s\n", rep.Result(), countStatuses(all), round(rep.End.Sub(rep.Start)))
 	for _, r := range all {
-		if r.Status == Failed {
-			fmt.Fprintf(v.out, "  %s: %s\n    log: %s\n", r.Name, firstLine(r.Reason), r.Log)
+		if r.Status != Failed {
+			continue
 		}
+		fmt.Fprintf(v.out, "\n%s: %s\n", r.Name, firstLine(r.Reason))
+		if r.Log == "" {
+			continue
+		}
+		// The output went to the log only: show its end, where failures are.
+		for _, line := range tailLines(r.Log, failureTail) {
+			fmt.Fprintf(v.out, "  | %s\n", line)
+		}
+		fmt.Fprintf(v.out, "  log: %s\n", r.Log)
 	}
 }
 
@@ -254,4 +264,20 @@ func (v *liveView) draw(all []Result) {
 	}
 	io.WriteString(v.out, b.String()) //nolint:errcheck // a terminal that went away is not the run's failure
 	v.drawn = len(all)
+}
+
+// failureTail is how many lines of a failed step's log the live view shows.
+const failureTail = 10
+
+// tailLines returns the last n lines of the file at path.
+func tailLines(path string, n int) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
 }

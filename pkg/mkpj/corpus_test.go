@@ -3,18 +3,18 @@ package mkpj
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+
+	benchcorpus "github.com/prowctl/prowctl/hack/bench/corpus"
 )
 
 // corpusDir generates (once per test binary) the Kubernetes-sized job config
-// of hack/bench/gencorpus, or uses $PROWCTL_BENCH_CORPUS when set.
+// of hack/bench/corpus (600 files, seed 1, as `make bench` uses for lint), or uses $PROWCTL_BENCH_CORPUS when set.
 var corpus struct {
 	once sync.Once
 	dir  string
@@ -32,16 +32,8 @@ func corpusDir(tb testing.TB) string {
 			corpus.err = err
 			return
 		}
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "run", "./hack/bench/gencorpus", "-out", filepath.Join(dir, "corpus"))
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			tb.Logf("gencorpus: %s", out)
-			corpus.err = err
-			return
-		}
 		corpus.dir = filepath.Join(dir, "corpus")
+		_, corpus.err = benchcorpus.Generate(corpus.dir, 600, 1)
 	})
 	if corpus.err != nil {
 		tb.Fatalf("generate the bench corpus: %v", corpus.err)
@@ -99,4 +91,12 @@ func TestLoadForJobOnCorpus(t *testing.T) {
 			t.Errorf("%s: fast path differs (-full +fast):\n%s", name, diff)
 		}
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if corpus.dir != "" {
+		os.RemoveAll(filepath.Dir(corpus.dir))
+	}
+	os.Exit(code)
 }

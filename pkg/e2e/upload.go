@@ -208,7 +208,8 @@ func parseDest(dest string) (bucket, prefix string, local bool, err error) {
 
 // uploadSettings are the `with:` of an upload step.
 type uploadSettings struct {
-	// To is the destination when --upload is not given.
+	// To is the destination when --upload is not given; $VARS expand from
+	// the step's environment.
 	To                 string `yaml:"to"`
 	PathStrategy       string `yaml:"path_strategy"`
 	DefaultOrg         string `yaml:"default_org"`
@@ -238,7 +239,7 @@ func init() {
 		default:
 			return nil, Errorf(ValueNode(n, "path_strategy"), "with.path_strategy", "unknown %q (want explicit, legacy or single)", s.settings.PathStrategy)
 		}
-		if s.settings.To != "" {
+		if s.settings.To != "" && !strings.Contains(s.settings.To, "$") {
 			if _, _, _, err := parseDest(s.settings.To); err != nil {
 				return nil, Errorf(ValueNode(n, "to"), "with.to", "%v", strings.TrimPrefix(err.Error(), "upload: "))
 			}
@@ -255,7 +256,8 @@ func (s *UploadStep) Run(ctx context.Context, env *Env) error {
 		if env.Job.DecorationConfig != nil && !s.settings.Decorated {
 			return Skip("the job is decorated: Prow uploads $ARTIFACTS")
 		}
-		dest = s.settings.To
+		// `to: $LOGS_BUCKET` lets an undecorated job's env choose.
+		dest = os.Expand(s.settings.To, env.Getenv)
 	}
 	if dest == "" {
 		return Skip("no destination (set with.to or pass --upload)")

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
@@ -219,5 +221,69 @@ func TestUploadStepSkips(t *testing.T) {
 				t.Errorf("upload: %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRunUploadsToGCS runs a pipeline whose upload finalizer sends the run's
+// results to a GCS emulator, chosen by the environment: what lands there is
+// the complete record of the run, finished.json included.
+func TestRunUploadsToGCS(t *testing.T) {
+	server, err := fakestorage.NewServerWithOptions(fakestorage.Options{Host: "127.0.0.1", Scheme: "http"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Stop()
+	server.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "logs"})
+	t.Setenv("STORAGE_EMULATOR_HOST", server.URL())
+
+	spec := `steps:
+- name: test
+  run: echo "hello from $JOB_NAME"
+- name: upload
+  uses: upload
+  needs: [test]
+  always: true
+  with:
+    to: gs://$LOGS_BUCKET/ci
+`
+	p, err := ParsePipeline("e2e.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := run(t, p, Options{Job: periodicSpec(), Results: true, Environ: append(os.Environ(), "LOGS_BUCKET=logs")})
+	if !rep.Passed() {
+		t.Fatalf("run failed: %v", statuses(rep))
+	}
+	base := "ci/logs/periodic-tf-k8s-e2e/20261125120000/"
+	get := func(key string) string {
+		t.Helper()
+		obj, err := server.GetObject("logs", key)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		return string(obj.Content)
+	}
+	if got := get(base + "build-log.txt"); !strings.Contains(got, "[test] hello from periodic-tf-k8s-e2e\n") {
+		t.Errorf("build-log.txt:\n%s", got)
+	}
+	if got := get(base + "artifacts/steps/test.log"); got != "hello from periodic-tf-k8s-e2e\n" {
+		t.Errorf("steps/test.log = %q", got)
+	}
+	var finished struct {
+		Passed   bool                      `json:"passed"`
+		Result   string                    `json:"result"`
+		Metadata map[string]map[string]any `json:"metadata"`
+	}
+	if err := json.Unmarshal([]byte(get(base+"finished.json")), &finished); err != nil {
+		t.Fatal(err)
+	}
+	if !finished.Passed || finished.Result != "SUCCESS" || finished.Metadata["e2e-steps"]["upload"] != "passed" {
+		t.Errorf("uploaded finished.json: %+v", finished)
+	}
+	if got := get(base + "artifacts/" + JUnitFile); !strings.Contains(got, `<testcase name="upload"`) {
+		t.Errorf("uploaded JUnit lacks the upload step:\n%s", got)
+	}
+	if got := get("logs/periodic-tf-k8s-e2e/latest-build.txt"); got != "20261125120000" {
+		t.Errorf("latest-build.txt = %q", got)
 	}
 }

@@ -35,11 +35,11 @@ time_runs() {
 	local name=$1
 	shift
 	"$@" >/dev/null 2>&1 || true
-	local walls=() cpus=() i t
+	local walls=() cpus=() i w u s
 	for ((i = 0; i < runs; i++)); do
 		# %e wall, %U user, %S sys: the process's own accounting.
-		t=$( { /usr/bin/time -f '%e %U %S' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-		read -r w u s <<<"$t"
+		/usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null 2>&1 || true
+		read -r w u s <"$work/time"
 		walls+=("$w")
 		cpus+=("$(echo "$u + $s" | bc)")
 	done

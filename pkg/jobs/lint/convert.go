@@ -226,7 +226,13 @@ func toJSON(n *yaml.Node, t reflect.Type) ([]byte, error) {
 type converter struct {
 	buf   *bytes.Buffer
 	depth int
+	// aliases bounds alias expansions: a few aliases can expand to a huge
+	// document ("billion laughs"). Past the budget we give up and Prow's
+	// decoder, with its own limits, decides.
+	aliases int
 }
+
+const aliasBudget = 10000
 
 var errConvert = errors.New("error converting YAML to JSON")
 
@@ -234,7 +240,7 @@ func (c *converter) value(n *yaml.Node, t target) error {
 	t = resolveTarget(t)
 	c.depth++
 	defer func() { c.depth-- }()
-	if c.depth > 10000 {
+	if c.depth > 1000 {
 		return fmt.Errorf("%w: document nested too deeply", errConvert)
 	}
 	switch n.Kind {
@@ -248,6 +254,9 @@ func (c *converter) value(n *yaml.Node, t target) error {
 		}
 		return c.value(n.Content[0], t)
 	case yaml.AliasNode:
+		if c.aliases++; c.aliases > aliasBudget {
+			return fmt.Errorf("%w: too many aliases", errConvert)
+		}
 		return c.value(n.Alias, t)
 	case yaml.MappingNode:
 		return c.mapping(n, t)
@@ -313,6 +322,9 @@ func (c *converter) mapping(n *yaml.Node, t target) error {
 	}
 	var merge func(v *yaml.Node) error
 	merge = func(v *yaml.Node) error {
+		if c.aliases++; c.aliases > aliasBudget {
+			return fmt.Errorf("%w: too many aliases", errConvert)
+		}
 		switch v.Kind {
 		case yaml.AliasNode:
 			return merge(v.Alias)

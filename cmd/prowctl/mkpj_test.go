@@ -224,3 +224,42 @@ func TestCreateRejectsNonProwJob(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
 	}
 }
+
+func TestCompleteProwJobNames(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/apis/prow.k8s.io/v1":
+			fmt.Fprint(w, `{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"prow.k8s.io/v1","resources":[{"name":"prowjobs","namespaced":true,"kind":"ProwJob","verbs":["list"]}]}`)
+		case "/apis/prow.k8s.io/v1/namespaces/prow/prowjobs":
+			fmt.Fprint(w, `{"kind":"ProwJobList","apiVersion":"prow.k8s.io/v1","items":[
+				{"metadata":{"name":"abc-1"},"spec":{"job":"ci-a","type":"periodic"},"status":{"state":"success","startTime":"2026-01-01T00:00:00Z"}},
+				{"metadata":{"name":"abd-2"},"spec":{"job":"ci-b","type":"periodic"},"status":{"state":"pending","startTime":"2026-01-01T00:01:00Z"}},
+				{"metadata":{"name":"xyz-3"},"spec":{"job":"ci-c","type":"periodic"},"status":{"state":"failure","startTime":"2026-01-01T00:02:00Z"}}]}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: `+srv.URL+`}}]
+contexts: [{name: k, context: {cluster: c, user: u}}]
+current-context: k
+users: [{name: u, user: {}}]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"watch", "rerun", "get"} {
+		streams, _, out, errOut := iostreams.Test()
+		code := runProwctl(t, streams, "__complete", verb, "--kubeconfig", kubeconfig, "--config-path", mkpjTestConfig, "ab")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		want := "abc-1\tci-a (success)\nabd-2\tci-b (pending)\n:4\n"
+		if diff := cmp.Diff(want, out.String()); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", verb, diff)
+		}
+	}
+}

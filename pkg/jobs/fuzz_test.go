@@ -95,7 +95,18 @@ func TestUpdateInPlaceMutations(t *testing.T) {
 // checkUpdateInPlace asserts the editor's properties on one input.
 func checkUpdateInPlace(t *testing.T, s *Spec, want map[string]any, data []byte) {
 	t.Helper()
-	out, err := UpdateInPlace(data, s)
+	quick, qerr := updateInPlace(data, s, true)
+	out, err := updateInPlace(data, s, false)
+	if qerr == nil {
+		if err == nil && string(quick) != string(out) {
+			t.Fatalf("quick reading and full parse disagree (full -> quick):\n%s\nin:\n%q", UnifiedDiff("full", "quick", out, quick, 3), data)
+		}
+		// The quick reading does not validate what it does not edit: it may
+		// accept a file the full parse rejects, but only for invalid YAML.
+		if _, perr := parseYAML("", data); err != nil && perr == nil {
+			t.Fatalf("quick reading accepted what the full parse rejects (%v):\n%q", err, data)
+		}
+	}
 	if err != nil {
 		return
 	}

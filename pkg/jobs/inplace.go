@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -23,7 +24,29 @@ func UpdateInPlace(original []byte, s *Spec) ([]byte, error) {
 	if s == nil || len(s.Jobs) == 0 {
 		return nil, fmt.Errorf("update in place: the spec names no jobs")
 	}
-	d, err := newSourceDoc(original)
+	// Shared configs run to tens of thousands of lines, and parsing all of
+	// them costs far more than the edit: first try reading only the parts
+	// that are edited, and parse the whole file when the quick reading is
+	// unsure (anything unusual) or the edit reports a problem.
+	if out, ok := updateInPlace(original, s, true); ok == nil {
+		return out, nil
+	}
+	out, err := updateInPlace(original, s, false)
+	return out, err
+}
+
+// errNeedFullParse makes the quick reading hand over to the full parse.
+var errNeedFullParse = errors.New("needs a full parse")
+
+func updateInPlace(original []byte, s *Spec, quick bool) ([]byte, error) {
+	d := newLines(original)
+	var err error
+	if quick {
+		d.partial = true
+		d.root, err = d.skeleton(s)
+	} else {
+		err = d.parse()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +70,13 @@ type sourceDoc struct {
 	lineStart []int // byte offset of each line; lineStart[0] == 0
 	root      *yaml.Node
 	crlf      bool
+	// partial: root is a skeleton holding only what the edit needs (see
+	// skeleton); other values are placeholders.
+	partial bool
 }
 
-func newSourceDoc(src []byte) (*sourceDoc, error) {
-	d := &sourceDoc{src: src, lineStart: []int{0}}
+func newLines(src []byte) *sourceDoc {
+	d := &sourceDoc{src: src, lineStart: make([]int, 1, bytes.Count(src, []byte{'\n'})+1)}
 	for i, c := range src {
 		if c == '\n' {
 			d.lineStart = append(d.lineStart, i+1)
@@ -59,15 +85,20 @@ func newSourceDoc(src []byte) (*sourceDoc, error) {
 	if i := bytes.IndexByte(src, '\n'); i > 0 && src[i-1] == '\r' {
 		d.crlf = true
 	}
-	root, err := parseYAML("", src)
+	return d
+}
+
+// parse reads the whole file with yaml.v3.
+func (d *sourceDoc) parse() error {
+	root, err := parseYAML("", d.src)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if root != nil && (root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0) {
-		return nil, &Error{Line: root.Line, Column: root.Column, Msg: "a Prow config must be a block mapping (key: value lines)"}
+		return &Error{Line: root.Line, Column: root.Column, Msg: "a Prow config must be a block mapping (key: value lines)"}
 	}
 	d.root = root
-	return d, nil
+	return nil
 }
 
 // lines is the number of lines, counting a last line without newline.
@@ -101,7 +132,11 @@ func (d *sourceDoc) line(line int) []byte {
 	if line < 1 || line > d.lines() {
 		return nil
 	}
-	return bytes.TrimRight(d.src[d.lineStart[line-1]:d.lineEnd(line)], "\r\n")
+	l := d.src[d.lineStart[line-1]:d.lineEnd(line)]
+	for len(l) > 0 && (l[len(l)-1] == '\n' || l[len(l)-1] == '\r') {
+		l = l[:len(l)-1]
+	}
+	return l
 }
 
 // indent is the number of leading spaces of line, -1 for a blank line.
@@ -117,8 +152,12 @@ func (d *sourceDoc) indent(line int) int {
 
 // trivia reports a blank or comment-only line.
 func (d *sourceDoc) trivia(line int) bool {
-	l := bytes.TrimLeft(d.line(line), " \t")
-	return len(l) == 0 || l[0] == '#'
+	for _, c := range d.line(line) {
+		if c != ' ' && c != '\t' {
+			return c == '#'
+		}
+	}
+	return true
 }
 
 // contentEnd is the last line in [from, limit) that belongs to a node whose
@@ -573,18 +612,23 @@ func tokenEnd(b []byte) int {
 // checkAnchors refuses to drop an anchor that the rest of the file uses.
 func (p *planner) checkAnchors() error {
 	inside := map[*yaml.Node]bool{}
+	anchors := false
 	var mark func(n *yaml.Node)
 	mark = func(n *yaml.Node) {
 		if inside[n] {
 			return
 		}
 		inside[n] = true
+		anchors = anchors || n.Anchor != ""
 		for _, c := range n.Content {
 			mark(c)
 		}
 	}
 	for _, n := range p.owned {
 		mark(n)
+	}
+	if p.d.partial && anchors {
+		return errNeedFullParse // the skeleton does not know the aliases elsewhere
 	}
 	if p.d.root == nil {
 		return nil

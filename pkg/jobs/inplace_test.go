@@ -75,6 +75,19 @@ func TestUpdateInPlaceSharedConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Files like this one take the quick path, and it agrees with the
+			// full parse.
+			quick, err := updateInPlace([]byte(in), s, true)
+			if err != nil {
+				t.Fatalf("quick reading gave up: %v", err)
+			}
+			full, err := updateInPlace([]byte(in), s, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(quick) != string(full) {
+				t.Fatalf("quick reading and full parse disagree:\n%s", UnifiedDiff("full", "quick", full, quick, 3))
+			}
 			// Every byte outside the owned entries is unchanged, and the owned
 			// entries are exactly the generated ones in the file's style.
 			if want := c.expected(); string(out) != want {

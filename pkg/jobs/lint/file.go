@@ -129,8 +129,9 @@ func (f *file) decode(doc *yaml.Node) {
 		f.decoded = true
 		return
 	}
-	n, msg := locateDecodeError(f.root, err)
-	f.add(n, SeverityError, RuleProwLoad, "%s", msg)
+	for _, p := range locateDecodeError(f.root, err) {
+		f.add(p.node, SeverityError, RuleProwLoad, "%s", p.msg)
+	}
 }
 
 // decodeLikeProw fills jc exactly as Prow's decoder does from data. It

@@ -53,11 +53,13 @@ func loadProwConfig(path string) prowConfig {
 	}
 	cfg, err := config.Load(path, "", nil, "")
 	if err != nil {
-		n, msg := p.root, strings.TrimPrefix(err.Error(), "error unmarshaling "+path+": ")
 		if p.root != nil && strings.Contains(err.Error(), "error unmarshaling") {
-			n, msg = locateDecodeError(p.root, errors.Unwrap(err))
+			for _, d := range locateDecodeError(p.root, errors.Unwrap(err)) {
+				p.add(d.node, RuleProwLoad, d.msg)
+			}
+			return p
 		}
-		p.add(n, RuleProwLoad, msg)
+		p.add(p.root, RuleProwLoad, err.Error())
 		return p
 	}
 	p.cfg = cfg

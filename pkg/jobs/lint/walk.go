@@ -3,6 +3,7 @@ package lint
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -210,51 +211,77 @@ func (w *walker) dupKeys(n *yaml.Node) {
 	}
 }
 
-// locateDecodeError finds the node Prow's decoder error is about. A type
+// decodeProblem is one place Prow's decoder rejects.
+type decodeProblem struct {
+	node *yaml.Node
+	msg  string
+}
+
+// locateDecodeError finds the nodes Prow's decoder error is about. A type
 // error names the JSON field path (without map keys or list indexes) and the
-// JSON type it found; the first node in the file with that path's last
-// field and that type is the one. Other errors (a bad quantity, duration)
-// are found by decoding ever smaller subtrees.
-func locateDecodeError(root *yaml.Node, err error) (*yaml.Node, string) {
+// JSON type it found: every value under that field with that type, in the
+// job sections the path covers, is rejected the same way (Prow reports only
+// the first; fixing one at a time would take as many runs). Other errors (a
+// bad quantity, duration) are found by decoding ever smaller subtrees.
+func locateDecodeError(root *yaml.Node, err error) []decodeProblem {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "error unmarshaling JSON: while decoding JSON: ")
 	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		field := te.Field
-		if i := strings.LastIndexByte(field, '.'); i >= 0 {
-			field = field[i+1:]
+	if errors.As(err, &te) && root != nil {
+		path := strings.Split(te.Field, ".")
+		field := path[len(path)-1]
+		want := te.Value
+		if strings.HasPrefix(want, "number") {
+			want = "number"
 		}
-		want := strings.TrimSuffix(te.Value, " number") // "number 1.5" style values
-		if n := findTyped(root, field, want); n != nil {
-			return n, msg + typeHint(te)
+		sections := []string{path[0]}
+		if len(path) > 2 && path[1] == "JobBase" {
+			// Presubmits, postsubmits and periodics embed JobBase alike.
+			sections = []string{"presubmits", "postsubmits", "periodics"}
+		}
+		var out []decodeProblem
+		for _, sec := range sections {
+			top := valueOf(root, sec)
+			if len(path) == 1 {
+				top = root
+			}
+			for _, n := range findTyped(top, field, want, len(path) == 1) {
+				out = append(out, decodeProblem{n, fmt.Sprintf("%s: %s, but Prow decodes %s here%s (Prow: %s)", field, describe(n), te.Type, typeHint(te), msg)})
+			}
+		}
+		if len(out) > 0 {
+			return out
 		}
 	}
-	if n := bisect(root, jobConfigType); n != nil {
-		return n, msg
+	if root != nil {
+		if n := bisect(root, jobConfigType); n != nil {
+			return []decodeProblem{{n, msg}}
+		}
 	}
-	return root, msg
+	return []decodeProblem{{root, msg}}
 }
 
 func typeHint(te *json.UnmarshalTypeError) string {
-	if te.Type != nil && te.Type.Kind() == reflect.String && (te.Value == "bool" || te.Value == "number") {
+	if te.Type != nil && te.Type.Kind() == reflect.String && (te.Value == "bool" || strings.HasPrefix(te.Value, "number")) {
 		return "; quote the value to make it a string"
 	}
 	return ""
 }
 
-// findTyped returns the first value node under key `field` whose JSON type is want.
-func findTyped(n *yaml.Node, field, want string) *yaml.Node {
-	var found *yaml.Node
-	var visit func(n *yaml.Node, key string)
-	visit = func(n *yaml.Node, key string) {
-		if found != nil || n == nil {
+// findTyped returns the value nodes under n, below a key named field, whose
+// JSON type is want. atTop matches field only as a key of n itself.
+func findTyped(n *yaml.Node, field, want string, atTop bool) []*yaml.Node {
+	var found []*yaml.Node
+	var visit func(n *yaml.Node, key string, depth int)
+	visit = func(n *yaml.Node, key string, depth int) {
+		if n == nil {
 			return
 		}
 		switch n.Kind {
 		case yaml.MappingNode:
 			if key == field && want == "object" {
-				found = n
+				found = append(found, n)
 				return
 			}
 			for i := 0; i+1 < len(n.Content); i += 2 {
@@ -262,23 +289,26 @@ func findTyped(n *yaml.Node, field, want string) *yaml.Node {
 				if key == field { // a map field: its values carry the field's name
 					k = field
 				}
-				visit(n.Content[i+1], k)
+				if atTop && depth > 0 && key != field {
+					continue
+				}
+				visit(n.Content[i+1], k, depth+1)
 			}
 		case yaml.SequenceNode:
 			if key == field && want == "array" {
-				found = n
+				found = append(found, n)
 				return
 			}
 			for _, e := range n.Content {
-				visit(e, key)
+				visit(e, key, depth+1)
 			}
 		case yaml.ScalarNode:
 			if key == field && v2Type(n) == want {
-				found = n
+				found = append(found, n)
 			}
 		}
 	}
-	visit(n, "")
+	visit(n, "", 0)
 	return found
 }
 

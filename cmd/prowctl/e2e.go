@@ -120,6 +120,12 @@ func runE2E(ctx context.Context, o *E2ERunOptions) error {
 	// cancel the steps and leave the finalizers their time.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// Once the first signal is in, a second one (Ctrl-C again) is not
+		// caught: it ends the process without waiting for the finalizers.
+		<-ctx.Done()
+		stop()
+	}()
 	rep, err := e2e.Invoke(ctx, e2e.Invocation{
 		Pipeline:    o.Pipeline,
 		Only:        o.Only,

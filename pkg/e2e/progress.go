@@ -96,7 +96,7 @@ type lineView struct {
 }
 
 func (v *lineView) begin(all []Result) {
-	v.logs.printf("%s e2e: %d steps\n", stamp(v.now()), len(all))
+	v.logs.printf("%s e2e: %s\n", stamp(v.now()), plural(len(all), "step"))
 }
 
 func (v *lineView) update(r Result) {
@@ -280,4 +280,11 @@ func tailLines(path string, n int) []string {
 		lines = lines[len(lines)-n:]
 	}
 	return lines
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

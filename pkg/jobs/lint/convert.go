@@ -297,28 +297,44 @@ func (c *converter) mapping(n *yaml.Node, t target) error {
 	entries := make([]entry, 0, len(n.Content)/2)
 	var pos map[string]int // only for large mappings; small ones scan
 	var addAll func(m *yaml.Node) error
-	set := func(k string, v *yaml.Node) {
+	// replaced converts a value a later key overrides, for its errors only:
+	// yaml.v2 decodes every value before the last one wins.
+	replaced := func(old *yaml.Node) error {
+		d := converter{buf: &bytes.Buffer{}, depth: c.depth, aliases: c.aliases}
+		err := d.value(old, target{})
+		c.aliases = d.aliases
+		return err
+	}
+	set := func(k string, v *yaml.Node) error {
 		if len(entries) > 16 && pos == nil {
 			pos = make(map[string]int, 2*len(entries))
 			for i, e := range entries {
 				pos[e.key] = i
 			}
 		}
+		i, ok := -1, false
 		if pos != nil {
-			if i, ok := pos[k]; ok {
-				entries[i].val = v
-				return
-			}
-			pos[k] = len(entries)
+			i, ok = pos[k]
 		} else {
-			for i := range entries {
-				if entries[i].key == k {
-					entries[i].val = v
-					return
+			for j := range entries {
+				if entries[j].key == k {
+					i, ok = j, true
+					break
 				}
 			}
 		}
+		if ok {
+			if err := replaced(entries[i].val); err != nil {
+				return err
+			}
+			entries[i].val = v
+			return nil
+		}
+		if pos != nil {
+			pos[k] = len(entries)
+		}
 		entries = append(entries, entry{k, v})
+		return nil
 	}
 	var merge func(v *yaml.Node) error
 	merge = func(v *yaml.Node) error {
@@ -360,7 +376,9 @@ func (c *converter) mapping(n *yaml.Node, t target) error {
 			if err != nil {
 				return err
 			}
-			set(ks, v)
+			if err := set(ks, v); err != nil {
+				return err
+			}
 		}
 		return nil
 	}

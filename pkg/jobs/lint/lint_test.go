@@ -398,3 +398,34 @@ func TestProwConfigProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryTypeErrorOfAKind: Prow stops at its first type error; lint
+// reports each value Prow would reject for the same reason, in every job
+// section. The input is shaped like the 2018 tf-k8s entries.
+func TestEveryTypeErrorOfAKind(t *testing.T) {
+	old := `presubmits:
+  tensorflow/k8s:
+  - name: tf-k8s-presubmit
+    labels:
+      preset-service-account: true
+    spec:
+      containers:
+      - image: gcr.io/mlkube-testing/builder:v1
+postsubmits:
+  tensorflow/k8s:
+  - name: tf-k8s-postsubmit
+    labels:
+      preset-service-account: yes
+periodics:
+- name: tf-k8s-periodic
+  interval: 8h
+  labels:
+    preset-service-account: true
+    other: "true"
+`
+	got, _ := run(t, map[string]string{"old.yaml": old}, Options{})
+	want := []string{"prow-load@5:31:error", "prow-load@13:31:error", "prow-load@18:29:error"}
+	if diff := cmp.Diff(want, ruleSet(got)); diff != "" {
+		t.Errorf("(-want +got):\n%s\n%s", diff, strings.Join(brief(got), "\n"))
+	}
+}

@@ -229,21 +229,36 @@ func locateDecodeError(root *yaml.Node, err error) []decodeProblem {
 	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && root != nil {
-		path := strings.Split(te.Field, ".")
+		// The path holds JSON names and the Go names of embedded structs
+		// (JobBase, ProwConfig); only the JSON names are keys in the file.
+		var path []string
+		for _, seg := range strings.Split(te.Field, ".") {
+			if seg != "" && (seg[0] < 'A' || seg[0] > 'Z') {
+				path = append(path, seg)
+			}
+		}
+		if len(path) == 0 {
+			path = []string{te.Field}
+		}
 		field := path[len(path)-1]
 		want := te.Value
 		if strings.HasPrefix(want, "number") {
 			want = "number"
 		}
 		sections := []string{path[0]}
-		if len(path) > 2 && path[1] == "JobBase" {
+		if strings.Contains(te.Field, ".JobBase.") {
 			// Presubmits, postsubmits and periodics embed JobBase alike.
 			sections = []string{"presubmits", "postsubmits", "periodics"}
 		}
 		var out []decodeProblem
 		for _, sec := range sections {
 			top := valueOf(root, sec)
-			if len(path) == 1 {
+			switch {
+			case len(path) == 1:
+				top = root
+			case top == nil && len(sections) > 1:
+				continue
+			case top == nil:
 				top = root
 			}
 			for _, n := range findTyped(top, field, want, len(path) == 1) {

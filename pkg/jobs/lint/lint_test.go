@@ -208,6 +208,32 @@ func TestPolicyRules(t *testing.T) {
 		{"periodic without schedule", r("  interval: 8h\n", "").Replace(goodPeriodic), []string{"prow-load@2:3:error"}},
 		{"periodic interval not a duration", r("  interval: 8h\n", "  interval: eight\n").Replace(goodPeriodic), []string{"prow-load@3:3:error"}},
 		{"periodic with cron", r("  interval: 8h\n", "  cron: \"0 * * * *\"\n").Replace(goodPeriodic), nil},
+		{"presubmit and postsubmit share a context", goodJob + `postsubmits:
+  tensorflow/k8s:
+  - name: tf-k8s-postsubmit
+    context: tf-k8s-presubmit
+    decorate: true
+    branches: [master]
+    annotations: {testgrid-dashboards: d, testgrid-tab-name: t}
+    spec:
+      containers:
+      - image: gcr.io/x/builder:v1
+        command: [run]
+        resources: {requests: {cpu: "1", memory: 1Gi}}
+`, []string{"unique-context@3:5:error", "unique-context@22:5:error"}},
+		{"distinct contexts on disjoint branches", goodJob + `postsubmits:
+  tensorflow/k8s:
+  - name: tf-k8s-postsubmit
+    context: tf-k8s-presubmit
+    decorate: true
+    branches: [release]
+    annotations: {testgrid-dashboards: d, testgrid-tab-name: t}
+    spec:
+      containers:
+      - image: gcr.io/x/builder:v1
+        command: [run]
+        resources: {requests: {cpu: "1", memory: 1Gi}}
+`, nil},
 		{"unknown field owned", r("    always_run: true\n", "    alway_run: true\n").Replace(goodJob), []string{"unknown-field@4:5:error"}},
 		{"unknown field in container", r("        command: [run]\n", "        comand: [run]\n").Replace(goodJob), []string{"prow-load@12:7:error", "unknown-field@14:9:error"}},
 		{"unknown field not owned is a warning", r("tensorflow/k8s", "other/repo").Replace(r("    always_run: true\n", "    alway_run: true\n").Replace(goodJob)), []string{"unknown-field@4:5:warning"}},

@@ -29,6 +29,9 @@ tools:
 bench:
 	@echo "benchmarks: see hack/bench"
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./pkg/e2e/steps/...
+	# Personal cluster: `cluster up` to ready with the ProwJob CRD established
+	# (target 20 s); needs `make tools`.
+	$(GO) test -run '^$$' -bench BenchmarkClusterUp -benchtime 1x ./pkg/cluster
 	# e2e runner: ms/step (target <= 5) and %over-critical-path (target <= 2).
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./pkg/e2e
 	bash hack/bench/lint.sh

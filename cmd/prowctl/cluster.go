@@ -1,11 +1,260 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
 	"github.com/spf13/cobra"
 
+	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/iostreams"
 )
 
 func newCmdCluster(streams *iostreams.IOStreams) *cobra.Command {
-	return &cobra.Command{Use: "cluster", Short: "(not yet implemented)"}
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Run a personal Prow cluster on this machine",
+		Long: `A personal Prow cluster from real components built by ` + "`make tools`" + `: etcd,
+kube-apiserver, kube-controller-manager, kube-scheduler, a simulated node (kwok)
+and Prow's plank, all on 127.0.0.1.
+
+Pods run on the simulated node: the job's pod spec, Prow's decoration and the
+ProwJob state machine are real, the containers are not executed. A pod made by
+Prow succeeds after a second; a job labelled prowctl.dev/simulate-result=failure
+fails.`,
+	}
+	cmd.AddCommand(newCmdClusterUp(streams, nil), newCmdClusterDown(streams, nil), newCmdClusterStatus(streams, nil))
+	return cmd
 }
+
+// ClusterUpOptions are the inputs of `prowctl cluster up`.
+type ClusterUpOptions struct {
+	IO *iostreams.IOStreams
+
+	Dir        string
+	ProwConfig string
+	ToolsDir   string
+	Timeout    time.Duration
+}
+
+func newCmdClusterUp(streams *iostreams.IOStreams, runF func(*ClusterUpOptions) error) *cobra.Command {
+	opts := &ClusterUpOptions{IO: streams}
+	cmd := &cobra.Command{
+		Use:   "up [--dir DIR] [--prow-config FILE]",
+		Short: "Start the personal Prow cluster, or report the one running",
+		Long: `Up starts the personal Prow cluster in DIR, installs the ProwJob CRD and the
+namespaces of the Prow config, and waits until everything is ready. It writes
+DIR/kubeconfig (context ` + cluster.ContextName + `) and each component's log under DIR/logs.
+
+If the cluster in DIR runs, up reports it and changes nothing. What a crashed
+run left in DIR is stopped and removed first.`,
+		Example: `  make tools
+  prowctl cluster up
+  export KUBECONFIG=$(prowctl cluster status -o kubeconfig)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return clusterUpRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Dir, "dir", cluster.DefaultDir(), "the cluster's state directory")
+	cmd.Flags().StringVar(&opts.ProwConfig, "prow-config", "config/prow/config.yaml", "the Prow config plank loads")
+	cmd.Flags().StringVar(&opts.ToolsDir, "tools", cluster.DefaultToolsDir(), "where `make tools` put the binaries ($PROWCTL_TOOLS)")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 90*time.Second, "how long each component may take to become ready")
+	return cmd
+}
+
+func clusterUpRun(ctx context.Context, opts *ClusterUpOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// Ctrl-C while starting stops what has started.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := os.Stat(opts.ProwConfig); err != nil {
+		return fmt.Errorf("the Prow config %s: %w (run in the prowctl checkout or pass --prow-config)", opts.ProwConfig, errors.Unwrap(err))
+	}
+	start := time.Now()
+	state, running, err := cluster.Up(ctx, cluster.Options{
+		Dir:          opts.Dir,
+		ToolsDir:     opts.ToolsDir,
+		ProwConfig:   opts.ProwConfig,
+		Progress:     opts.IO.ErrOut,
+		ReadyTimeout: opts.Timeout,
+	})
+	if err != nil {
+		return err
+	}
+	out := opts.IO.Out
+	if running {
+		fmt.Fprintf(out, "The cluster in %s is already running (up since %s).\n", state.Dir, state.Ready.Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(out, "The cluster is ready in %.1fs (%s).\n", time.Since(start).Seconds(), state.Dir)
+	}
+	fmt.Fprintf(out, `
+Use it:
+  export KUBECONFIG=%s   # context %s
+  kubectl get prowjobs -n %s
+Logs: %s/logs/<component>.log
+Stop: prowctl cluster down --dir %s
+`, state.Kubeconfig, state.Context, prowJobNamespace(state), state.Dir, state.Dir)
+	return nil
+}
+
+func prowJobNamespace(s *cluster.State) string {
+	ns, err := cluster.ReadProwNamespaces(s.ProwConfig)
+	if err != nil {
+		return "default"
+	}
+	return ns.ProwJobs
+}
+
+// ClusterDownOptions are the inputs of `prowctl cluster down`.
+type ClusterDownOptions struct {
+	IO *iostreams.IOStreams
+
+	Dir   string
+	Keep  bool
+	Grace time.Duration
+}
+
+func newCmdClusterDown(streams *iostreams.IOStreams, runF func(*ClusterDownOptions) error) *cobra.Command {
+	opts := &ClusterDownOptions{IO: streams}
+	cmd := &cobra.Command{
+		Use:   "down [--dir DIR] [--keep]",
+		Short: "Stop the personal Prow cluster and remove its state",
+		Long: `Down stops exactly the processes ` + "`prowctl cluster up`" + ` recorded in DIR/state.json
+(never by name): SIGTERM, then SIGKILL after the grace period. It then removes
+the cluster's files from DIR, unless --keep.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return clusterDownRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Dir, "dir", cluster.DefaultDir(), "the cluster's state directory")
+	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "keep the state directory (logs, etcd data)")
+	cmd.Flags().DurationVar(&opts.Grace, "grace", 10*time.Second, "how long a component may take to exit before it is killed")
+	return cmd
+}
+
+func clusterDownRun(ctx context.Context, opts *ClusterDownOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	state, err := cluster.Down(ctx, opts.Dir, cluster.DownOptions{Keep: opts.Keep, StopGrace: opts.Grace})
+	if errors.Is(err, cluster.ErrNoCluster) {
+		fmt.Fprintf(opts.IO.Out, "No cluster in %s.\n", opts.Dir)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var pids []string
+	for _, p := range state.PIDs() {
+		pids = append(pids, fmt.Sprint(p))
+	}
+	fmt.Fprintf(opts.IO.Out, "Stopped the cluster in %s (pids %s).\n", state.Dir, strings.Join(pids, " "))
+	if opts.Keep {
+		fmt.Fprintf(opts.IO.Out, "Kept its files; logs are in %s/logs.\n", state.Dir)
+	}
+	return nil
+}
+
+// ClusterStatusOptions are the inputs of `prowctl cluster status`.
+type ClusterStatusOptions struct {
+	IO *iostreams.IOStreams
+
+	Dir    string
+	Output string
+}
+
+func newCmdClusterStatus(streams *iostreams.IOStreams, runF func(*ClusterStatusOptions) error) *cobra.Command {
+	opts := &ClusterStatusOptions{IO: streams}
+	cmd := &cobra.Command{
+		Use:   "status [--dir DIR] [-o table|kubeconfig]",
+		Short: "Show each component of the personal Prow cluster: pid, health, endpoint",
+		Long: `Status shows each component of the cluster in DIR: its pid, whether it is
+healthy, and where it listens. It exits 1 when a component is not healthy.
+With -o kubeconfig it prints only the path of the cluster's kubeconfig.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Output != "table" && opts.Output != "kubeconfig" {
+				return fmt.Errorf("-o %s: want table or kubeconfig", opts.Output)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return clusterStatusRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Dir, "dir", cluster.DefaultDir(), "the cluster's state directory")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or kubeconfig")
+	return cmd
+}
+
+func clusterStatusRun(ctx context.Context, opts *ClusterStatusOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	state, statuses, err := cluster.Status(ctx, opts.Dir, nil)
+	if err != nil {
+		if errors.Is(err, cluster.ErrNoCluster) {
+			return fmt.Errorf("%w: start one with `prowctl cluster up --dir %s`", err, opts.Dir)
+		}
+		return err
+	}
+	if opts.Output == "kubeconfig" {
+		fmt.Fprintln(opts.IO.Out, state.Kubeconfig)
+		return nil
+	}
+	w := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "COMPONENT\tPID\tHEALTH\tENDPOINT\tVERSION")
+	unhealthy := 0
+	for _, s := range statuses {
+		pid := "-"
+		if s.PID != 0 {
+			pid = fmt.Sprint(s.PID)
+		}
+		if !s.Healthy {
+			unhealthy++
+		}
+		version := s.Version
+		if version == "" {
+			version = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Name, pid, firstLine(s.Health), s.Endpoint, version)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "\nkubeconfig: %s (context %s)\n", state.Kubeconfig, state.Context)
+	if unhealthy > 0 {
+		return &clusterUnhealthyError{n: unhealthy}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// clusterUnhealthyError makes status exit 1 after printing the table.
+type clusterUnhealthyError struct{ n int }
+
+func (e *clusterUnhealthyError) Error() string { return "" }
+func (e *clusterUnhealthyError) ExitCode() int { return 1 }

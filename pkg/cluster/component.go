@@ -1,0 +1,111 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"k8s.io/client-go/rest"
+)
+
+// A Component is one part of the personal cluster: usually a process built by
+// `make tools`, sometimes only objects put into the API server (the ProwJob
+// CRD). Up starts a component once every component it Needs is ready: it runs
+// Setup, starts Binary with Args (if Binary is set), then polls Ready.
+// Adding a part to the cluster (a real node, Deck, a GCS emulator) means
+// adding one Component to the list DefaultComponents returns.
+type Component struct {
+	Name string
+	// Tool and Binary name the executable; Binary is empty for a component
+	// that runs no process.
+	Tool   Tool
+	Binary string
+	// ToolFiles are other files of Tool the component reads; like Binary,
+	// Up checks they exist before it starts anything.
+	ToolFiles []string
+	// Needs names the components that must be ready before this one starts.
+	Needs []string
+	// Ports names the ports this component listens on; Up picks a free
+	// port on 127.0.0.1 for each.
+	Ports []string
+	// Setup writes the files the component owns under Env.Dir and creates
+	// what it needs in the API server, before its process starts.
+	Setup func(ctx context.Context, e *Env) error
+	// Args are the command line arguments of Binary.
+	Args func(e *Env) []string
+	// Ready checks once, without waiting, whether the component is ready.
+	Ready func(ctx context.Context, e *Env) error
+	// Endpoint is what `prowctl cluster status` shows as its address.
+	Endpoint func(e *Env) string
+}
+
+// Env is what components build their files, flags and checks from. Up fills
+// it while starting; Status and Down rebuild it from the state file.
+type Env struct {
+	// Dir is the cluster's state directory; every file of the cluster lives
+	// under it.
+	Dir      string
+	ToolsDir string
+	// ProwConfig is the absolute path of the Prow config plank loads.
+	ProwConfig string
+	// Ports holds each component's ports by component and port name.
+	Ports map[string]map[string]int
+
+	mu   sync.Mutex // components start concurrently
+	rest *rest.Config
+}
+
+// Port returns the port named name of component c.
+func (e *Env) Port(c, name string) int { return e.Ports[c][name] }
+
+// Addr returns 127.0.0.1:port for the port named name of component c.
+func (e *Env) Addr(c, name string) string {
+	return "127.0.0.1:" + strconv.Itoa(e.Port(c, name))
+}
+
+// Path returns a path under the state directory.
+func (e *Env) Path(elem ...string) string {
+	return filepath.Join(append([]string{e.Dir}, elem...)...)
+}
+
+// Kubeconfig is the admin kubeconfig of the cluster, context ContextName.
+func (e *Env) Kubeconfig() string { return e.Path("kubeconfig") }
+
+// Rest returns the admin client configuration, loading it from the
+// kubeconfig the first time.
+func (e *Env) Rest() (*rest.Config, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.rest != nil {
+		return rest.CopyConfig(e.rest), nil
+	}
+	cfg, err := loadRestConfig(e.Kubeconfig())
+	if err != nil {
+		return nil, err
+	}
+	e.rest = cfg
+	return rest.CopyConfig(cfg), nil
+}
+
+// LogPath is where the component's output goes.
+func (e *Env) LogPath(c string) string { return e.Path("logs", c+".log") }
+
+// binaryPath returns the path of the component's binary ("" for none) after
+// checking that it and the component's tool files exist.
+func (c *Component) binaryPath(toolsDir string) (string, error) {
+	for _, f := range c.ToolFiles {
+		if _, err := c.Tool.Path(toolsDir, f); err != nil {
+			return "", fmt.Errorf("%s: %w", c.Name, err)
+		}
+	}
+	if c.Binary == "" {
+		return "", nil
+	}
+	p, err := c.Tool.Path(toolsDir, c.Binary)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", c.Name, err)
+	}
+	return p, nil
+}

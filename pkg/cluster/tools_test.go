@@ -1,0 +1,75 @@
+package cluster
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The versions prowctl looks for must be the ones `make tools` builds.
+func TestToolVersionsMatchHackTools(t *testing.T) {
+	for _, tool := range Tools() {
+		t.Run(tool.Name, func(t *testing.T) {
+			gomod := filepath.Join("..", "..", "hack", "tools", tool.Name, "go.mod")
+			b, err := os.ReadFile(gomod)
+			if err != nil {
+				t.Fatal(err)
+			}
+			re := regexp.MustCompile(`(?m)^\s*(?:require\s+)?` + regexp.QuoteMeta(tool.Module) + `\s+(\S+)`)
+			m := re.FindSubmatch(b)
+			if m == nil {
+				t.Fatalf("%s does not require %s", gomod, tool.Module)
+			}
+			if got := string(m[1]); got != tool.Version {
+				t.Errorf("%s requires %s %s, pkg/cluster looks for %s", gomod, tool.Module, got, tool.Version)
+			}
+		})
+	}
+}
+
+func TestToolDirAndMissingTool(t *testing.T) {
+	root := t.TempDir()
+	tests := []struct {
+		tool Tool
+		want string
+	}{
+		{Etcd, "etcd-v3.5.21"},
+		{Kubernetes, "kubernetes-v1.33.13"},
+		{Kwok, "kwok-v0.6.1"},
+		{Prow, "prow-20240619181241-cfb8754e0459"},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(filepath.Join(root, tt.want), tt.tool.Dir(root)); diff != "" {
+			t.Errorf("%s dir (-want +got):\n%s", tt.tool.Name, diff)
+		}
+	}
+
+	_, err := ToolPath(root, "mkpj")
+	var missing *MissingToolError
+	if !errors.As(err, &missing) {
+		t.Fatalf("ToolPath of a missing mkpj: got %v, want a *MissingToolError", err)
+	}
+	if !strings.Contains(err.Error(), "make tools") || !strings.Contains(err.Error(), filepath.Join(root, "prow-20240619181241-cfb8754e0459", "mkpj")) {
+		t.Errorf("error %q should name the path and `make tools`", err)
+	}
+
+	p := filepath.Join(Prow.Dir(root), "mkpj")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ToolPath(root, "mkpj")
+	if err != nil || got != p {
+		t.Errorf("ToolPath(mkpj) = %q, %v; want %q", got, err, p)
+	}
+	if _, err := ToolPath(root, "kubectl"); err == nil {
+		t.Error("ToolPath(kubectl): want an error, no tool provides it")
+	}
+}

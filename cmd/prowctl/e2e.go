@@ -52,7 +52,7 @@ func addE2EFlags(cmd *cobra.Command, o *E2ERunOptions, step bool) {
 	fs.StringSliceVar(&o.Only, "only", nil, "run only these steps (comma-separated)")
 	fs.StringSliceVar(&o.Skip, "skip", nil, "leave out these steps (comma-separated)")
 	fs.IntVar(&o.Parallelism, "parallelism", 0, "steps to run at once (default: number of CPUs)")
-	fs.DurationVar(&o.GracePeriod, "grace-period", 30*time.Second, "after SIGINT/SIGTERM, how long finalizers may take")
+	fs.DurationVar(&o.GracePeriod, "grace-period", 0, "after SIGINT/SIGTERM, how long finalizers may take (default: 9/10 of a decorated job's grace period, else 30s)")
 }
 
 func newCmdE2ERun(streams *iostreams.IOStreams, runF func(context.Context, *E2ERunOptions) error) *cobra.Command {

@@ -147,7 +147,7 @@ func TestE2EFlags(t *testing.T) {
 		{
 			name: "run defaults",
 			cmd:  newCmdE2ERun,
-			want: E2ERunOptions{Pipeline: "config/e2e.yaml", GracePeriod: 30 * time.Second},
+			want: E2ERunOptions{Pipeline: "config/e2e.yaml"},
 		},
 		{
 			name: "run everything",

@@ -89,6 +89,9 @@ func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
 	if opts.Job, err = JobSpec(inv.Getenv, artifacts, fresh, inv.Now()); err != nil {
 		return nil, err
 	}
+	if opts.GracePeriod <= 0 {
+		opts.GracePeriod = GracePeriod(opts.Job)
+	}
 	if fresh {
 		for _, f := range []string{BuildLogFile, JUnitFile, "started.json", "finished.json"} {
 			os.Remove(filepath.Join(artifacts, f))
@@ -147,4 +150,21 @@ func JobSpec(getenv func(string) string, artifacts string, fresh bool, now time.
 		}
 	}
 	return LocalJobSpec(LocalJob, build), nil
+}
+
+// GracePeriod is how long finalizers may run after SIGINT/SIGTERM when no
+// flag says: within a decorated job, nine tenths of the grace period Prow's
+// entrypoint gives the process between SIGINT and SIGKILL (its default 15s
+// when the job sets none), so the results are written before the kill;
+// otherwise 30s.
+func GracePeriod(job *downwardapi.JobSpec) time.Duration {
+	dc := job.DecorationConfig
+	if dc == nil {
+		return 30 * time.Second
+	}
+	g := 15 * time.Second // Prow's entrypoint.DefaultGracePeriod
+	if dc.GracePeriod != nil && dc.GracePeriod.Duration > 0 {
+		g = dc.GracePeriod.Duration
+	}
+	return g * 9 / 10
 }

@@ -165,3 +165,26 @@ func TestLiveView(t *testing.T) {
 		t.Errorf("live view printed progress lines meant for logs:\n%q", s)
 	}
 }
+
+func TestGracePeriod(t *testing.T) {
+	decorated := func(g time.Duration) *downwardapi.JobSpec {
+		j := periodicSpec()
+		j.DecorationConfig = &prowapi.DecorationConfig{}
+		if g > 0 {
+			j.DecorationConfig.GracePeriod = &prowapi.Duration{Duration: g}
+		}
+		return j
+	}
+	for _, tt := range []struct {
+		job  *downwardapi.JobSpec
+		want time.Duration
+	}{
+		{periodicSpec(), 30 * time.Second},
+		{decorated(0), 13500 * time.Millisecond},
+		{decorated(time.Minute), 54 * time.Second},
+	} {
+		if got := GracePeriod(tt.job); got != tt.want {
+			t.Errorf("GracePeriod(%+v) = %s, want %s", tt.job.DecorationConfig, got, tt.want)
+		}
+	}
+}

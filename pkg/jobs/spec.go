@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -169,7 +170,9 @@ func LoadSpec(path string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
-	return ParseSpec(path, data)
+	// Cleaned, so "./config/tf-k8s.yaml" and "config/tf-k8s.yaml" generate
+	// the same header.
+	return ParseSpec(filepath.ToSlash(filepath.Clean(path)), data)
 }
 
 // ParseSpec decodes a spec strictly (unknown fields, duplicate keys, wrong

@@ -69,6 +69,7 @@ func TestUpdateInPlaceMutations(t *testing.T) {
 	want := generic(t, mustGenerate(t, s))
 	c := genSharedConfig(rand.New(rand.NewSource(1)), s, sharedConfigOptions{repos: 4, periodics: 3})
 	seeds := []string{c.input(), c.expected(), "periodics:\n  - name: tf-k8s-periodic\n    args: |\n      # x\n\n  # c\n  - name: y\n"}
+	quickOK := 0
 	r := rand.New(rand.NewSource(2))
 	n := 3000
 	if testing.Short() {
@@ -89,6 +90,14 @@ func TestUpdateInPlaceMutations(t *testing.T) {
 			}
 		}
 		checkUpdateInPlace(t, s, want, b)
+		if _, err := updateInPlace(b, s, true); err == nil {
+			quickOK++
+		}
+	}
+	// The comparison above only means something if the quick reading takes
+	// most inputs rather than handing them all to the full parse.
+	if quickOK < n/3 {
+		t.Errorf("quick reading handled only %d of %d mutated configs", quickOK, n)
 	}
 }
 

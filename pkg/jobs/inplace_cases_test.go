@@ -194,6 +194,11 @@ log_level: info
 		in:   "# c\r\nperiodics:\r\n- name: tf-k8s-periodic\r\n  interval: 1h\r\n- name: x\r\n  cron: '0 * * * *'\r\n",
 		want: "# c\r\nperiodics:\r\n- name: tf-k8s-periodic\r\n  interval: 8h\r\n  decorate: false\r\n  spec:\r\n    containers:\r\n    - image: gcr.io/x/builder:v1\r\n      command:\r\n      - run\r\n- name: x\r\n  cron: '0 * * * *'\r\n",
 	}, {
+		name: "non-ASCII text around the edited values",
+		jobs: tinyPost,
+		in:   "# Überblick: jobs für alle\npostsubmits:\n  \"ünïcode/€\": [a]\n  tensorflow/k8s: [] # später\nx: y\n",
+		want: "# Überblick: jobs für alle\npostsubmits:\n  \"ünïcode/€\": [a]\n  tensorflow/k8s: # später\n  - name: tf-k8s-postsubmit\n    branches:\n    - master\n    decorate: false\n    spec:\n      containers:\n      - image: gcr.io/x/builder:v1\n        command:\n        - run\nx: y\n",
+	}, {
 		name: "alias periodic owned by its anchor's name is replaced",
 		jobs: tinyPer,
 		in:   "base: &p\n  name: tf-k8s-periodic\n  interval: 1h\nperiodics:\n- *p\n",

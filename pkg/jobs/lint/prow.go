@@ -282,10 +282,13 @@ func (l *linter) loadJobs() {
 			delete(postsubmits, repo)
 		}
 	}
-	cfg.PresubmitsStatic, cfg.PostsubmitsStatic, cfg.Periodics = presubmits, postsubmits, periodics
+	// DefaultAndValidateProwYAML validated each repo's presubmits and
+	// postsubmits exactly as ValidateJobConfig does; let it do the periodics.
+	cfg.PresubmitsStatic, cfg.PostsubmitsStatic, cfg.Periodics = nil, nil, periodics
 	if err := cfg.ValidateJobConfig(); err != nil {
 		errs = append(errs, err)
 	}
+	cfg.PresubmitsStatic, cfg.PostsubmitsStatic = presubmits, postsubmits
 	for _, err := range errs {
 		l.addProwError(err)
 	}

@@ -88,8 +88,12 @@ func (b *buildImageStep) Run(ctx context.Context, env *e2e.Env) error {
 	if err != nil {
 		return err
 	}
+	verb := "pushed"
+	if layoutDir != "" {
+		verb = "wrote"
+	}
 	for _, t := range res.Tagged {
-		fmt.Fprintf(env.Log, "pushed %s\n", t)
+		fmt.Fprintf(env.Log, "%s %s\n", verb, t)
 	}
 	fmt.Fprintf(env.Log, "image %s\n", res.Ref)
 	if layoutDir != "" {

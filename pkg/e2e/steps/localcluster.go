@@ -4,23 +4,31 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
+
+	"github.com/prowctl/prowctl/pkg/cluster"
 )
 
-// LocalDir is where the local provider runs the personal cluster by default.
-var LocalDir = func() string {
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".local", "state", "prowctl", "cluster")
-}
+// LocalDir is where the local provider runs the personal cluster by
+// default: where `prowctl cluster up` does, so a cluster already up is used.
+var LocalDir = cluster.DefaultDir
 
-var errNoLocal = errors.New("the personal cluster (pkg/cluster) is not in this build yet")
-
-// localCluster will run the personal cluster of pkg/cluster.
+// localCluster runs the personal cluster of pkg/cluster.
 type localCluster struct{}
 
-func (localCluster) Up(context.Context, string, string, io.Writer) (string, bool, error) {
-	return "", false, errNoLocal
+func (localCluster) Up(ctx context.Context, dir, prowConfig string, log io.Writer) (string, bool, error) {
+	// The cluster outlives this process: `e2e step cluster-up` hands it
+	// to later steps run by hand; teardown stops it.
+	st, running, err := cluster.Up(ctx, cluster.Options{Dir: dir, ProwConfig: prowConfig, Progress: log})
+	if err != nil {
+		return "", false, err
+	}
+	return st.Kubeconfig, !running, nil
 }
 
-func (localCluster) Down(context.Context, string, io.Writer) error { return errNoLocal }
+func (localCluster) Down(ctx context.Context, dir string, log io.Writer) error {
+	_, err := cluster.Down(ctx, dir, cluster.DownOptions{})
+	if errors.Is(err, cluster.ErrNoCluster) {
+		return nil // stopped already
+	}
+	return err
+}

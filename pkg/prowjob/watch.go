@@ -162,7 +162,9 @@ func (w *watcher) run(ctx context.Context) (*prowapi.ProwJob, error) {
 		if err := ctx.Err(); err != nil {
 			return w.last, fmt.Errorf("watch ProwJob %s: %w", w.name, err)
 		}
-		pj, err := w.c.ProwJobs.Get(ctx, w.name, metav1.GetOptions{})
+		rctx, cancel := w.c.requestContext(ctx)
+		pj, err := w.c.ProwJobs.Get(rctx, w.name, metav1.GetOptions{})
+		cancel()
 		if err != nil {
 			if apierrors.IsNotFound(err) {
 				return w.last, fmt.Errorf("no ProwJob %s in %s", w.name, w.c.where())

@@ -455,3 +455,39 @@ periodics:
 		t.Errorf("(-want +got):\n%s\n%s", diff, strings.Join(brief(got), "\n"))
 	}
 }
+
+// TestSameVerdictAsProw: for configs Prow's loader rejects, lint reports an
+// error on the job Prow names (placed inside that job's lines).
+func TestSameVerdictAsProw(t *testing.T) {
+	r := strings.NewReplacer
+	cases := []struct{ name, job string }{
+		{"bad cron", r("  interval: 8h\n", "  cron: \"every day\"\n").Replace(goodPeriodic)},
+		{"cron and interval", r("  interval: 8h\n", "  interval: 8h\n  cron: \"0 * * * *\"\n").Replace(goodPeriodic)},
+		{"trigger without rerun_command", r("    decorate: true\n", "    decorate: true\n    trigger: '/test x'\n").Replace(goodJob)},
+		{"invalid job name", r("name: tf-k8s-presubmit", "name: tf k8s presubmit!").Replace(goodJob)},
+		{"env clashes with a preset", r("        command: [run]\n", "        command: [run]\n        volumeMounts:\n        - name: service\n          mountPath: /x\n").Replace(r("    decorate: true\n", "    decorate: true\n    labels:\n      preset-service-account: \"true\"\n").Replace(goodJob))},
+		{"two unnamed containers", goodPeriodic + "    - image: gcr.io/x/other:v1\n      command: [run]\n"},
+		{"no containers", r("    containers:\n", "    containers: []\n    x:\n").Replace(goodPeriodic)},
+		{"bad timeout", r("  decorate: true\n", "  decorate: true\n  decoration_config:\n    timeout: soon\n").Replace(goodPeriodic)},
+		{"max_concurrency negative", r("  decorate: true\n", "  decorate: true\n  max_concurrency: -1\n").Replace(goodPeriodic)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, dir := run(t, map[string]string{"a.yaml": tc.job}, Options{})
+			_, loadErr := config.Load(filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs"), nil, "")
+			if loadErr == nil {
+				t.Fatalf("case is not invalid for Prow; findings:\n%s", strings.Join(brief(got), "\n"))
+			}
+			lines := strings.Count(tc.job, "\n")
+			var ok bool
+			for _, f := range got {
+				if f.Severity == SeverityError && f.File == "jobs/a.yaml" && f.Line >= 2 && f.Line <= lines {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("Prow: %v\nlint found no error inside the job:\n%s", loadErr, strings.Join(brief(got), "\n"))
+			}
+		})
+	}
+}

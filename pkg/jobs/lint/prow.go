@@ -516,7 +516,14 @@ func (l *linter) jobInMessage(msg string) *job {
 		}
 		return cands[0]
 	}
-	return nil
+	// Names with characters Prow rejects (spaces, "!") are not single words.
+	var best *job
+	for name, js := range l.byName {
+		if len(name) > 2 && strings.Contains(msg, name) && (best == nil || len(name) > len(best.name)) {
+			best = js[len(js)-1]
+		}
+	}
+	return best
 }
 
 func filterJobs(js []*job, keep func(*job) bool) []*job {

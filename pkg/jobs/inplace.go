@@ -28,7 +28,7 @@ func UpdateInPlace(original []byte, s *Spec) ([]byte, error) {
 	// them costs far more than the edit: first try reading only the parts
 	// that are edited, and parse the whole file when the quick reading is
 	// unsure (anything unusual) or the edit reports a problem.
-	if out, ok := updateInPlace(original, s, true); ok == nil {
+	if out, err := updateInPlace(original, s, true); err == nil {
 		return out, nil
 	}
 	out, err := updateInPlace(original, s, false)
@@ -93,6 +93,15 @@ func (d *sourceDoc) parse() error {
 	root, err := parseYAML("", d.src)
 	if err != nil {
 		return err
+	}
+	if root == nil {
+		// A document of only "~" or "null" parses as no document, but
+		// appending keys to it would not be YAML.
+		for l := 1; l <= d.lines(); l++ {
+			if !d.trivia(l) {
+				return &Error{Line: l, Column: d.indent(l) + 1, Msg: "a Prow config must be a block mapping (key: value lines)"}
+			}
+		}
 	}
 	if root != nil && (root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0) {
 		return &Error{Line: root.Line, Column: root.Column, Msg: "a Prow config must be a block mapping (key: value lines)"}
@@ -576,9 +585,7 @@ func (p *planner) fillEmpty(key, val *yaml.Node, block string) error {
 		if len(bytes.TrimSpace(d.src[end:lineEnd])) == 0 {
 			end = lineEnd
 		}
-		if val.Anchor != "" || val.Kind == yaml.AliasNode || start < end {
-			p.add(edit{start: start, end: end, text: ""})
-		}
+		p.add(edit{start: start, end: end, text: ""})
 	}
 	p.insert(d.lineEnd(key.Line), block)
 	return nil

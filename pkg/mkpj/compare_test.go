@@ -3,32 +3,24 @@ package mkpj
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/prowctl/prowctl/pkg/cluster"
 )
 
 // prowMkpj returns the path of Prow's mkpj that `make tools` builds at the
-// pinned Prow version.
+// pinned Prow version; without it the test fails naming `make tools`.
 func prowMkpj(t testing.TB) string {
 	t.Helper()
-	tools := os.Getenv("PROWCTL_TOOLS")
-	if tools == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tools = filepath.Join(home, ".cache", "prowctl", "tools")
-	}
-	p := filepath.Join(tools, "prow-20240619181241-cfb8754e0459", "mkpj")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("Prow's mkpj is not built (%v): run `make tools`", err)
+	p, err := cluster.ToolPath(cluster.DefaultToolsDir(), "mkpj")
+	if err != nil {
+		t.Fatal(err)
 	}
 	return p
 }

@@ -3,8 +3,11 @@ package steps
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,50 +18,61 @@ import (
 	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/prowctl/prowctl/internal/testcluster"
+	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/e2e"
 )
 
-func TestMain(m *testing.M) { testcluster.Main(m) }
-
-// TestDeployTeardown runs registry, build-chart, cluster-up (the personal
-// cluster, already running, so not the run's), deploy twice and teardown
-// twice against the personal cluster.
-func TestDeployTeardown(t *testing.T) {
-	c := testcluster.Get(t)
-	kube := c.Kube(t)
-	ext, err := apiextensions.NewForConfig(c.Config())
-	if err != nil {
-		t.Fatal(err)
+// TestLocalClusterDeployTestTeardown runs the steps one by one, as `prowctl
+// e2e step` does, on a personal cluster that cluster-up starts: registry,
+// build-chart, cluster-up, deploy twice (install, then upgrade), test (the
+// fixture's e2etest program), teardown without the cluster, cluster-down.
+// Between them it checks the cluster itself: CRD established, operator
+// Deployment available, then CRD, Deployment and namespace gone, then the
+// cluster's processes gone.
+func TestLocalClusterDeployTestTeardown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts a personal cluster (needs `make tools`)")
 	}
-	env := newEnv(t, fakeTools())
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer func(l any) { LocalCluster = l.(localCluster) }(LocalCluster)
+	LocalCluster = localCluster{stopWithParent: true} // nothing outlives a crashed test
+	root, _ := filepath.Abs("../../..")
+	// git and go through fakes, sh for real: the test command.
+	tools := fakeTools()
+	runner := &e2e.RecordingRunner{Fn: func(ctx context.Context, c e2e.Cmd) error {
+		if c.Name == "sh" {
+			return e2e.ExecRunner{}.Run(ctx, c)
+		}
+		return tools.Fn(ctx, c)
+	}}
+	env := newEnv(t, runner)
+	env.Dir = root
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
+	step := func(kind, with string) {
+		t.Helper()
+		began := time.Now()
+		if err := newStep(t, kind, with).Run(ctx, env.Env); err != nil {
+			t.Fatalf("%s: %v\nlog:\n%s", kind, err, env.log)
+		}
+		t.Logf("%s: %.1fs", kind, time.Since(began).Seconds())
+	}
 
-	run(t, env, newStep(t, "registry", ""))
-	chartDir, _ := filepath.Abs("../../../testdata/chart/tf-operator")
-	run(t, env, newStep(t, "build-chart", "chart: "+chartDir))
-	// The local provider on the cluster the tests run: pkg/cluster finds it
-	// running, so it is not the run's and teardown leaves it alone.
-	run(t, env, newStep(t, "cluster-up", "local: {dir: "+c.Dir+", prowConfig: "+c.ProwConfig+"}"))
+	step("registry", "")
+	step("build-chart", "chart: testdata/chart/tf-operator")
+	dir := filepath.Join(t.TempDir(), "cluster")
+	step("cluster-up", "local: {dir: "+dir+"}")
 	st := state(t, env)
-	if st[e2e.StateKubeconfig] != c.Kubeconfig || st[e2e.StateCreated] != "false" || st[e2e.StateProvider] != "local" {
-		t.Fatalf("state after cluster-up: %v", st)
+	if st[e2e.StateCreated] != "true" || st[e2e.StateKubeconfig] != filepath.Join(dir, "kubeconfig") {
+		t.Fatalf("state after cluster-up: %v; want a cluster created by the run in %s", st, dir)
 	}
+	kube, ext := clients(t, st[e2e.StateKubeconfig])
 
-	ns := "e2e-deploy-" + strings.ToLower(time.Now().Format("150405"))
-	deployStep := newStep(t, "deploy", "namespace: "+ns+"\nvalues: {interval: 5s}")
-	began := time.Now()
-	if err := deployStep.Run(ctx, env.Env); err != nil {
-		t.Fatalf("deploy: %v\nlog:\n%s", err, env.log)
-	}
-	t.Logf("deploy took %.1fs", time.Since(began).Seconds())
-	// Deploying again upgrades and must not forget what the first made.
-	if err := deployStep.Run(ctx, env.Env); err != nil {
-		t.Fatalf("second deploy: %v\nlog:\n%s", err, env.log)
-	}
-
+	step("deploy", "values: {interval: 5s}")
+	step("deploy", "values: {interval: 5s}") // an upgrade: must not forget what the install made
+	ns := namespaceName(env.Job.BuildID)
 	crd, err := ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "tfjobs.kubeflow.org", metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("CRD after deploy: %v", err)
@@ -73,9 +87,8 @@ func TestDeployTeardown(t *testing.T) {
 	if !available(d) {
 		t.Errorf("Deployment not available: %+v", d.Status.Conditions)
 	}
-	wantImage := st[e2e.StateRegistry] + "/tf-operator:" + sha
-	if got := d.Spec.Template.Spec.Containers[0].Image; got != wantImage {
-		t.Errorf("operator image %q, want %q (stamped by build-chart)", got, wantImage)
+	if want := st[e2e.StateRegistry] + "/tf-operator:" + sha; d.Spec.Template.Spec.Containers[0].Image != want {
+		t.Errorf("operator image %q, want %q (stamped by build-chart)", d.Spec.Template.Spec.Containers[0].Image, want)
 	}
 	if diff := cmp.Diff([]string{"-interval=5s"}, d.Spec.Template.Spec.Containers[0].Args); diff != "" {
 		t.Errorf("operator args (-want +got):\n%s", diff)
@@ -87,7 +100,18 @@ func TestDeployTeardown(t *testing.T) {
 		}
 	}
 
-	run(t, env, newStep(t, "teardown", ""))
+	step("test", "command: go run ./testdata/operator/e2etest")
+	junit, err := os.ReadFile(filepath.Join(env.Artifacts, "junit_operator.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"OperatorAvailable", "CreateTFJob", "RejectBadReplicaType"} {
+		if !strings.Contains(string(junit), `name="`+name+`"`) || strings.Contains(string(junit), "<failure") {
+			t.Errorf("junit_operator.xml lacks a passed %s:\n%s", name, junit)
+		}
+	}
+
+	step("teardown", "cluster: false")
 	if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "tfjobs.kubeflow.org", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("CRD after teardown: %v, want not found", err)
 	}
@@ -97,18 +121,63 @@ func TestDeployTeardown(t *testing.T) {
 	if n, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err == nil && n.Status.Phase != corev1.NamespaceTerminating {
 		t.Errorf("namespace %s after teardown: %s, want deleted", ns, n.Status.Phase)
 	}
+
+	cs, err := cluster.LoadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("cluster-down", "")
+	for _, pid := range cs.PIDs() {
+		if !gone(pid) {
+			t.Errorf("cluster process %d runs after cluster-down", pid)
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("cluster dir after cluster-down: %v, want removed", err)
+	}
 	if diff := cmp.Diff(map[string]string{}, withoutBuild(state(t, env))); diff != "" {
 		t.Errorf("state after teardown (-want +got):\n%s", diff)
 	}
-	// The personal cluster was not the run's: still up.
-	if _, err := kube.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
-		t.Errorf("cluster after teardown: %v", err)
+	if err := newStep(t, "teardown", "").Run(ctx, env.Env); !errors.Is(err, e2e.ErrSkip) {
+		t.Errorf("teardown again: %v, want a skip", err)
 	}
-	err = newStep(t, "teardown", "").Run(ctx, env.Env)
-	if !errors.Is(err, e2e.ErrSkip) {
-		t.Errorf("second teardown: %v, want a skip", err)
+}
+
+// gone says whether pid has exited. The cluster's processes are this test's
+// children (StopWithParent): an exited one may linger as a zombie until the
+// goroutine waiting for it reaps it.
+func gone(pid int) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return true
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return true
+		}
+		// pid (comm) STATE ...: Z is a zombie.
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			return true
+		}
 	}
-	t.Logf("log:\n%s", env.log)
+	return false
+}
+
+func clients(t *testing.T, kubeconfig string) (kubernetes.Interface, apiextensions.Interface) {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, err := apiextensions.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kube, ext
 }
 
 // withoutBuild drops what the build steps recorded.

@@ -13,12 +13,15 @@ import (
 var LocalDir = cluster.DefaultDir
 
 // localCluster runs the personal cluster of pkg/cluster.
-type localCluster struct{}
+type localCluster struct {
+	// stopWithParent ties the cluster to this process, for tests. Otherwise
+	// the cluster outlives it: `e2e step cluster-up` hands it to later
+	// steps run by hand, and teardown stops it.
+	stopWithParent bool
+}
 
-func (localCluster) Up(ctx context.Context, dir, prowConfig string, log io.Writer) (string, bool, error) {
-	// The cluster outlives this process: `e2e step cluster-up` hands it
-	// to later steps run by hand; teardown stops it.
-	st, running, err := cluster.Up(ctx, cluster.Options{Dir: dir, ProwConfig: prowConfig, Progress: log})
+func (l localCluster) Up(ctx context.Context, dir, prowConfig string, log io.Writer) (string, bool, error) {
+	st, running, err := cluster.Up(ctx, cluster.Options{Dir: dir, ProwConfig: prowConfig, Progress: log, StopWithParent: l.stopWithParent})
 	if err != nil {
 		return "", false, err
 	}

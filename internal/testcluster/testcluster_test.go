@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
@@ -138,6 +140,25 @@ func TestProwJobFails(t *testing.T) {
 	states, pj := run(t, c, job)
 	if got := states[len(states)-1]; got != prowapi.FailureState {
 		t.Errorf("ProwJob %s ended %s (states %v), want failure", pj.Name, got, states)
+	}
+	// Plank copied the job's label onto the pod, where kwok's stage saw it.
+	pod, err := c.Kube(t).CoreV1().Pods(c.PodNamespace).Get(context.Background(), pj.Status.PodName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pod.Labels[kwok.FailureLabel] != kwok.FailureValue || pod.Status.Phase != corev1.PodFailed {
+		t.Errorf("pod %s: label %s=%q, phase %s; want %s and Failed", pod.Name, kwok.FailureLabel, pod.Labels[kwok.FailureLabel], pod.Status.Phase, kwok.FailureValue)
+	}
+}
+
+// The ProwJob CRD validates: a ProwJob of an unknown type is refused.
+func TestProwJobSchema(t *testing.T) {
+	c := testcluster.Get(t)
+	pj := pjutil.NewProwJob(pjutil.PeriodicSpec(periodic(t, c, "prowctl-harness-pass")), nil, nil)
+	pj.Spec.Type = "nightly"
+	_, err := c.ProwJobs(t).Create(context.Background(), &pj, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.type") {
+		t.Errorf("create a ProwJob of type nightly: %v, want Invalid naming spec.type", err)
 	}
 }
 

@@ -354,7 +354,7 @@ func startComponent(ctx context.Context, opts Options, env *Env, c Component, bi
 			return fail(err)
 		}
 		var err error
-		proc, exited, err = startProcess(binary, args, dir, env.LogPath(c.Name), opts.StopWithParent)
+		proc, exited, err = startProcess(binary, args, c.Environ, dir, env.LogPath(c.Name), opts.StopWithParent)
 		if err != nil {
 			return fail(fmt.Errorf("start %s: %w", binary, err))
 		}

@@ -108,7 +108,7 @@ func TestProcessStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	p, exited, err := startProcess(sleep, []string{"600"}, dir, filepath.Join(dir, "sleep.log"), true)
+	p, exited, err := startProcess(sleep, []string{"600"}, nil, dir, filepath.Join(dir, "sleep.log"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestProcessStopKillsAfterGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	p, _, err := startProcess(sh, []string{"-c", "trap '' TERM; echo trapped; while :; do sleep 0.1; done"}, dir, filepath.Join(dir, "sh.log"), true)
+	p, _, err := startProcess(sh, []string{"-c", "trap '' TERM; echo trapped; while :; do sleep 0.1; done"}, nil, dir, filepath.Join(dir, "sh.log"), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,8 @@ type Component struct {
 	Setup func(ctx context.Context, e *Env) error
 	// Args are the command line arguments of Binary.
 	Args func(e *Env) []string
+	// Environ is added to the clean environment Binary runs in.
+	Environ []string
 	// Ready checks once, without waiting, whether the component is ready.
 	Ready func(ctx context.Context, e *Env) error
 	// Endpoint is what `prowctl cluster status` shows as its address.

@@ -22,11 +22,11 @@ func simulatedCapacity() corev1.ResourceList {
 
 // writeKubeconfig writes a kubeconfig with one cluster, user and context, all
 // named context, authenticating with a bearer token.
-func writeKubeconfig(path, context, server string, caPEM []byte, token string) error {
+func writeKubeconfig(path, context, namespace, server string, caPEM []byte, token string) error {
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters[context] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
 	cfg.AuthInfos[context] = &clientcmdapi.AuthInfo{Token: token}
-	cfg.Contexts[context] = &clientcmdapi.Context{Cluster: context, AuthInfo: context}
+	cfg.Contexts[context] = &clientcmdapi.Context{Cluster: context, AuthInfo: context, Namespace: namespace}
 	cfg.CurrentContext = context
 	b, err := clientcmd.Write(*cfg)
 	if err != nil {
@@ -36,7 +36,7 @@ func writeKubeconfig(path, context, server string, caPEM []byte, token string) e
 }
 
 func writeKubeconfigFromRest(path, context string, cfg *rest.Config) error {
-	return writeKubeconfig(path, context, cfg.Host, cfg.CAData, cfg.BearerToken)
+	return writeKubeconfig(path, context, "", cfg.Host, cfg.CAData, cfg.BearerToken)
 }
 
 func loadRestConfig(kubeconfig string) (*rest.Config, error) {

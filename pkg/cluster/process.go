@@ -27,7 +27,7 @@ type Process struct {
 // appended to logPath, with a clean environment: etcd, for one, dies when an
 // ETCD_* variable repeats a flag, and Prow would take KUBERNETES_SERVICE_HOST
 // for an in-cluster config. exited receives the result of Wait.
-func startProcess(binary string, args []string, dir, logPath string, dieWithParent bool) (*Process, <-chan error, error) {
+func startProcess(binary string, args, environ []string, dir, logPath string, dieWithParent bool) (*Process, <-chan error, error) {
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, nil, err
@@ -35,7 +35,7 @@ func startProcess(binary string, args []string, dir, logPath string, dieWithPare
 	defer logFile.Close()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "TMPDIR=" + os.TempDir()}
+	cmd.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "TMPDIR=" + os.TempDir()}, environ...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -35,10 +35,30 @@ func UpdateInPlace(original []byte, s *Spec) ([]byte, error) {
 	return out, err
 }
 
+// loneCR is the offset of a "\r" not followed by "\n" (YAML reads it as a
+// line break; the editor counts lines by "\n"), -1 if none.
+func loneCR(b []byte) int {
+	for i := bytes.IndexByte(b, '\r'); i >= 0; {
+		if i+1 >= len(b) || b[i+1] != '\n' {
+			return i
+		}
+		next := bytes.IndexByte(b[i+1:], '\r')
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return -1
+}
+
 // errNeedFullParse makes the quick reading hand over to the full parse.
 var errNeedFullParse = errors.New("needs a full parse")
 
 func updateInPlace(original []byte, s *Spec, quick bool) ([]byte, error) {
+	if i := loneCR(original); i >= 0 {
+		line := bytes.Count(original[:i], []byte{'\n'}) + 1
+		return nil, &Error{Line: line, Column: i - bytes.LastIndexByte(original[:i], '\n'), Msg: "carriage return without a newline; use \\n or \\r\\n line endings"}
+	}
 	d := newLines(original)
 	var err error
 	if quick {

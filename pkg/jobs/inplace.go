@@ -55,6 +55,12 @@ func loneCR(b []byte) int {
 var errNeedFullParse = errors.New("needs a full parse")
 
 func updateInPlace(original []byte, s *Spec, quick bool) ([]byte, error) {
+	if !utf8.Valid(original) {
+		return nil, &Error{Line: 1, Column: 1, Msg: "not UTF-8 text; Prow reads job config as UTF-8"}
+	}
+	if quick && bytes.HasPrefix(original, []byte("\xef\xbb\xbf")) {
+		return nil, errNeedFullParse // a byte-order mark shifts the first line's columns
+	}
 	if i := loneCR(original); i >= 0 {
 		line := bytes.Count(original[:i], []byte{'\n'}) + 1
 		return nil, &Error{Line: line, Column: i - bytes.LastIndexByte(original[:i], '\n'), Msg: "carriage return without a newline; use \\n or \\r\\n line endings"}

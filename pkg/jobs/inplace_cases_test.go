@@ -234,6 +234,7 @@ func TestUpdateInPlaceErrors(t *testing.T) {
 		{"flow periodics", "periodics: [{name: a, interval: 1h}]\n", "1:12: periodics: expected a block list of jobs; cannot edit it in place"},
 		{"periodics not a list", "periodics:\n  a: b\n", "2:3: periodics: expected a block list of jobs; cannot edit it in place"},
 		{"not a mapping", "- a\n", "1:1: a Prow config must be a block mapping (key: value lines)"},
+		{"UTF-16", "\xfe\xff\x00p\x00:", "1:1: not UTF-8 text; Prow reads job config as UTF-8"},
 		{"lone carriage return", "a: 1\r\nb: 2\rc: 3\n", "2:5: carriage return without a newline; use \\n or \\r\\n line endings"},
 		{"tab", "periodics:\n\t- name: x\n", "2:1: tab character in indentation; indent YAML with spaces"},
 		{"malformed", "presubmits: [\n", "1:1: invalid YAML: did not find expected node content"},

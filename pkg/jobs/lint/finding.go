@@ -1,6 +1,24 @@
 // Package lint checks Prow job config the way Prow loads it, and more: every
 // error Prow's own loader and checkconfig report, placed at file:line:col;
 // unknown fields with a suggestion; and policy rules on the jobs a spec owns.
+//
+// How it stays as strict as Prow and still beats checkconfig's time:
+//
+//   - Each job file is parsed once, into a yaml.v3 node tree (positions,
+//     duplicate keys, unknown fields), on all cores. The tree is converted to
+//     the JSON Prow's decoder (sigs.k8s.io/yaml) would produce from the same
+//     bytes and decoded into Prow's own types with encoding/json, as Prow
+//     does (convert.go; TestConvertMatchesProwDecoder and FuzzConvert hold
+//     the two equal). Whenever the fast path fails or cannot be sure, Prow's
+//     decoder runs on the bytes and its verdict and message are used.
+//   - Prow's config.yaml is loaded by config.Load itself, beside the parsing.
+//   - Jobs are merged as Prow merges them, then defaulted and validated by
+//     Prow's exported functions (DefaultAndValidateProwYAML per repository,
+//     DefaultPeriodic, ValidateJobConfig), in parallel where Prow's code
+//     allows. A config.yaml that holds jobs itself goes through config.Load
+//     whole instead.
+//   - Prow's errors name jobs and fields but no lines: they are placed on the
+//     job they name and, inside it, on the key they mention.
 package lint
 
 import (

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 )
 
@@ -61,6 +62,10 @@ type SubmitOptions struct {
 // follows it to its end.
 func Submit(ctx context.Context, c *Client, pj *prowapi.ProwJob, o SubmitOptions) (*prowapi.ProwJob, error) {
 	pj = pj.DeepCopy()
+	// What `get -o yaml` printed can be created again: the server's
+	// bookkeeping of the old object goes.
+	pj.ResourceVersion, pj.UID, pj.Generation = "", "", 0
+	pj.CreationTimestamp, pj.ManagedFields = metav1.Time{}, nil
 	if !o.Report {
 		pj.Spec.Report = false
 	}

@@ -173,6 +173,11 @@ func TestIntegrationRerun(t *testing.T) {
 	if !rerun.Status.StartTime.After(old.Status.CompletionTime.Time) && !rerun.Status.StartTime.Equal(old.Status.CompletionTime) {
 		t.Errorf("rerun started %s, before the old job ended %s", rerun.Status.StartTime, old.Status.CompletionTime)
 	}
+	// Plank labels each job with its own id and build id; a rerun must not
+	// carry the old run's.
+	if rerun.Labels["prow.k8s.io/id"] != newName || rerun.Labels["prow.k8s.io/build-id"] == old.Labels["prow.k8s.io/build-id"] {
+		t.Errorf("rerun labels id %q build-id %q; old build-id %q", rerun.Labels["prow.k8s.io/id"], rerun.Labels["prow.k8s.io/build-id"], old.Labels["prow.k8s.io/build-id"])
+	}
 	if after := get(t, c, oldName); after.ResourceVersion != old.ResourceVersion {
 		t.Errorf("old job changed: resourceVersion %s -> %s", old.ResourceVersion, after.ResourceVersion)
 	}
@@ -197,8 +202,8 @@ func TestIntegrationRerun(t *testing.T) {
 	}
 	r = run(t, c, "get", newName, "-o", "yaml")
 	var pj prowapi.ProwJob
-	if err := yaml.UnmarshalStrict([]byte(r.stdout), &pj); err != nil || pj.Name != newName || pj.Kind != "ProwJob" {
-		t.Errorf("get -o yaml: %v, %s %s", err, pj.Kind, pj.Name)
+	if err := yaml.UnmarshalStrict([]byte(r.stdout), &pj); err != nil || pj.Name != newName || pj.Kind != "ProwJob" || pj.ManagedFields != nil {
+		t.Errorf("get -o yaml: %v, %s %s, managedFields %v", err, pj.Kind, pj.Name, pj.ManagedFields)
 	}
 }
 

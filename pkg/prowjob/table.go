@@ -60,12 +60,16 @@ func runTime(pj prowapi.ProwJob, now time.Time) string {
 // PrintObjects writes one ProwJob as itself and several as a v1 List, in
 // "yaml" or "json", as kubectl does.
 func PrintObjects(w io.Writer, pjs []prowapi.ProwJob, single bool, format string) error {
+	// Like kubectl, leave out managedFields: server bookkeeping, and noise.
+	items := make([]prowapi.ProwJob, len(pjs))
+	for i := range pjs {
+		items[i] = *pjs[i].DeepCopy()
+		items[i].ManagedFields = nil
+	}
 	var obj any
-	if single && len(pjs) == 1 {
-		obj = &pjs[0]
+	if single && len(items) == 1 {
+		obj = &items[0]
 	} else {
-		items := make([]prowapi.ProwJob, len(pjs))
-		copy(items, pjs)
 		obj = map[string]any{"apiVersion": "v1", "kind": "List", "items": items, "metadata": map[string]any{}}
 	}
 	var (

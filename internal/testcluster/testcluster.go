@@ -197,6 +197,12 @@ func start() (*Cluster, error) {
 		ProwConfig:     prowConfig,
 		StopWithParent: true,
 	})
+	var missing *cluster.MissingToolError
+	if errors.As(err, &missing) {
+		// Nothing started, nothing to keep.
+		os.RemoveAll(tmpDir)
+		tmpDir = ""
+	}
 	if err != nil {
 		return nil, err
 	}

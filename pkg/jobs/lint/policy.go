@@ -27,14 +27,17 @@ type pjob struct {
 func (l *linter) policyJobs() []pjob {
 	var out []pjob
 	if l.entries != nil {
-		for _, jobs := range l.presubmits {
+		// Sorted, so messages naming "the other job" are the same every run.
+		for _, repo := range sortedKeys(l.presubmits) {
+			jobs := l.presubmits[repo]
 			for i := range jobs {
 				if e := l.entries[&jobs[i]]; e != nil {
 					out = append(out, pjob{e: e, base: &jobs[i].JobBase, pre: &jobs[i], defaulted: true})
 				}
 			}
 		}
-		for _, jobs := range l.postsubmits {
+		for _, repo := range sortedKeys(l.postsubmits) {
+			jobs := l.postsubmits[repo]
 			for i := range jobs {
 				if e := l.entries[&jobs[i]]; e != nil {
 					out = append(out, pjob{e: e, base: &jobs[i].JobBase, post: &jobs[i], defaulted: true})
@@ -56,14 +59,16 @@ func (l *linter) policyJobs() []pjob {
 		for _, j := range f.jobs {
 			byKey[fmt.Sprint(j.kind, j.repo, j.index)] = j
 		}
-		for repo, jobs := range f.jc.PresubmitsStatic {
+		for _, repo := range sortedKeys(f.jc.PresubmitsStatic) {
+			jobs := f.jc.PresubmitsStatic[repo]
 			for i := range jobs {
 				if e := byKey[fmt.Sprint(kindPresubmit, repo, i)]; e != nil {
 					out = append(out, pjob{e: e, base: &jobs[i].JobBase, pre: &jobs[i]})
 				}
 			}
 		}
-		for repo, jobs := range f.jc.PostsubmitsStatic {
+		for _, repo := range sortedKeys(f.jc.PostsubmitsStatic) {
+			jobs := f.jc.PostsubmitsStatic[repo]
 			for i := range jobs {
 				if e := byKey[fmt.Sprint(kindPostsubmit, repo, i)]; e != nil {
 					out = append(out, pjob{e: e, base: &jobs[i].JobBase, post: &jobs[i]})

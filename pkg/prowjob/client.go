@@ -135,7 +135,11 @@ func checkCRD(ctx context.Context, cfg *rest.Config, contextName string, timeout
 		return &CRDMissingError{Context: contextName}
 	}
 	if r.err != nil {
-		return fmt.Errorf("cannot reach the apiserver of context %s (%s) within %s: %w", contextName, cfg.Host, timeout, r.err)
+		var ne net.Error
+		if errors.As(r.err, &ne) && ne.Timeout() {
+			return fmt.Errorf("cannot reach the apiserver of context %s (%s): no answer within %s: %w", contextName, cfg.Host, timeout, r.err)
+		}
+		return fmt.Errorf("cannot reach the apiserver of context %s (%s): %w", contextName, cfg.Host, r.err)
 	}
 	for _, res := range r.res.APIResources {
 		if res.Name == "prowjobs" {

@@ -136,6 +136,9 @@ func TestConnectUnreachable(t *testing.T) {
 			if strings.Contains(err.Error(), "t0ken") {
 				t.Fatalf("error leaks the token: %v", err)
 			}
+			if name == "silent" && !strings.Contains(err.Error(), "no answer within 1s") {
+				t.Errorf("error = %v, want it to say no answer within 1s", err)
+			}
 			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("took %s, want about the 1s timeout", d)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -91,6 +92,9 @@ func clusterUpRun(ctx context.Context, opts *ClusterUpOptions) error {
 		Progress:     opts.IO.ErrOut,
 		ReadyTimeout: opts.Timeout,
 	})
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("interrupted: stopped what had started; logs are in %s", filepath.Join(opts.Dir, "logs"))
+	}
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,15 @@ const jobConfig = `periodics:
     containers:
     - image: registry.example/test:latest
       command: [make, test]
+- name: prowctl-harness-slow
+  interval: 24h
+  decorate: true
+  annotations:
+    ` + kwok.DurationAnnotation + `: 4s
+  spec:
+    containers:
+    - image: registry.example/test:latest
+      command: [make, test]
 `
 
 // periodic loads the project's Prow config with a small job config, as plank
@@ -148,6 +157,35 @@ func TestProwJobFails(t *testing.T) {
 	}
 	if pod.Labels[kwok.FailureLabel] != kwok.FailureValue || pod.Status.Phase != corev1.PodFailed {
 		t.Errorf("pod %s: label %s=%q, phase %s; want %s and Failed", pod.Name, kwok.FailureLabel, pod.Labels[kwok.FailureLabel], pod.Status.Phase, kwok.FailureValue)
+	}
+}
+
+// A job's pod runs as long as its duration annotation says.
+func TestProwJobDuration(t *testing.T) {
+	c := testcluster.Get(t)
+	t.Parallel()
+	states, pj := run(t, c, periodic(t, c, "prowctl-harness-slow"))
+	if got := states[len(states)-1]; got != prowapi.SuccessState {
+		t.Fatalf("ProwJob %s ended %s, want success", pj.Name, got)
+	}
+	pod, err := c.Kube(t).CoreV1().Pods(c.PodNamespace).Get(context.Background(), pj.Status.PodName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var running, finished time.Time
+	for _, cs := range pod.Status.ContainerStatuses {
+		if term := cs.State.Terminated; term != nil {
+			finished = term.FinishedAt.Time
+		}
+	}
+	for _, cond := range pod.Status.Conditions {
+		if cond.Type == corev1.PodInitialized {
+			running = cond.LastTransitionTime.Time
+		}
+	}
+	// Timestamps have a resolution of one second.
+	if d := finished.Sub(running); d < 3*time.Second {
+		t.Errorf("pod ran %s (from %s to %s), want about 4s", d, running, finished)
 	}
 }
 

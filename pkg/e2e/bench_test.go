@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -71,6 +72,37 @@ func BenchmarkLayeredDAG(b *testing.B) {
 	wall := total / time.Duration(b.N)
 	b.ReportMetric(float64(wall.Microseconds())/1000, "wall-ms")
 	b.ReportMetric(float64(critical.Microseconds())/1000, "critical-path-ms")
+	b.ReportMetric(100*float64(wall-critical)/float64(critical), "%over-critical-path")
+}
+
+// BenchmarkLayeredDAGBaseline sleeps the same layers with bare goroutines
+// and a WaitGroup per layer, no runner: how far this machine, at this load,
+// lands from the critical path by itself. BenchmarkLayeredDAG's excess over
+// this one is the runner's.
+func BenchmarkLayeredDAGBaseline(b *testing.B) {
+	const layers, width = 10, 20
+	var critical time.Duration
+	for l := 0; l < layers; l++ {
+		critical += time.Duration(60+l*5+(width-1)*2) * time.Millisecond
+	}
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		for l := 0; l < layers; l++ {
+			var wg sync.WaitGroup
+			for w := 0; w < width; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sleepStep(time.Duration(60+l*5+w*2)*time.Millisecond)(context.Background(), nil) //nolint:errcheck // never fails
+				}()
+			}
+			wg.Wait()
+		}
+		total += time.Since(start)
+	}
+	wall := total / time.Duration(b.N)
+	b.ReportMetric(float64(wall.Microseconds())/1000, "wall-ms")
 	b.ReportMetric(100*float64(wall-critical)/float64(critical), "%over-critical-path")
 }
 

@@ -64,17 +64,10 @@ func (s *State) Lookup(key string) string {
 	return v
 }
 
-// All returns a copy of every key and value.
+// All returns a copy of every key and value. Reading takes no lock: writes
+// replace the file by rename, so a reader sees one whole version or the other.
 func (s *State) All() (map[string]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var m map[string]string
-	err := s.locked(func() error {
-		var err error
-		m, err = s.read()
-		return err
-	})
-	return m, err
+	return s.read()
 }
 
 // Set stores key=value.

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -383,6 +384,9 @@ func ReadProwNamespaces(path string) (ProwNamespaces, error) {
 }
 
 func prowNamespaces(path string) ([]string, error) {
+	if path == "" {
+		return nil, errNoProwConfig
+	}
 	ns, err := ReadProwNamespaces(path)
 	if err != nil {
 		return nil, err
@@ -393,6 +397,8 @@ func prowNamespaces(path string) ([]string, error) {
 	return []string{ns.ProwJobs, ns.Pods}, nil
 }
 
+var errNoProwConfig = errors.New("no Prow config (Options.ProwConfig, e.g. config/prow/config.yaml)")
+
 func plankComponent() Component {
 	return Component{
 		Name: PlankName, Tool: Prow, Binary: "prow-controller-manager",
@@ -402,6 +408,9 @@ func plankComponent() Component {
 		// (or a cluster and Prow's defaults) from colliding.
 		Ports: []string{"health", "metrics", "pprof"},
 		Setup: func(ctx context.Context, e *Env) error {
+			if e.ProwConfig == "" {
+				return errNoProwConfig
+			}
 			if _, err := os.Stat(e.ProwConfig); err != nil {
 				return fmt.Errorf("the Prow config: %w", err)
 			}

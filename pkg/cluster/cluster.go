@@ -8,12 +8,19 @@
 // completes Prow's pods after a second, and fails the ones labelled
 // prowctl.dev/simulate-result=failure (see config/kwok/stages.yaml).
 //
-// Everything the cluster owns lives under one directory:
+// Everything the cluster owns lives under one directory, and Up and Down
+// touch nothing else in it:
 //
-//	DIR/state.json                  pids, ports and versions of the running components
-//	DIR/kubeconfig                  admin kubeconfig, context prowctl-local
-//	DIR/logs/<component>.log        each component's output
-//	DIR/<component>/                each component's files (etcd data, certificates, kwok stages, ...)
+//	DIR/state.json              pids (with start times), ports, versions, endpoints
+//	DIR/kubeconfig              admin kubeconfig: context prowctl-local, namespace = the ProwJob namespace
+//	DIR/logs/<component>.log    each component's output
+//	DIR/<component>/            each process's working directory and files:
+//	  etcd/data/                etcd's data
+//	  kube-apiserver/           CA, serving certificate, service account keys, tokens.csv
+//	  kube-controller-manager/, kube-scheduler/   their self-signed serving certificates
+//	  kwok/stages.yaml          the simulated node's pod stages (config/kwok/stages.yaml)
+//	  plank/kubeconfig          plank's kubeconfig: one context, "default"
+//	DIR/.lock                   held while Up or Down runs
 package cluster
 
 import (

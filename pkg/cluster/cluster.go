@@ -1,7 +1,9 @@
 // Package cluster runs a personal Prow cluster on one machine from real
 // components built by `make tools`: etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler, a simulated node (kwok) and Prow's
-// plank, all on 127.0.0.1 with ports picked at start.
+// plank, on ports picked at start. All listen on 127.0.0.1 only, except
+// plank's health, metrics and pprof ports: prow-controller-manager has no flag
+// to bind them to an address.
 //
 // Pods run on the simulated node: their spec, Prow's decoration and the
 // ProwJob state machine are real; their containers are not executed. kwok

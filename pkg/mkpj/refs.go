@@ -147,20 +147,22 @@ func Resolve(ctx context.Context, job, org, repo string, presubmit bool, in Refs
 		}
 	}
 	if src.Prompt != nil {
-		ask := func(v *string, label string, valid func(string) error) error {
-			if *v != "" || err != nil {
-				return err
+		for _, p := range []struct {
+			v     *string
+			label string
+			valid func(string) error
+			want  bool
+		}{
+			{&r.BaseSHA, "Base SHA", validSHA, true},
+			{&r.PullSHA, "PR head SHA", validSHA, presubmit},
+			{&r.PullAuthor, "PR author (GitHub login)", validAuthor, presubmit},
+		} {
+			if !p.want || *p.v != "" {
+				continue
 			}
-			*v, err = src.Prompt.Ask(label, valid)
-			return err
-		}
-		_ = ask(&r.BaseSHA, "Base SHA", validSHA)
-		if presubmit {
-			_ = ask(&r.PullSHA, "PR head SHA", validSHA)
-			_ = ask(&r.PullAuthor, "PR author (GitHub login)", validAuthor)
-		}
-		if err != nil {
-			return Refs{}, err
+			if *p.v, err = src.Prompt.Ask(p.label, p.valid); err != nil {
+				return Refs{}, err
+			}
 		}
 	}
 	var missing []string

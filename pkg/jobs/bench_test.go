@@ -8,12 +8,20 @@ import (
 
 // BenchmarkUpdateInPlace edits the tf-k8s entries of a 15,000-line shared
 // config.yaml; the target is at most 100 ms per edit.
-func BenchmarkUpdateInPlace(b *testing.B) {
+func BenchmarkUpdateInPlace(b *testing.B) { benchmarkUpdateInPlace(b, UpdateInPlace) }
+
+// BenchmarkUpdateInPlaceFullParse is the fallback for files the quick
+// reading hands over (multi-line flow values, anchors in the edited entries).
+func BenchmarkUpdateInPlaceFullParse(b *testing.B) {
+	benchmarkUpdateInPlace(b, func(in []byte, s *Spec) ([]byte, error) { return updateInPlace(in, s, false) })
+}
+
+func benchmarkUpdateInPlace(b *testing.B, update func([]byte, *Spec) ([]byte, error)) {
 	s, err := LoadSpec("../../config/tf-k8s.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := genSharedConfig(rand.New(rand.NewSource(15000)), s, sharedConfigOptions{repos: 330, periodics: 300})
+	c := genSharedConfig(rand.New(rand.NewSource(15000)), s, sharedConfigOptions{repos: 195, periodics: 180})
 	in := []byte(c.input())
 	lines := strings.Count(string(in), "\n")
 	if lines < 15000 {
@@ -22,7 +30,7 @@ func BenchmarkUpdateInPlace(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := UpdateInPlace(in, s); err != nil {
+		if _, err := update(in, s); err != nil {
 			b.Fatal(err)
 		}
 	}

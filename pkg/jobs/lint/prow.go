@@ -213,6 +213,7 @@ func (l *linter) loadJobs() {
 			entryJob[entry{kindPeriodic, "", len(periodics) + i}] = byKey[entry{kindPeriodic, "", i}]
 		}
 		periodics = append(periodics, f.jc.Periodics...)
+		f.jc = config.JobConfig{} // merged copies are what is checked from here on
 	}
 
 	if err := cfg.Plank.FinalizeDefaultDecorationConfigs(); err != nil {

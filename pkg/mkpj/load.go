@@ -42,6 +42,11 @@ func LoadForJob(configPath, jobConfigPath, name string) (*config.Config, bool, e
 	if jobConfigPath == "" {
 		return c, true, nil
 	}
+	if len(Matches(c, name)) > 0 {
+		// A job in the Prow config itself takes presets from the job
+		// config files too, which this path applies only to theirs.
+		return c, false, nil
+	}
 	files, err := jobConfigFiles(jobConfigPath)
 	if err != nil {
 		return nil, false, err

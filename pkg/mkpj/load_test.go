@@ -105,3 +105,16 @@ func TestLoadForJobDuplicateBasename(t *testing.T) {
 		t.Fatal("Prow accepts duplicated basenames; the fast path should too")
 	}
 }
+
+func TestBuildJobInProwConfig(t *testing.T) {
+	res, err := Build(context.Background(), Options{
+		ConfigPath: "testdata/injobconfig/config.yaml", JobConfigPath: "testdata/injobconfig/jobs", Query: Query{Name: "ci-in-prow-config"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := res.ProwJob.Spec.PodSpec.Containers[0].Env
+	if len(env) != 1 || env[0].Name != "X" {
+		t.Errorf("env %v, want the preset of the job config file", env)
+	}
+}

@@ -41,5 +41,9 @@ bench:
 	$(GO) build -o $(BIN)/prowctl ./cmd/prowctl
 	PROWCTL_BIN=$(abspath $(BIN)/prowctl) $(GO) test -run '^$$' -bench 'BenchmarkMkpj|BenchmarkBuild' -benchtime 5x ./pkg/mkpj
 
+# The main job on built-in local defaults: personal cluster, loopback registry.
+demo: build
+	$(BIN)/prowctl e2e run
+
 clean:
 	rm -rf $(BIN)

@@ -491,3 +491,23 @@ func TestSameVerdictAsProw(t *testing.T) {
 		})
 	}
 }
+
+// TestAnchorsAndMergeKeys: jobs built from anchors and "<<" merges are
+// decoded as Prow decodes them, and findings inherited through an alias
+// point at the anchored line and name the job.
+func TestAnchorsAndMergeKeys(t *testing.T) {
+	data, err := os.ReadFile("testdata/anchors.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := run(t, map[string]string{"a.yaml": string(data)}, Options{})
+	want := []string{
+		`jobs/a.yaml:14:9: error: image-tag: image "gcr.io/mlkube-testing/builder:latest" uses :latest; pin a tag or digest`,
+		`jobs/a.yaml:14:9: error: image-tag: image "gcr.io/mlkube-testing/builder:latest" uses :latest; pin a tag or digest (in job tf-k8s-periodic, through an alias)`,
+		`jobs/a.yaml:14:9: error: image-tag: image "gcr.io/mlkube-testing/builder:latest" uses :latest; pin a tag or digest (in job tf-k8s-presubmit-2, through an alias)`,
+	}
+	if diff := cmp.Diff(want, brief(got)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	checkSameAsProw(t, data)
+}

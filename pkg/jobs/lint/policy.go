@@ -139,7 +139,12 @@ func (pc policyCtx) add(j pjob, n *yaml.Node, rule, format string, args ...any) 
 	if pc.prowAt[fmt.Sprint(j.e.file.path, ":", n.Line, ":", n.Column)] {
 		return
 	}
-	pc.l.findings = append(pc.l.findings, Finding{File: j.e.file.path, Line: n.Line, Column: n.Column, Severity: SeverityError, Rule: rule, Message: fmt.Sprintf(format, args...), Job: j.e.name})
+	msg := fmt.Sprintf(format, args...)
+	if n != j.e.node && !containsNode(j.e.node, n) {
+		// Reached through an anchor: the line is shared, so name the job.
+		msg += fmt.Sprintf(" (in job %s, through an alias)", j.e.name)
+	}
+	pc.l.findings = append(pc.l.findings, Finding{File: j.e.file.path, Line: n.Line, Column: n.Column, Severity: SeverityError, Rule: rule, Message: msg, Job: j.e.name})
 }
 
 // at returns the node at path under the job (mapping keys; list items by
@@ -149,9 +154,15 @@ func at(j pjob, path ...string) *yaml.Node {
 	n := j.e.node
 	var last *yaml.Node = n
 	for i, p := range path {
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
 		switch n.Kind {
 		case yaml.MappingNode:
 			k, v := keyOf(n, p), valueOf(n, p)
+			if k == nil {
+				k, v = mergedKey(n, p)
+			}
 			if k == nil {
 				return last
 			}
@@ -179,6 +190,30 @@ func at(j pjob, path ...string) *yaml.Node {
 		}
 	}
 	return last
+}
+
+// mergedKey finds key in the mappings merged into n with "<<".
+func mergedKey(n *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	m := valueOf(n, "<<")
+	if m == nil {
+		return nil, nil
+	}
+	if m.Kind == yaml.AliasNode {
+		m = m.Alias
+	}
+	srcs := []*yaml.Node{m}
+	if m.Kind == yaml.SequenceNode {
+		srcs = m.Content
+	}
+	for _, src := range srcs {
+		if src.Kind == yaml.AliasNode {
+			src = src.Alias
+		}
+		if k := keyOf(src, key); k != nil {
+			return k, valueOf(src, key)
+		}
+	}
+	return nil, nil
 }
 
 func (pc policyCtx) job(j pjob) {

@@ -28,17 +28,13 @@ var prowctlBin struct {
 	err  error
 }
 
-// prowctl builds the prowctl binary once per test binary.
-func prowctl(t *testing.T) string {
+// prowctl builds the prowctl binary once per test binary, into the
+// cluster's directory, which goes when the cluster stops.
+func prowctl(t *testing.T, c *testcluster.Cluster) string {
 	t.Helper()
 	prowctlBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "prowctl-bin-")
-		if err != nil {
-			prowctlBin.err = err
-			return
-		}
 		_, file, _, _ := runtime.Caller(0)
-		prowctlBin.path = filepath.Join(dir, "prowctl")
+		prowctlBin.path = filepath.Join(c.Dir, "prowctl-under-test", "prowctl")
 		cmd := exec.Command("go", "build", "-o", prowctlBin.path, "./cmd/prowctl")
 		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -61,7 +57,7 @@ type result struct {
 func run(t *testing.T, c *testcluster.Cluster, args ...string) result {
 	t.Helper()
 	args = append(args, "--kubeconfig", c.Kubeconfig, "--context", c.Context, "--config-path", c.ProwConfig)
-	cmd := exec.Command(prowctl(t), args...)
+	cmd := exec.Command(prowctl(t, c), args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -143,7 +143,7 @@ func writeFile(b *strings.Builder, r *rand.Rand, org, repo string, idx int) {
 		}
 		fmt.Fprintf(b, "- name: %s\n  cluster: default\n  decorate: true\n", name)
 		if r.Intn(2) == 0 {
-			fmt.Fprintf(b, "  interval: %dh\n", 1+r.Intn(24))
+			fmt.Fprintf(b, "  interval: %dh\n", 2+r.Intn(23)) // never shorter than the 2h default timeout
 		} else {
 			fmt.Fprintf(b, "  cron: \"%d %d * * *\"\n", r.Intn(60), r.Intn(24))
 		}

@@ -207,6 +207,8 @@ func TestPolicyRules(t *testing.T) {
 		{"privileged with reason", r("        command: [run]\n", "        command: [run]\n        securityContext:\n          privileged: true\n").Replace(r("      testgrid-tab-name: tf-k8s-presubmit\n", "      testgrid-tab-name: tf-k8s-presubmit\n      prowctl/privileged-reason: docker in docker\n").Replace(goodJob)), nil},
 		{"periodic without schedule", r("  interval: 8h\n", "").Replace(goodPeriodic), []string{"prow-load@2:3:error"}},
 		{"periodic interval not a duration", r("  interval: 8h\n", "  interval: eight\n").Replace(goodPeriodic), []string{"prow-load@3:3:error"}},
+		{"periodic overlapping its own runs", r("  interval: 8h\n", "  interval: 1h\n").Replace(goodPeriodic), []string{"max-concurrency@3:3:error"}},
+		{"periodic overlapping but capped", r("  interval: 8h\n", "  interval: 1h\n  max_concurrency: 1\n").Replace(goodPeriodic), nil},
 		{"periodic with cron", r("  interval: 8h\n", "  cron: \"0 * * * *\"\n").Replace(goodPeriodic), nil},
 		{"presubmit and postsubmit share a context", goodJob + `postsubmits:
   tensorflow/k8s:

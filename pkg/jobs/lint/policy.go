@@ -420,8 +420,14 @@ func (pc policyCtx) periodic(j pjob) {
 	case set > 1:
 		pc.add(j, at(j, "cron"), RulePeriodicSchedule, "periodic sets more than one of interval, minimum_interval and cron; keep exactly one")
 	case p.Interval != "":
-		if d, err := time.ParseDuration(p.Interval); err != nil || d <= 0 {
+		d, err := time.ParseDuration(p.Interval)
+		if err != nil || d <= 0 {
 			pc.add(j, at(j, "interval"), RulePeriodicSchedule, "interval %q is not a positive duration (like 8h)", p.Interval)
+			break
+		}
+		// Horologium starts an interval job every interval, finished or not.
+		if dc := p.DecorationConfig; dc != nil && dc.Timeout != nil && dc.Timeout.Duration > d && p.MaxConcurrency == 0 {
+			pc.add(j, at(j, "interval"), RuleMaxConcurrency, "interval %s is shorter than the job's timeout %s: runs can overlap; set max_concurrency: 1 or lengthen the interval", p.Interval, dc.Timeout.Duration)
 		}
 	case p.Cron != "":
 		if len(strings.Fields(p.Cron)) != 5 {

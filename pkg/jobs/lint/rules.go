@@ -36,6 +36,7 @@ const (
 	RulePrivileged        = "privileged"
 	RuleJobNameUnique     = "job-name-unique"
 	RuleAlwaysRunFilter   = "always-run-filter"
+	RuleMaxConcurrency    = "max-concurrency"
 )
 
 // RuleInfo describes a rule for `--help` and the README.
@@ -72,6 +73,7 @@ var Rules = []RuleInfo{
 	{RulePrivileged, "a privileged container without a " + privilegedReason + " annotation", false},
 	{RuleJobNameUnique, "a job name used by more than one job", false},
 	{RuleAlwaysRunFilter, "always_run together with run_if_changed or skip_if_only_changed", false},
+	{RuleMaxConcurrency, "a periodic whose timeout is longer than its interval, without max_concurrency: runs pile up", false},
 }
 
 // privilegedReason is the job annotation that justifies a privileged container.

@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
@@ -89,6 +92,12 @@ func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
 	if opts.Job, err = JobSpec(inv.Getenv, artifacts, fresh, inv.Now()); err != nil {
 		return nil, err
 	}
+	if opts.Job.DecorationConfig == nil && opts.Job.Refs == nil && len(opts.Job.ExtraRefs) == 0 && opts.Job.Job == LocalJob {
+		// A local build records the checkout it tested, as Prow's would.
+		if refs, ok := localRefs(ctx, inv.Runner); ok {
+			opts.Job.ExtraRefs = []prowapi.Refs{refs}
+		}
+	}
 	if opts.GracePeriod <= 0 {
 		opts.GracePeriod = GracePeriod(opts.Job)
 	}
@@ -167,4 +176,24 @@ func GracePeriod(job *downwardapi.JobSpec) time.Duration {
 		g = dc.GracePeriod.Duration
 	}
 	return g * 9 / 10
+}
+
+// localRefs describes the git checkout of the current directory as the refs
+// of a local build: the branch and commit under test.
+func localRefs(ctx context.Context, runner Runner) (prowapi.Refs, bool) {
+	if runner == nil {
+		runner = ExecRunner{}
+	}
+	git := func(args ...string) (string, bool) {
+		var out bytes.Buffer
+		err := runner.Run(ctx, Cmd{Name: "git", Args: args, Stdout: &out, Stderr: io.Discard})
+		return strings.TrimSpace(out.String()), err == nil && out.Len() > 0
+	}
+	top, ok1 := git("rev-parse", "--show-toplevel")
+	sha, ok2 := git("rev-parse", "HEAD")
+	if !ok1 || !ok2 {
+		return prowapi.Refs{}, false
+	}
+	branch, _ := git("rev-parse", "--abbrev-ref", "HEAD")
+	return prowapi.Refs{Org: "local", Repo: filepath.Base(top), BaseRef: branch, BaseSHA: sha}, true
 }

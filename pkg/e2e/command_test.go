@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,5 +187,40 @@ func TestGracePeriod(t *testing.T) {
 		if got := GracePeriod(tt.job); got != tt.want {
 			t.Errorf("GracePeriod(%+v) = %s, want %s", tt.job.DecorationConfig, got, tt.want)
 		}
+	}
+}
+
+func TestInvokeLocalRecordsCheckout(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("e2e.yaml", []byte("steps:\n- name: a\n  run: 'true'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runner := &RecordingRunner{Fn: func(ctx context.Context, c Cmd) error {
+		answers := map[string]string{
+			"git rev-parse --show-toplevel":   "/src/tf-k8s\n",
+			"git rev-parse HEAD":              "0123abc\n",
+			"git rev-parse --abbrev-ref HEAD": "main\n",
+		}
+		if a, ok := answers[c.String()]; ok {
+			_, err := io.WriteString(c.Stdout, a)
+			return err
+		}
+		return ExecRunner{}.Run(ctx, c)
+	}}
+	rep, err := Invoke(context.Background(), Invocation{Pipeline: "e2e.yaml", Getenv: envOf(nil), Runner: runner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []prowapi.Refs{{Org: "local", Repo: "tf-k8s", BaseRef: "main", BaseSHA: "0123abc"}}
+	if d := cmp.Diff(want, rep.Job.ExtraRefs); d != "" {
+		t.Errorf("extra refs (-want +got):\n%s", d)
+	}
+	var started struct {
+		RepoCommit string            `json:"repo-commit"`
+		Repos      map[string]string `json:"repos"`
+	}
+	readJSON(t, filepath.Join("_artifacts", "started.json"), &started)
+	if started.RepoCommit != "0123abc" || started.Repos["local/tf-k8s"] != "main:0123abc" {
+		t.Errorf("started.json: %+v", started)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/prowctl/prowctl/pkg/suggest"
 )
 
 // Job types a spec may name.
@@ -297,7 +299,7 @@ func (d *strictDecoder) decode(n *yaml.Node, v reflect.Value, field string) erro
 			idx, ok := fields[k.Value]
 			if !ok {
 				msg := fmt.Sprintf("unknown field %q", k.Value)
-				if s := suggest(k.Value, fieldNames(fields)); s != "" {
+				if s := closestName(k.Value, fieldNames(fields)); s != "" {
 					msg += fmt.Sprintf("; did you mean %q?", s)
 				}
 				return d.errorf(k, field, "%s", msg)
@@ -408,34 +410,14 @@ func fieldNames(m map[string]int) []string {
 
 // suggest returns the candidate closest to s by edit distance when it is
 // close enough to be a likely typo.
-func suggest(s string, candidates []string) string {
+func closestName(s string, candidates []string) string {
 	best, bestD := "", len(s)/2+2
 	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD || (d == bestD && c < best) {
+		if d := suggest.Distance(s, c); d < bestD || (d == bestD && c < best) {
 			best, bestD = c, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func (s *Spec) setDefaults() {

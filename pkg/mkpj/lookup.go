@@ -7,6 +7,8 @@ import (
 
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/config"
+
+	"github.com/prowctl/prowctl/pkg/suggest"
 )
 
 // Job is one job of the config that a name may refer to.
@@ -236,7 +238,7 @@ func Suggest(name string, names []string) string {
 	}
 	bestD := -1
 	for _, n := range names {
-		if d := levenshtein(name, n); bestD < 0 || d < bestD {
+		if d := suggest.Distance(name, n); bestD < 0 || d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -244,26 +246,6 @@ func Suggest(name string, names []string) string {
 		return ""
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func sortedKeys[V any](m map[string]V) []string {

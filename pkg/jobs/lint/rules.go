@@ -120,7 +120,7 @@ func parseOverrides(rules map[string]string, specPath string) (map[string]Severi
 				ids = append(ids, r.ID)
 			}
 			msg := fmt.Sprintf("lint.rules: unknown rule %q", id)
-			if s := suggest(id, ids); s != "" {
+			if s := closestName(id, ids); s != "" {
 				msg += "; did you mean " + s + "?"
 			}
 			bad(id, msg)

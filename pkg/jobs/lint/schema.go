@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/prowctl/prowctl/pkg/suggest"
 )
 
 // shape is what a YAML node may hold where Prow decodes a Go type: the
@@ -122,32 +124,12 @@ func (s *shape) field(key string) (t reflect.Type, canonical string, exact bool,
 }
 
 // suggest returns the known name closest to key, or "" when none is close.
-func suggest(key string, names []string) string {
+func closestName(key string, names []string) string {
 	best, bestD := "", len(key)/3+2
 	for _, n := range names {
-		if d := editDistance(strings.ToLower(key), strings.ToLower(n)); d < bestD {
+		if d := suggest.Distance(strings.ToLower(key), strings.ToLower(n)); d < bestD {
 			best, bestD = n, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

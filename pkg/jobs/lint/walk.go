@@ -88,7 +88,7 @@ func (w *walker) top(root *yaml.Node) {
 				continue
 			}
 			msg := "unknown top-level key %q: a job config file holds presubmits, postsubmits, periodics and presets"
-			if s := suggest(k.Value, []string{"presubmits", "postsubmits", "periodics", "presets"}); s != "" {
+			if s := closestName(k.Value, []string{"presubmits", "postsubmits", "periodics", "presets"}); s != "" {
 				msg += "; did you mean " + s + "?"
 			}
 			w.f.add(k, SeverityError, RuleUnknownJobType, msg, k.Value)
@@ -147,7 +147,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, sev Severity) {
 			switch {
 			case !ok:
 				msg := "unknown field %q"
-				if sug := suggest(k.Value, s.names); sug != "" {
+				if sug := closestName(k.Value, s.names); sug != "" {
 					msg += "; did you mean " + sug + "?"
 				}
 				w.add(k, sev, RuleUnknownField, msg, k.Value)

@@ -454,11 +454,18 @@ func (e *Env) kube() (kubernetes.Interface, error) {
 
 // httpGet returns the body of a 200 response, or an error.
 func httpGet(ctx context.Context, client *http.Client, url string) (string, error) {
+	return httpGetAccept(ctx, client, url, "")
+}
+
+func httpGetAccept(ctx context.Context, client *http.Client, url, accept string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return "", err
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -2,9 +2,12 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
@@ -88,6 +91,49 @@ func stripDescriptions(s *apiextensionsv1.JSONSchemaProps) {
 	}
 }
 
+// aggregatedDiscoveryHasProwJobs checks the discovery document newer clients
+// read in one request: prow.k8s.io/v1 must be listed as current, with
+// prowjobs.
+func aggregatedDiscoveryHasProwJobs(ctx context.Context, client *http.Client, host string) error {
+	body, err := httpGetAccept(ctx, client, host+"/apis", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		Items []struct {
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+			Versions []struct {
+				Version   string `json:"version"`
+				Freshness string `json:"freshness"`
+				Resources []struct {
+					Resource string `json:"resource"`
+				} `json:"resources"`
+			} `json:"versions"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		return fmt.Errorf("aggregated discovery: %w", err)
+	}
+	for _, g := range doc.Items {
+		if g.Metadata.Name != "prow.k8s.io" {
+			continue
+		}
+		for _, v := range g.Versions {
+			if v.Version != "v1" || (v.Freshness != "" && v.Freshness != "Current") {
+				continue
+			}
+			for _, r := range v.Resources {
+				if r.Resource == "prowjobs" {
+					return nil
+				}
+			}
+		}
+	}
+	return errors.New("ProwJobs are not in aggregated discovery yet")
+}
+
 func installProwJobCRD(ctx context.Context, e *Env) error {
 	crd, err := readProwJobCRD(e.ToolsDir)
 	if err != nil {
@@ -110,8 +156,8 @@ func installProwJobCRD(ctx context.Context, e *Env) error {
 	return nil
 }
 
-// prowJobCRDEstablished checks that ProwJobs are served and the CRD is
-// Established. The first check is a cheap list; only once it passes is the
+// prowJobCRDEstablished checks that ProwJobs are served and discovered, and
+// the CRD is Established. The first check is a cheap list; only once it passes is the
 // CRD itself, over a megabyte, fetched: polling it from the start slowed the
 // API server down.
 func prowJobCRDEstablished(ctx context.Context, e *Env) error {
@@ -125,6 +171,15 @@ func prowJobCRDEstablished(ctx context.Context, e *Env) error {
 	}
 	if _, err := httpGet(ctx, client, cfg.Host+"/apis/prow.k8s.io/v1/prowjobs?limit=1"); err != nil {
 		return errors.New("ProwJobs are not served yet")
+	}
+	// Discovery is published on its own, a little later; plank's REST
+	// mapper reads it at start and exits when prow.k8s.io/v1 is missing.
+	body, err := httpGet(ctx, client, cfg.Host+"/apis/prow.k8s.io/v1")
+	if err != nil || !strings.Contains(body, `"name":"prowjobs"`) {
+		return errors.New("ProwJobs are not in discovery yet")
+	}
+	if err := aggregatedDiscoveryHasProwJobs(ctx, client, cfg.Host); err != nil {
+		return err
 	}
 	ext, err := apiextensions.NewForConfig(cfg)
 	if err != nil {

@@ -513,3 +513,43 @@ func TestAnchorsAndMergeKeys(t *testing.T) {
 	}
 	checkSameAsProw(t, data)
 }
+
+// TestTypeErrorNamesItsOwnSection: Prow's message names the one section
+// whose value it met first; a finding in another section must not quote it
+// (it would send the reader to the wrong job).
+func TestTypeErrorNamesItsOwnSection(t *testing.T) {
+	old := `presubmits:
+  tensorflow/k8s:
+  - name: tf-k8s-presubmit
+    labels:
+      preset-service-account: true
+postsubmits:
+  tensorflow/k8s:
+  - name: tf-k8s-postsubmit
+    labels:
+      preset-service-account: true
+periodics:
+- name: tf-k8s-periodic
+  interval: 8h
+  labels:
+    preset-service-account: true
+`
+	got, _ := run(t, map[string]string{"old.yaml": old}, Options{})
+	sectionAt := map[int]string{5: "presubmits", 10: "postsubmits", 15: "periodics"}
+	sections := []string{"presubmits", "postsubmits", "periodics"}
+	if len(got) != len(sectionAt) {
+		t.Fatalf("want %d findings, got:\n%s", len(sectionAt), strings.Join(brief(got), "\n"))
+	}
+	for _, f := range got {
+		own, ok := sectionAt[f.Line]
+		if !ok {
+			t.Errorf("unexpected finding %s", f)
+			continue
+		}
+		for _, s := range sections {
+			if s != own && strings.Contains(f.Message, "."+s+".") {
+				t.Errorf("finding in %s names %s: %s", own, s, f)
+			}
+		}
+	}
+}

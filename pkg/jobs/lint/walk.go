@@ -261,8 +261,15 @@ func locateDecodeError(root *yaml.Node, err error) []decodeProblem {
 			case top == nil:
 				top = root
 			}
+			// Prow's message names the section of the first value it met;
+			// quoting it at a value in another section would point the
+			// reader at the wrong job.
+			quote := ""
+			if sec == path[0] {
+				quote = " (Prow: " + msg + ")"
+			}
 			for _, n := range findTyped(top, field, want, len(path) == 1) {
-				out = append(out, decodeProblem{n, fmt.Sprintf("%s: %s, but Prow decodes %s here%s (Prow: %s)", field, describe(n), te.Type, typeHint(te), msg)})
+				out = append(out, decodeProblem{n, fmt.Sprintf("%s: %s, but Prow decodes %s here%s%s", field, describe(n), te.Type, typeHint(te), quote)})
 			}
 		}
 		if len(out) > 0 {

@@ -217,3 +217,21 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Picked ports stay out of the range outgoing connections take their local
+// ports from, so nothing can take one between picking and binding.
+func TestFreePortBelowEphemeralRange(t *testing.T) {
+	lo, hi := ephemeralPortRange()
+	if lo <= 0 || hi < lo {
+		t.Fatalf("ephemeralPortRange() = %d, %d", lo, hi)
+	}
+	for range 50 {
+		p, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < minPickedPort || p >= lo {
+			t.Fatalf("freePort() = %d, want within [%d, %d)", p, minPickedPort, lo)
+		}
+	}
+}

@@ -21,6 +21,10 @@ if [[ ${#checkconfigs[@]} -eq 0 ]]; then
 	exit 1
 fi
 checkconfig=${checkconfigs[-1]}
+if [[ ! -x /usr/bin/time ]]; then
+	echo "bench: GNU time is missing: apt-get install time" >&2
+	exit 1
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -41,7 +45,7 @@ time_runs() {
 		/usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null 2>&1 || true
 		read -r w u s <"$work/time"
 		walls+=("$w")
-		cpus+=("$(echo "$u + $s" | bc)")
+		cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')")
 	done
 	median=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
 	local cpu
@@ -63,6 +67,6 @@ time_runs "prowctl jobs lint (policy: all)" "$work/prowctl" jobs lint --config-p
 ours=$median
 time_runs "checkconfig ($(basename "$(dirname "$checkconfig")"))" "$checkconfig" --config-path "$cfg" --job-config-path "$jobs"
 theirs=$median
-printf 'prowctl/checkconfig wall ratio: %s (target <= 0.60)\n' "$(echo "scale=2; $ours / $theirs" | bc)"
+printf 'prowctl/checkconfig wall ratio: %s (target <= 0.60)\n' "$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')"
 
 (cd "$root" && "$go" test -run '^$' -bench BenchmarkLint -benchtime 5x ./pkg/jobs/lint/)

@@ -73,7 +73,7 @@ end.`,
   prowctl mkpj --job post-tf-k8s-push --base-ref main --base-sha $(git rev-parse origin/main) -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runF(cmd.Context(), o)
+			return interruptible(cmd.Context(), o, runF)
 		},
 	}
 	fs := cmd.Flags()

@@ -36,7 +36,7 @@ on the cluster. spec.report is set to false unless --report is given. A name
 that already exists is an error: ` + "`prowctl rerun -f FILE`" + ` runs the same job
 under a new name.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return interruptible(cmd.Context(), o, runF) },
 	}
 	cmd.Flags().StringVarP(&o.File, "filename", "f", "", "ProwJob file (required)")
 	_ = cmd.MarkFlagRequired("filename")
@@ -100,7 +100,7 @@ The old job is left untouched.`,
 			if (o.Name == "") == (o.File == "") {
 				return errors.New("give either a ProwJob NAME or -f FILE")
 			}
-			return runF(cmd.Context(), o)
+			return interruptible(cmd.Context(), o, runF)
 		},
 	}
 	cmd.Flags().StringVarP(&o.File, "filename", "f", "", "ProwJob file to rerun instead of one from the cluster")
@@ -200,7 +200,7 @@ apiserver restarts.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
-			return runF(cmd.Context(), o)
+			return interruptible(cmd.Context(), o, runF)
 		},
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 0, "give up after this long and exit 2 (default: no limit)")
@@ -250,7 +250,7 @@ get -w NAME is prowctl watch NAME.`,
 			if len(args) == 1 {
 				o.Name = args[0]
 			}
-			return runF(cmd.Context(), o)
+			return interruptible(cmd.Context(), o, runF)
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: yaml or json (default a table)")

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -126,4 +128,21 @@ func pjCheckOutput(o string) error {
 
 func pjCompleteOutput(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return []string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp
+}
+
+// interruptible runs run with a context cancelled on SIGINT or SIGTERM and
+// says "interrupted" when that is why it failed. Prow's interrupts package,
+// linked in with its config loader, catches the first of these signals and
+// only logs it: without a handler of our own, Ctrl-C would not stop a watch.
+func interruptible[O any](parent context.Context, o O, run func(context.Context, O) error) error {
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, o)
+	if err != nil && ctx.Err() != nil && parent.Err() == nil {
+		return fmt.Errorf("interrupted: %w", err)
+	}
+	return err
 }

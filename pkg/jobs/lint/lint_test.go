@@ -553,3 +553,15 @@ periodics:
 		}
 	}
 }
+
+// TestDuplicateJobNamesTheOtherDefinition: Prow says only that a name is
+// duplicated; the finding at the second definition names the first.
+func TestDuplicateJobNamesTheOtherDefinition(t *testing.T) {
+	got, _ := run(t, map[string]string{"a.yaml": goodJob, "b.yaml": goodJob}, Options{})
+	if len(got) != 1 {
+		t.Fatalf("want one finding, got:\n%s", strings.Join(brief(got), "\n"))
+	}
+	if f := got[0]; f.File != filepath.Join("jobs", "b.yaml") || !strings.Contains(f.Message, filepath.Join("jobs", "a.yaml")+":3") {
+		t.Errorf("finding does not name the first definition (jobs/a.yaml:3): %s", f)
+	}
+}

@@ -474,6 +474,15 @@ func (l *linter) addProwError(err error) {
 			continue
 		}
 		n := fieldInMessage(j.node, msg)
+		if strings.Contains(msg, "duplicated") {
+			// Prow names no place: say where the other definition is.
+			for _, o := range l.byName[j.name] {
+				if o != j && o.kind == j.kind && o.repo == j.repo {
+					msg += fmt.Sprintf("; also defined at %s:%d", o.file.path, o.node.Line)
+					break
+				}
+			}
+		}
 		l.findings = append(l.findings, Finding{File: j.file.path, Line: n.Line, Column: n.Column, Severity: SeverityError, Rule: RuleProwLoad, Message: msg, Job: j.name})
 	}
 }

@@ -161,6 +161,11 @@ func listJobFiles(root string) ([]*file, []Finding, error) {
 		}
 		return nil, nil, &InputError{Path: root, Err: err}
 	}
+	if len(files) == 0 && len(findings) == 0 {
+		// Prow loads such a directory as no jobs; a lint that passes on
+		// nothing hides a wrong path in CI.
+		return nil, nil, &InputError{Path: root, Err: errors.New("no job config files (*.yaml, *.yml) in this directory; point --job-config-path at the job config")}
+	}
 	return files, findings, nil
 }
 

@@ -313,7 +313,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestUnreadableInput(t *testing.T) {
-	dir := writeTree(t, map[string]string{"config.yaml": prowConfigYAML, "jobs/a.yaml": goodPeriodic, "bad/config.yaml": "a: [b\n"})
+	dir := writeTree(t, map[string]string{"config.yaml": prowConfigYAML, "jobs/a.yaml": goodPeriodic, "bad/config.yaml": "a: [b\n", "docs/README.md": "# jobs\n", "docs/a.json": "{}"})
 	if err := os.Symlink(filepath.Join(dir, "missing.yaml"), filepath.Join(dir, "jobs", "dangling.yaml")); err != nil {
 		t.Fatal(err)
 	}
@@ -327,6 +327,7 @@ func TestUnreadableInput(t *testing.T) {
 		{"config is a directory", filepath.Join(dir, "jobs"), "", "jobs"},
 		{"config is not YAML", filepath.Join(dir, "bad", "config.yaml"), filepath.Join(dir, "jobs", "a.yaml"), "bad/config.yaml"},
 		{"unreadable file in the job directory", filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs"), "dangling.yaml"},
+		{"job directory without job files", filepath.Join(dir, "config.yaml"), filepath.Join(dir, "docs"), "no job config files"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,3 +111,18 @@ func TestGenerateLoadsInProw(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanUnreadableTarget: a target that cannot be read is named once, with
+// the reason, and nothing is planned.
+func TestPlanUnreadableTarget(t *testing.T) {
+	dir := t.TempDir()
+	for _, inPlace := range []bool{false, true} {
+		_, err := Plan(loadRepoSpec(t), Target{Path: dir, InPlace: inPlace})
+		if err == nil {
+			t.Fatalf("in-place %v: Plan of a directory succeeded", inPlace)
+		}
+		if want := "read " + dir + ": is a directory"; err.Error() != want {
+			t.Errorf("in-place %v: error %q, want %q", inPlace, err, want)
+		}
+	}
+}

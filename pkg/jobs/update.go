@@ -51,6 +51,11 @@ func Plan(s *Spec, target Target) (*Change, error) {
 		c.Exists, c.Old = true, old
 	case errors.Is(err, fs.ErrNotExist) && !target.InPlace:
 	default:
+		// The path error names the path again: keep only its reason.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return nil, fmt.Errorf("read %s: %w", target.Path, err)
 	}
 	if target.InPlace {

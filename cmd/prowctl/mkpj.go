@@ -68,9 +68,9 @@ naming the flags that supply them.
 With --create the job is created on the cluster (spec.report false unless
 --report, so it posts nothing to a real pull request); --wait follows it to its
 end.`,
-		Example: `  prowctl mkpj --job pull-tf-k8s-unit --pull-number 12 --local-repo ~/src/tf-k8s --pull-author alice
-  prowctl mkpj --job ci-tf-k8s-nightly --create --wait
-  prowctl mkpj --job post-tf-k8s-push --base-ref main --base-sha $(git rev-parse origin/main) -o json`,
+		Example: `  prowctl mkpj --job tf-k8s-presubmit --base-ref master --pull-number 12 --local-repo ~/src/tf-k8s --pull-author alice
+  prowctl mkpj --job tf-k8s-periodic --create --wait
+  prowctl mkpj --job tf-k8s-postsubmit --base-ref master --base-sha $(git rev-parse origin/master) -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return interruptible(cmd.Context(), o, runF)

@@ -92,7 +92,20 @@ func jobsLintRun(cmd *cobra.Command, opts *JobsLintOptions) error {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
 		return &lintExitError{code: 2, msg: err.Error()}
 	default:
-		fmt.Fprintln(opts.IO.ErrOut, err)
+		var se *jobs.Error
+		if !errors.As(err, &se) {
+			fmt.Fprintln(opts.IO.ErrOut, err)
+			return &lintExitError{code: 1}
+		}
+		// An invalid spec is a finding like any other, so -o json and
+		// -o junit (what a lint presubmit shows) carry it too.
+		f := lint.Finding{File: se.File, Line: max(se.Line, 1), Column: max(se.Column, 1), Severity: lint.SeverityError, Rule: "spec", Message: se.Msg}
+		if se.Field != "" {
+			f.Message = se.Field + ": " + se.Msg
+		}
+		if err := lint.Write(opts.IO.Out, opts.Output, &lint.Result{Findings: []lint.Finding{f}}); err != nil {
+			return err
+		}
 		return &lintExitError{code: 1}
 	}
 	lo.AllJobs = scope == jobs.ScopeAll

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -140,5 +141,40 @@ func TestJobsLintSpecControlsPolicy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestJobsLintInvalidSpecIsAFinding: an invalid spec fails lint like any
+// other finding, in the chosen format, so -o junit and -o json show it too.
+func TestJobsLintInvalidSpecIsAFinding(t *testing.T) {
+	data, err := os.ReadFile("../../config/tf-k8s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(data), "  always_run: true", "  alway_run: true", 1)
+	lines := strings.Split(bad, "\n")
+	line := 0
+	for i, l := range lines {
+		if strings.Contains(l, "alway_run") {
+			line = i + 1
+		}
+	}
+	spec := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(spec, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--config-path", "../../config/prow/config.yaml", "--job-config-path", "../../config/jobs", "--spec", spec}
+	for _, format := range []string{"text", "json", "junit"} {
+		out, errOut, code := runLint(t, append(args, "-o", format)...)
+		if code != 1 {
+			t.Errorf("-o %s: exit %d, want 1\nstderr:\n%s", format, code, errOut)
+		}
+		want := spec + ":" + strconv.Itoa(line) + ":3"
+		if format == "json" {
+			want = `"file":"` + spec + `","line":` + strconv.Itoa(line) + `,"column":3`
+		}
+		if !strings.Contains(out, want) || !strings.Contains(out, "alway_run") {
+			t.Errorf("-o %s: stdout does not report %s (alway_run):\n%s\nstderr:\n%s", format, want, out, errOut)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,7 +39,7 @@ under a new name.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return interruptible(cmd.Context(), o, runF) },
 	}
-	cmd.Flags().StringVarP(&o.File, "filename", "f", "", "ProwJob file (required)")
+	cmd.Flags().StringVarP(&o.File, "filename", "f", "", "ProwJob file, - for standard input (required)")
 	_ = cmd.MarkFlagRequired("filename")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	o.pjWaitFlags.add(cmd.Flags())
@@ -46,8 +47,21 @@ under a new name.`,
 	return cmd
 }
 
+// readProwJob reads the ProwJob of -f; "-" is standard input, so mkpj's
+// output can be piped in as with kubectl.
+func readProwJob(streams *iostreams.IOStreams, path string) (*prowapi.ProwJob, error) {
+	if path != "-" {
+		return prowjob.ReadFile(path)
+	}
+	b, err := io.ReadAll(streams.In)
+	if err != nil {
+		return nil, fmt.Errorf("read standard input: %w", err)
+	}
+	return prowjob.Decode("standard input", b)
+}
+
 func runCreate(ctx context.Context, o *CreateOptions) error {
-	pj, err := prowjob.ReadFile(o.File)
+	pj, err := readProwJob(o.IO, o.File)
 	if err != nil {
 		return err
 	}
@@ -103,7 +117,7 @@ The old job is left untouched.`,
 			return interruptible(cmd.Context(), o, runF)
 		},
 	}
-	cmd.Flags().StringVarP(&o.File, "filename", "f", "", "ProwJob file to rerun instead of one from the cluster")
+	cmd.Flags().StringVarP(&o.File, "filename", "f", "", "ProwJob file to rerun instead of one from the cluster, - for standard input")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	cmd.Flags().BoolVar(&o.Latest, "latest", false, "rebuild the spec from the current job config, with the old refs")
 	cmd.Flags().StringVar(&o.JobConfigPath, "job-config-path", pjDefaultJobConfigPath, "job config file or directory, for --latest")
@@ -117,7 +131,7 @@ func runRerun(ctx context.Context, o *RerunOptions) error {
 	var old *prowapi.ProwJob
 	var err error
 	if o.File != "" {
-		if old, err = prowjob.ReadFile(o.File); err != nil {
+		if old, err = readProwJob(o.IO, o.File); err != nil {
 			return err
 		}
 	}

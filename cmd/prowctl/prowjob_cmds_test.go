@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prowctl/prowctl/pkg/iostreams"
 )
 
 // TestClusterCommandsStopOnSignal: Ctrl-C (or a CI runner's SIGTERM) stops a
@@ -86,5 +88,19 @@ users:
 				t.Errorf("output does not say it was interrupted:\n%s", out.String())
 			}
 		})
+	}
+}
+
+// TestFilenameDashReadsStdin: -f - reads the ProwJob from standard input, so
+// `prowctl mkpj ... | prowctl create -f -` works as with kubectl.
+func TestFilenameDashReadsStdin(t *testing.T) {
+	for _, verb := range []string{"create", "rerun"} {
+		streams, in, _, errOut := iostreams.Test()
+		in.WriteString("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n")
+		code := runProwctl(t, streams, verb, "-f", "-", "--kubeconfig", filepath.Join(t.TempDir(), "none"))
+		want := `prowctl: standard input: not a ProwJob (apiVersion "v1", kind "Pod"; want apiVersion prow.k8s.io/v1, kind ProwJob)` + "\n"
+		if code != 1 || errOut.String() != want {
+			t.Errorf("%s -f -: exit %d, stderr:\n%s\nwant:\n%s", verb, code, errOut, want)
+		}
 	}
 }

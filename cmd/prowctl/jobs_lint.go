@@ -55,7 +55,13 @@ Exit status: 0 clean (warnings allowed), 1 errors (or warnings with
 		Example: `  prowctl jobs lint
   prowctl jobs lint --job-config-path ../test-infra/config/jobs --config-path ../test-infra/config/prow/config.yaml --policy-scope owned
   prowctl jobs lint -o junit > "$ARTIFACTS/junit_lint.xml"`,
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			// A usage error, like a bad -o: exit 2, not the 1 of findings.
+			if len(args) > 0 {
+				return &lintExitError{code: 2, msg: fmt.Sprintf("unexpected argument %s: lint takes paths as --job-config-path and --config-path", args[0])}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.specExplicit = cmd.Flags().Changed("spec")
 			if !slices.Contains(lint.Formats, opts.Output) {

@@ -96,6 +96,7 @@ func TestJobsLintExitCodes(t *testing.T) {
 		{"explicit spec missing", []string{"--config-path", lintFixtureConfig, "--job-config-path", warnOnly, "--spec", filepath.Join(cleanDir, "nospec.yaml")}, 2, "", "nospec.yaml: no such file or directory"},
 		{"bad output format", []string{"-o", "xml"}, 2, "", "-o xml: want one of text, json, junit"},
 		{"bad policy scope", []string{"--policy-scope", "mine"}, 2, "", "--policy-scope mine: want owned or all"},
+		{"path as an argument", []string{"config/jobs"}, 2, "", "unexpected argument config/jobs: lint takes paths as --job-config-path and --config-path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -74,6 +74,10 @@ func (f *file) parse(owner Owner) {
 		return
 	}
 	f.root = root
+	if line, ok := secondDocument(f.data); ok {
+		f.findings = append(f.findings, Finding{File: f.path, Line: line, Column: 1, Severity: SeverityError, Rule: RuleMultiDocument,
+			Message: "a second YAML document starts here; Prow reads only the first, so everything below is ignored: move it to a file of its own"})
+	}
 	w := walker{f: f, owner: owner}
 	w.top(root)
 	f.indexJobs()
@@ -102,6 +106,34 @@ func (f *file) syntaxError(err error) {
 		return
 	}
 	f.findings = append(f.findings, Finding{File: f.path, Line: line, Column: 1, Severity: SeverityError, Rule: RuleYAMLSyntax, Message: msg})
+}
+
+// secondDocument finds a "---" line after the first document's content.
+// Prow's decoder reads one document and drops the rest without a word. A
+// marker at column 0 cannot be inside a scalar of a job config (block
+// scalars are indented; YAML forbids it in flow scalars).
+func secondDocument(data []byte) (line int, ok bool) {
+	if !bytes.Contains(data, []byte("\n---")) {
+		return 0, false
+	}
+	content, marker := false, 0
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		l = bytes.TrimRight(l, "\r")
+		if bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t') {
+			if content && marker == 0 {
+				marker = i + 1
+			}
+			continue
+		}
+		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
+			if marker > 0 {
+				// Something Prow drops follows the marker.
+				return marker, true
+			}
+			content = true
+		}
+	}
+	return 0, false
 }
 
 // tabIndent finds the first line whose indentation holds a tab.

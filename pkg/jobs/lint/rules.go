@@ -37,6 +37,7 @@ const (
 	RuleJobNameUnique     = "job-name-unique"
 	RuleAlwaysRunFilter   = "always-run-filter"
 	RuleMaxConcurrency    = "max-concurrency"
+	RuleMultiDocument     = "multi-document"
 )
 
 // RuleInfo describes a rule for `--help` and the README.
@@ -54,6 +55,7 @@ var Rules = []RuleInfo{
 	{RuleCheckconfig, "checkconfig --strict rejects the config (names over 63 characters, undecorated kubernetes jobs, duplicated refs, clone settings on periodics)", true},
 	{RuleYAMLType, "a job config file is not a mapping", true},
 	{RuleDuplicateKey, "a key appears twice in one mapping (Prow silently keeps the last)", false},
+	{RuleMultiDocument, "a job config file holds a second YAML document (---), which Prow ignores", false},
 	{RuleEmptyFile, "a job config file holds no job config", false},
 	{RuleUnknownJobType, "a top-level key other than presubmits, postsubmits, periodics, presets", false},
 	{RuleUnknownField, "a field the pinned Prow does not know (errors in owned jobs, warnings elsewhere)", false},

@@ -131,6 +131,7 @@ func jobsLintRun(cmd *cobra.Command, opts *JobsLintOptions) error {
 		}
 		return err
 	}
+	res.WarningsFail = opts.WarningsAsErrors
 	if err := lint.Write(opts.IO.Out, opts.Output, res); err != nil {
 		return err
 	}

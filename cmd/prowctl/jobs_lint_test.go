@@ -179,3 +179,26 @@ func TestJobsLintInvalidSpecIsAFinding(t *testing.T) {
 		}
 	}
 }
+
+// TestJobsLintJUnitWarningsAsErrors: with --warnings-as-errors a warning
+// fails the run, so the JUnit file must show it as a failure too (else
+// Spyglass shows a failed job with every case passing).
+func TestJobsLintJUnitWarningsAsErrors(t *testing.T) {
+	data, err := os.ReadFile("../../config/jobs/tensorflow/k8s/tf-k8s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	warnOnly := filepath.Join(t.TempDir(), "warn.yaml")
+	if err := os.WriteFile(warnOnly, []byte(strings.ReplaceAll(strings.Replace(string(data), "    decorate: true\n", "    decorate: true\n    skip_reprot: true\n", 1), "tensorflow/k8s", "other/repo")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--config-path", "../../config/prow/config.yaml", "--job-config-path", warnOnly, "--spec", fixtureSpec(t, "{}"), "-o", "junit"}
+	out, errOut, code := runLint(t, args...)
+	if code != 0 || !strings.Contains(out, `<testsuites tests="1" failures="0">`) {
+		t.Errorf("without --warnings-as-errors: exit %d, want 0 and no failure\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = runLint(t, append(args, "--warnings-as-errors")...)
+	if code != 1 || !strings.Contains(out, `<testsuites tests="1" failures="1">`) || !strings.Contains(out, "skip_reprot") {
+		t.Errorf("with --warnings-as-errors: exit %d, want 1 and the warning as a failure\n%s%s", code, out, errOut)
+	}
+}

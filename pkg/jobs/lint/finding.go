@@ -74,6 +74,10 @@ type Result struct {
 	Files int
 	// Jobs is how many jobs they hold.
 	Jobs int
+	// WarningsFail is set by a caller for which warnings fail the run
+	// (--warnings-as-errors): JUnit then lists them as failures, so a
+	// failed run never shows only passing cases.
+	WarningsFail bool
 }
 
 // Count returns the number of errors and warnings.

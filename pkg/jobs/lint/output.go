@@ -71,7 +71,8 @@ type junitFailure struct {
 
 // writeJUnit writes one suite per rule and one test case per finding, named
 // by file:line:col and job so Spyglass lists each at a glance; errors are
-// failures, warnings passing cases with the warning in their name. A clean
+// failures, warnings passing cases with the warning in their name (failures
+// when r.WarningsFail). A clean
 // run has one passing case, so testgrid shows a result.
 func writeJUnit(w io.Writer, r *Result) error {
 	byRule := map[string][]Finding{}
@@ -92,7 +93,7 @@ func writeJUnit(w io.Writer, r *Result) error {
 				name += " " + f.Job
 			}
 			c := junitCase{Name: name, ClassName: id}
-			if f.Severity == SeverityError {
+			if f.Severity == SeverityError || (r.WarningsFail && f.Severity == SeverityWarning) {
 				c.Failure = &junitFailure{Message: f.Message, Type: id, Text: f.String()}
 				s.Failures++
 			} else {

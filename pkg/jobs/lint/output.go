@@ -72,8 +72,8 @@ type junitFailure struct {
 // writeJUnit writes one suite per rule and one test case per finding, named
 // by file:line:col and job so Spyglass lists each at a glance; errors are
 // failures, warnings passing cases with the warning in their name (failures
-// when r.WarningsFail). A clean
-// run has one passing case, so testgrid shows a result.
+// when r.WarningsFail). A clean run has one passing case, so testgrid shows
+// a result.
 func writeJUnit(w io.Writer, r *Result) error {
 	byRule := map[string][]Finding{}
 	for _, f := range r.Findings {

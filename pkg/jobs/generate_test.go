@@ -126,3 +126,37 @@ func TestPlanUnreadableTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderSameFromAnyDirectory: the header names the spec relative to its
+// repository, so --verify gives the same verdict from any working directory
+// and for an absolute --spec.
+func TestHeaderSameFromAnyDirectory(t *testing.T) {
+	repo := t.TempDir()
+	spec, err := os.ReadFile("../../config/tf-k8s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{".git", "config"} {
+		if err := os.MkdirAll(filepath.Join(repo, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(repo, "config", "tf-k8s.yaml"), spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ dir, spec string }{
+		{repo, "config/tf-k8s.yaml"},
+		{repo, "./config/tf-k8s.yaml"},
+		{filepath.Join(repo, "config"), "tf-k8s.yaml"},
+		{t.TempDir(), filepath.Join(repo, "config", "tf-k8s.yaml")},
+	} {
+		t.Chdir(c.dir)
+		s, err := LoadSpec(c.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Path != "config/tf-k8s.yaml" {
+			t.Errorf("from %s, --spec %s: header names %q, want config/tf-k8s.yaml", c.dir, c.spec, s.Path)
+		}
+	}
+}

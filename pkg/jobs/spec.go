@@ -174,7 +174,34 @@ func LoadSpec(path string) (*Spec, error) {
 	}
 	// Cleaned, so "./config/tf-k8s.yaml" and "config/tf-k8s.yaml" generate
 	// the same header.
-	return ParseSpec(filepath.ToSlash(filepath.Clean(path)), data)
+	s, err := ParseSpec(filepath.ToSlash(filepath.Clean(path)), data)
+	if err != nil {
+		return nil, err
+	}
+	if rel, ok := repoRelative(path); ok {
+		s.Path = rel
+	}
+	return s, nil
+}
+
+// repoRelative is path relative to the root of the git repository holding
+// it. The generated header names the spec this way, so it does not depend on
+// the directory generate runs in, nor on an absolute --spec: otherwise
+// --verify run elsewhere reports the committed file out of date.
+func repoRelative(path string) (string, bool) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", false
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			rel, err := filepath.Rel(dir, abs)
+			return filepath.ToSlash(rel), err == nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", false
+		}
+	}
 }
 
 // ParseSpec decodes a spec strictly (unknown fields, duplicate keys, wrong

@@ -7,9 +7,9 @@ package main
 import (
 	_ "github.com/fsouza/fake-gcs-server/fakestorage"
 	_ "github.com/google/go-cmp/cmp"
+	_ "github.com/google/go-containerregistry/pkg/authn"
 	_ "github.com/google/go-containerregistry/pkg/registry"
 	_ "github.com/google/go-containerregistry/pkg/v1/remote"
-	_ "github.com/google/go-containerregistry/pkg/authn"
 	_ "github.com/spf13/cobra"
 	_ "gopkg.in/yaml.v3"
 	_ "helm.sh/helm/v3/pkg/action"

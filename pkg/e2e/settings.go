@@ -2,8 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,7 +111,7 @@ func checkFields(node *yaml.Node, t reflect.Type, path string) error {
 			}
 			f, ok := fields[k.Value]
 			if !ok {
-				return Errorf(k, path+"."+k.Value, "unknown field (known: %s)", strings.Join(sortedKeys(fields), ", "))
+				return Errorf(k, path+"."+k.Value, "unknown field (known: %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 			}
 			if err := checkFields(val, f, path+"."+k.Value); err != nil {
 				return err
@@ -168,15 +169,6 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 		out[name] = f.Type
 	}
 	return out
-}
-
-func sortedKeys(m map[string]reflect.Type) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func describe(n *yaml.Node) string {

@@ -3,8 +3,9 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -312,7 +313,7 @@ func checkGraph(v *ValidationError, p *Pipeline) {
 			dep, ok := byName[need]
 			switch {
 			case !ok:
-				v.add(at, field, "unknown step %q (known: %s)", need, strings.Join(sortedNames(byName), ", "))
+				v.add(at, field, "unknown step %q (known: %s)", need, strings.Join(slices.Sorted(maps.Keys(byName)), ", "))
 			case need == s.Name:
 				v.add(at, field, "a step cannot need itself")
 			case seen[need]:
@@ -371,15 +372,6 @@ func (s *StepSpec) needAt(i int) *yaml.Node {
 		return s.needsAt[i]
 	}
 	return &yaml.Node{Line: s.Line, Column: s.Column}
-}
-
-func sortedNames(m map[string]*StepSpec) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Lookup returns the step called name.

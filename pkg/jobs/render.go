@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -69,7 +71,7 @@ func strs(ss []string) *tree {
 
 func strMap(m map[string]string) *tree {
 	t := mapping()
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		t.set(k, str(m[k]))
 	}
 	return t

@@ -6,11 +6,12 @@ package jobs
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -500,7 +501,7 @@ func (s *Spec) validate(root *yaml.Node, file string) Errors {
 	default:
 		at([]string{"lint", "scope"}, "lint.scope", "%q is not one of owned, all", s.Lint.Scope)
 	}
-	for _, id := range sortedKeys(s.Lint.Rules) {
+	for _, id := range slices.Sorted(maps.Keys(s.Lint.Rules)) {
 		switch s.Lint.Rules[id] {
 		case SeverityError, SeverityWarning, SeverityOff:
 		default:
@@ -684,13 +685,4 @@ func (s *Spec) JobNames(jobType string) []string {
 		}
 	}
 	return names
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,7 +2,8 @@ package mkpj
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
@@ -96,14 +97,14 @@ type Query struct {
 // and postsubmits by repo, then periodics, each in config file order.
 func Matches(c *config.Config, name string) []Job {
 	var out []Job
-	for _, repo := range sortedKeys(c.PresubmitsStatic) {
+	for _, repo := range slices.Sorted(maps.Keys(c.PresubmitsStatic)) {
 		for i := range c.PresubmitsStatic[repo] {
 			if p := &c.PresubmitsStatic[repo][i]; p.Name == name {
 				out = append(out, Job{Type: prowapi.PresubmitJob, Repo: repo, Presubmit: p})
 			}
 		}
 	}
-	for _, repo := range sortedKeys(c.PostsubmitsStatic) {
+	for _, repo := range slices.Sorted(maps.Keys(c.PostsubmitsStatic)) {
 		for i := range c.PostsubmitsStatic[repo] {
 			if p := &c.PostsubmitsStatic[repo][i]; p.Name == name {
 				out = append(out, Job{Type: prowapi.PostsubmitJob, Repo: repo, Postsubmit: p})
@@ -134,7 +135,7 @@ func Names(c *config.Config) []string {
 	for _, j := range c.Periodics {
 		set[j.Name] = true
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 // NotFoundError says no job has the name asked for.
@@ -192,7 +193,7 @@ func Find(candidates []Job, q Query) (Job, error) {
 	}
 	switch {
 	case len(repos) > 1:
-		return Job{}, fmt.Errorf("job %s is in %d repos: set --repo to one of %s (%s)", q.Name, len(repos), strings.Join(sortedKeys(repos), ", "), listJobs(filtered))
+		return Job{}, fmt.Errorf("job %s is in %d repos: set --repo to one of %s (%s)", q.Name, len(repos), strings.Join(slices.Sorted(maps.Keys(repos)), ", "), listJobs(filtered))
 	case len(types) > 1:
 		return Job{}, fmt.Errorf("job %s has %d types: set --type (%s)", q.Name, len(types), listJobs(filtered))
 	case q.BaseRef == "":
@@ -246,13 +247,4 @@ func Suggest(name string, names []string) string {
 		return ""
 	}
 	return best
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

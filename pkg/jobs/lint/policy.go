@@ -2,7 +2,9 @@ package lint
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +30,7 @@ func (l *linter) policyJobs() []pjob {
 	var out []pjob
 	if l.entries != nil {
 		// Sorted, so messages naming "the other job" are the same every run.
-		for _, repo := range sortedKeys(l.presubmits) {
+		for _, repo := range slices.Sorted(maps.Keys(l.presubmits)) {
 			jobs := l.presubmits[repo]
 			for i := range jobs {
 				if e := l.entries[&jobs[i]]; e != nil {
@@ -36,7 +38,7 @@ func (l *linter) policyJobs() []pjob {
 				}
 			}
 		}
-		for _, repo := range sortedKeys(l.postsubmits) {
+		for _, repo := range slices.Sorted(maps.Keys(l.postsubmits)) {
 			jobs := l.postsubmits[repo]
 			for i := range jobs {
 				if e := l.entries[&jobs[i]]; e != nil {
@@ -59,7 +61,7 @@ func (l *linter) policyJobs() []pjob {
 		for _, j := range f.jobs {
 			byKey[fmt.Sprint(j.kind, j.repo, j.index)] = j
 		}
-		for _, repo := range sortedKeys(f.jc.PresubmitsStatic) {
+		for _, repo := range slices.Sorted(maps.Keys(f.jc.PresubmitsStatic)) {
 			jobs := f.jc.PresubmitsStatic[repo]
 			for i := range jobs {
 				if e := byKey[fmt.Sprint(kindPresubmit, repo, i)]; e != nil {
@@ -67,7 +69,7 @@ func (l *linter) policyJobs() []pjob {
 				}
 			}
 		}
-		for _, repo := range sortedKeys(f.jc.PostsubmitsStatic) {
+		for _, repo := range slices.Sorted(maps.Keys(f.jc.PostsubmitsStatic)) {
 			jobs := f.jc.PostsubmitsStatic[repo]
 			for i := range jobs {
 				if e := byKey[fmt.Sprint(kindPostsubmit, repo, i)]; e != nil {

@@ -3,10 +3,11 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -237,8 +238,8 @@ func (l *linter) loadJobs() {
 		}
 	}
 
-	repos := sortedKeys(presubmits)
-	for _, r := range sortedKeys(postsubmits) {
+	repos := slices.Sorted(maps.Keys(presubmits))
+	for _, r := range slices.Sorted(maps.Keys(postsubmits)) {
 		if _, ok := presubmits[r]; !ok {
 			repos = append(repos, r)
 		}
@@ -598,15 +599,6 @@ func fieldInMessage(job *yaml.Node, msg string) *yaml.Node {
 		return job
 	}
 	return best
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // parallel calls fn(0..n-1) on up to workers goroutines.

@@ -2,7 +2,9 @@ package lint
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 
 	"gopkg.in/yaml.v3"
@@ -111,7 +113,7 @@ func parseOverrides(rules map[string]string, specPath string) (map[string]Severi
 		}
 		findings = append(findings, Finding{File: specPath, Line: line, Column: col, Severity: SeverityError, Rule: "spec", Message: msg})
 	}
-	for _, id := range sortedKeys(rules) {
+	for _, id := range slices.Sorted(maps.Keys(rules)) {
 		sev := Severity(rules[id])
 		ok := true
 		r, known := ruleInfo(id)

@@ -5,9 +5,10 @@ package chart
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -162,7 +163,7 @@ func stampValues(path string, values map[string]string) error {
 	if doc.Kind == 0 {
 		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
 	}
-	for _, key := range sortedKeys(values) {
+	for _, key := range slices.Sorted(maps.Keys(values)) {
 		if err := setPath(doc.Content[0], strings.Split(key, "."), values[key]); err != nil {
 			return fmt.Errorf("%s: %s: %w", filepath.Base(path), key, err)
 		}
@@ -198,13 +199,4 @@ func setPath(m *yaml.Node, path []string, value string) error {
 	child := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	m.Content = append(m.Content, key, child)
 	return setPath(child, path[1:], value)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -12,8 +12,9 @@ build:
 	$(GO) build -o $(BIN)/prowctl ./cmd/prowctl
 
 # Unit and integration tests, in a network namespace of their own where the
-# machine allows it (hack/test.sh). Integration tests need `make tools` first.
-test:
+# machine allows it (hack/test.sh). Builds the tools the integration tests
+# need first (a no-op when they are cached).
+test: tools
 	bash hack/test.sh
 
 # Unit tests only: no personal cluster, no built tools.
@@ -43,7 +44,8 @@ bench:
 	PROWCTL_BIN=$(abspath $(BIN)/prowctl) $(GO) test -run '^$$' -bench 'BenchmarkMkpj|BenchmarkBuild' -benchtime 5x ./pkg/mkpj
 
 # The main job on built-in local defaults: personal cluster, loopback registry.
-demo: build
+# Builds prowctl and any missing tools first.
+demo: build tools
 	$(BIN)/prowctl e2e run
 
 clean:

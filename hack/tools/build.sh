@@ -31,6 +31,54 @@ module_version() {
 	(cd "$1" && "$go" list -m -f '{{.Version}}' "$2")
 }
 
+# Every binary this script makes, in build order, as OUTDIR/NAME; filled by
+# plan below so progress can say what remains.
+planned=()
+plan() {
+	local out=$1 spec
+	shift
+	for spec in "$@"; do
+		planned+=("$out/${spec%%=*}")
+	done
+}
+
+# remaining prints the names of the planned binaries not built yet.
+remaining() {
+	local p names=()
+	for p in "${planned[@]}"; do
+		[[ -x $p ]] || names+=("$(basename "$p")")
+	done
+	echo "${names[*]:-none}"
+}
+
+# A cold build takes many minutes with nothing printed by go; say what is
+# building, for how long, and what remains: a line every 30 s, or one line
+# rewritten every second on a terminal.
+interactive=false
+[[ -t 1 && -z ${CI:-} ]] && interactive=true
+
+# run_with_progress LABEL CMD... runs CMD in the background and reports on it.
+run_with_progress() {
+	local label=$1
+	shift
+	local start=$SECONDS last=0 rc=0
+	"$@" &
+	local pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		local el=$((SECONDS - start))
+		if $interactive; then
+			printf '\r\033[Ktools: %s: %dm%02ds (remaining: %s)' "$label" $((el / 60)) $((el % 60)) "$(remaining)"
+		elif ((el - last >= 30)); then
+			last=$el
+			echo "tools: $label: still building, ${el}s so far (remaining: $(remaining))"
+		fi
+	done
+	wait "$pid" || rc=$?
+	$interactive && printf '\r\033[K'
+	return "$rc"
+}
+
 # build MODDIR OUTDIR LDFLAGS NAME=PACKAGE... builds each missing binary.
 build() {
 	local mod=$1 out=$2 ldflags=$3
@@ -48,42 +96,53 @@ build() {
 		tmp_files+=("$tmp")
 		echo "tools: building $name from $pkg -> $out/$name"
 		start=$SECONDS
-		(cd "$mod" && "$go" build -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg")
+		(cd "$mod" && run_with_progress "$name" "$go" build -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg")
 		mv -f "$tmp" "$out/$name"
-		echo "tools: built $name in $((SECONDS - start))s"
+		echo "tools: built $name in $((SECONDS - start))s (remaining: $(remaining))"
 	done
 }
 
 total=$SECONDS
 
-# etcd first: small, and every cluster needs it.
-v=$(module_version "$here/etcd" go.etcd.io/etcd/server/v3)
-build "$here/etcd" "$tools/etcd-$v" "" etcd=.
+etcd_v=$(module_version "$here/etcd" go.etcd.io/etcd/server/v3)
+k8s_v=$(module_version "$here/kubernetes" k8s.io/kubernetes)
+kwok_v=$(module_version "$here/kwok" sigs.k8s.io/kwok)
+prow_v=$(module_version "$here/prow" sigs.k8s.io/prow)
+# v0.0.0-20240619181241-cfb8754e0459 -> prow-20240619181241-cfb8754e0459
+out_prow=$tools/prow-${prow_v#v0.0.0-}
 
-v=$(module_version "$here/kubernetes" k8s.io/kubernetes)
-minor=${v#v*.}
+k8s_bins=(
+	kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver
+	kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
+	kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
+)
+prow_bins=(
+	prow-controller-manager=sigs.k8s.io/prow/cmd/prow-controller-manager
+	checkconfig=sigs.k8s.io/prow/cmd/checkconfig
+	mkpj=sigs.k8s.io/prow/cmd/mkpj
+)
+plan "$tools/etcd-$etcd_v" etcd=.
+plan "$tools/kubernetes-$k8s_v" "${k8s_bins[@]}"
+plan "$tools/kwok-$kwok_v" kwok=sigs.k8s.io/kwok/cmd/kwok
+plan "$out_prow" "${prow_bins[@]}"
+echo "tools: to build under $tools: $(remaining)"
+
+# etcd first: small, and every cluster needs it.
+build "$here/etcd" "$tools/etcd-$etcd_v" "" etcd=.
+
+minor=${k8s_v#v*.}
 minor=${minor%%.*}
-major=${v#v}
+major=${k8s_v#v}
 major=${major%%.*}
 cb=k8s.io/component-base/version
 # Unstamped binaries report v0.0.0-master, which clients such as helm reject.
-build "$here/kubernetes" "$tools/kubernetes-$v" \
-	"-X $cb.gitVersion=$v -X $cb.gitMajor=$major -X $cb.gitMinor=$minor -X $cb.gitTreeState=clean" \
-	kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
-	kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
-	kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
+build "$here/kubernetes" "$tools/kubernetes-$k8s_v" \
+	"-X $cb.gitVersion=$k8s_v -X $cb.gitMajor=$major -X $cb.gitMinor=$minor -X $cb.gitTreeState=clean" \
+	"${k8s_bins[@]}"
 
-v=$(module_version "$here/kwok" sigs.k8s.io/kwok)
-build "$here/kwok" "$tools/kwok-$v" "" \
-	kwok=sigs.k8s.io/kwok/cmd/kwok
+build "$here/kwok" "$tools/kwok-$kwok_v" "" kwok=sigs.k8s.io/kwok/cmd/kwok
 
-v=$(module_version "$here/prow" sigs.k8s.io/prow)
-# v0.0.0-20240619181241-cfb8754e0459 -> prow-20240619181241-cfb8754e0459
-out_prow=$tools/prow-${v#v0.0.0-}
-build "$here/prow" "$out_prow" "" \
-	prow-controller-manager=sigs.k8s.io/prow/cmd/prow-controller-manager \
-	checkconfig=sigs.k8s.io/prow/cmd/checkconfig \
-	mkpj=sigs.k8s.io/prow/cmd/mkpj
+build "$here/prow" "$out_prow" "" "${prow_bins[@]}"
 
 # The ProwJob CRD of the same Prow version, which `prowctl cluster up` installs.
 crd=$out_prow/prowjob_customresourcedefinition.yaml

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/shutdown"
 )
 
 func newCmdCluster(streams *iostreams.IOStreams) *cobra.Command {
@@ -71,6 +70,7 @@ run left in DIR is stopped and removed first.`,
 	cmd.Flags().StringVar(&opts.ProwConfig, "prow-config", "config/prow/config.yaml", "the Prow config plank loads")
 	cmd.Flags().StringVar(&opts.ToolsDir, "tools", cluster.DefaultToolsDir(), "where `make tools` put the binaries ($PROWCTL_TOOLS)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 90*time.Second, "how long each component may take to become ready")
+	markPaths(cmd, "dir", "prow-config", "tools")
 	return cmd
 }
 
@@ -78,9 +78,9 @@ func clusterUpRun(ctx context.Context, opts *ClusterUpOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	// Ctrl-C while starting stops what has started.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// Ctrl-C while starting stops what has started: the root's signal
+	// cancels ctx, and the watchdog leaves the cleanup its time.
+	defer shutdown.Hold(ctx, clusterCleanupGrace)()
 	if _, err := os.Stat(opts.ProwConfig); err != nil {
 		return fmt.Errorf("the Prow config %s: %w (run in the prowctl checkout or pass --prow-config)", opts.ProwConfig, errors.Unwrap(err))
 	}
@@ -150,6 +150,7 @@ the cluster's files from DIR, unless --keep.`,
 	cmd.Flags().StringVar(&opts.Dir, "dir", cluster.DefaultDir(), "the cluster's state directory")
 	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "keep the state directory (logs, etcd data)")
 	cmd.Flags().DurationVar(&opts.Grace, "grace", 10*time.Second, "how long a component may take to exit before it is killed")
+	markPaths(cmd, "dir")
 	return cmd
 }
 
@@ -157,6 +158,8 @@ func clusterDownRun(ctx context.Context, opts *ClusterDownOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// Stopping, once begun, finishes: a half-stopped cluster is worse.
+	defer shutdown.Hold(ctx, opts.Grace+graceMargin)()
 	state, err := cluster.Down(ctx, opts.Dir, cluster.DownOptions{Keep: opts.Keep, StopGrace: opts.Grace})
 	if errors.Is(err, cluster.ErrNoCluster) {
 		fmt.Fprintf(opts.IO.Out, "No cluster in %s.\n", opts.Dir)
@@ -205,6 +208,7 @@ With -o kubeconfig it prints only the path of the cluster's kubeconfig.`,
 	}
 	cmd.Flags().StringVar(&opts.Dir, "dir", cluster.DefaultDir(), "the cluster's state directory")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or kubeconfig")
+	markPaths(cmd, "dir")
 	return cmd
 }
 

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +10,7 @@ import (
 	"github.com/prowctl/prowctl/pkg/e2e"
 	_ "github.com/prowctl/prowctl/pkg/e2e/steps" // registers the built-in step kinds
 	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/shutdown"
 )
 
 func newCmdE2E(streams *iostreams.IOStreams) *cobra.Command {
@@ -46,6 +45,7 @@ func addE2EFlags(cmd *cobra.Command, o *E2ERunOptions, step bool) {
 	fs.StringVar(&o.Pipeline, "pipeline", e2e.DefaultPipeline, "pipeline spec")
 	fs.StringVar(&o.Artifacts, "artifacts", "", "artifacts directory (default $ARTIFACTS, else ./_artifacts)")
 	fs.StringVar(&o.Upload, "upload", "", "upload results to gs://BUCKET[/prefix], s3://BUCKET[/prefix] or a directory (used by upload steps)")
+	markPaths(cmd, "pipeline", "artifacts", "upload")
 	if step {
 		return
 	}
@@ -117,15 +117,9 @@ func (e2eFailedError) ExitCode() int { return 1 }
 
 func runE2E(ctx context.Context, o *E2ERunOptions) error {
 	// Prow aborts a job with SIGTERM, then SIGKILL after its grace period:
-	// cancel the steps and leave the finalizers their time.
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		// Once the first signal is in, a second one (Ctrl-C again) is not
-		// caught: it ends the process without waiting for the finalizers.
-		<-ctx.Done()
-		stop()
-	}()
+	// the root's signal cancels the steps, the finalizers get their time
+	// (pkg/e2e bounds them), and a second signal ends the process at once.
+	defer shutdown.Hold(ctx, e2eGrace(o.GracePeriod))()
 	rep, err := e2e.Invoke(ctx, e2e.Invocation{
 		Pipeline:    o.Pipeline,
 		Only:        o.Only,
@@ -169,6 +163,7 @@ func newCmdE2EGraph(streams *iostreams.IOStreams, runF func(*E2EGraphOptions) er
 	}
 	cmd.Flags().StringVar(&o.Pipeline, "pipeline", e2e.DefaultPipeline, "pipeline spec")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "text or dot")
+	markPaths(cmd, "pipeline")
 	return cmd
 }
 

@@ -1,18 +1,21 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/prowctl/prowctl/pkg/iostreams"
 	"github.com/prowctl/prowctl/pkg/jobs"
+	"github.com/prowctl/prowctl/pkg/shutdown"
 )
 
-func newCmdJobs(streams *iostreams.IOStreams) *cobra.Command {
+func newCmdJobs(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "jobs", Short: "Generate, update and lint Prow job config"}
-	cmd.AddCommand(newCmdJobsLint(streams))
-	cmd.AddCommand(newCmdJobsGenerate(streams, nil))
+	cmd.AddCommand(newCmdJobsLint(f.IO))
+	cmd.AddCommand(newCmdJobsGenerate(f.IO, nil))
 	return cmd
 }
 
@@ -53,17 +56,18 @@ prints a unified diff of what would change and exits 1.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return jobsGenerateRun(opts)
+			return jobsGenerateRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.SpecPath, "spec", jobs.DefaultSpecPath, "the jobs spec")
 	cmd.Flags().StringVar(&opts.Out, "out", jobs.DefaultOutPath, "the generated job config file")
 	cmd.Flags().StringVar(&opts.InPlace, "in-place", "", "edit the spec's entries inside this shared Prow config instead of writing --out")
 	cmd.Flags().BoolVar(&opts.Verify, "verify", false, "write nothing; exit 1 with a diff when the file is out of date")
+	markPaths(cmd, "spec", "out", "in-place")
 	return cmd
 }
 
-func jobsGenerateRun(opts *JobsGenerateOptions) error {
+func jobsGenerateRun(ctx context.Context, opts *JobsGenerateOptions) error {
 	spec, err := jobs.LoadSpec(opts.SpecPath)
 	if err != nil {
 		return err
@@ -84,7 +88,14 @@ func jobsGenerateRun(opts *JobsGenerateOptions) error {
 		fmt.Fprint(opts.IO.Out, change.Diff())
 		return &jobs.OutOfDateError{Path: target.Path, Command: regenerateCommand(opts)}
 	}
+	// Once started, the write runs to its end (it replaces the file
+	// atomically) even after a signal; a signal before it writes nothing.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	release := shutdown.Hold(ctx, writeGrace)
 	wrote, err := change.Write()
+	release()
 	if err != nil {
 		return err
 	}
@@ -95,6 +106,10 @@ func jobsGenerateRun(opts *JobsGenerateOptions) error {
 	}
 	return nil
 }
+
+// writeGrace bounds how long a started write may delay the exit after a
+// signal: a job config is written in milliseconds.
+const writeGrace = 5 * time.Second
 
 // regenerateCommand is the command line that brings the target up to date.
 func regenerateCommand(opts *JobsGenerateOptions) string {

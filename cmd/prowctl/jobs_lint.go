@@ -80,6 +80,7 @@ Exit status: 0 clean (warnings allowed), 1 errors (or warnings with
 	f.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json or junit")
 	f.BoolVar(&opts.WarningsAsErrors, "warnings-as-errors", false, "exit 1 on warnings too")
 	f.StringVar(&opts.PolicyScope, "policy-scope", "", "jobs policy applies to: owned (default, or the spec's lint.scope) or all")
+	markPaths(cmd, "config-path", "job-config-path", "spec")
 	return cmd
 }
 

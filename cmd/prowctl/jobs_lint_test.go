@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,16 +21,9 @@ const (
 func runLint(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	streams, _, out, errOut := iostreams.Test()
-	root := newRootCmd(streams)
+	root := newRootCmd(newFactory(streams))
 	root.SetArgs(append([]string{"jobs", "lint"}, args...))
-	code := 0
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		var ec exitCoder
-		if !errors.As(err, &ec) || ec.Error() != "" {
-			errOut.WriteString("prowctl: " + err.Error() + "\n")
-		}
-		code = exitCode(err)
-	}
+	code := execute(context.Background(), root, nil, streams.ErrOut)
 	return out.String(), errOut.String(), code
 }
 

@@ -15,17 +15,6 @@ import (
 	"github.com/prowctl/prowctl/pkg/prowjob"
 )
 
-// newCmdsMkpj returns mkpj, create, rerun, watch and get.
-func newCmdsMkpj(streams *iostreams.IOStreams) []*cobra.Command {
-	return []*cobra.Command{
-		newCmdMkpj(streams, nil),
-		newCmdCreate(streams, nil),
-		newCmdRerun(streams, nil),
-		newCmdWatch(streams, nil),
-		newCmdGet(streams, nil),
-	}
-}
-
 // MkpjOptions are the flags of `prowctl mkpj`.
 type MkpjOptions struct {
 	IO *iostreams.IOStreams
@@ -46,8 +35,8 @@ type MkpjOptions struct {
 	Cluster pjClusterFlags
 }
 
-func newCmdMkpj(streams *iostreams.IOStreams, runF func(context.Context, *MkpjOptions) error) *cobra.Command {
-	o := &MkpjOptions{IO: streams}
+func newCmdMkpj(f *Factory, runF func(context.Context, *MkpjOptions) error) *cobra.Command {
+	o := &MkpjOptions{IO: f.IO}
 	if runF == nil {
 		runF = runMkpj
 	}
@@ -73,7 +62,7 @@ end.`,
   prowctl mkpj --job tf-k8s-postsubmit --base-ref master --base-sha $(git rev-parse origin/master) -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return interruptible(cmd.Context(), o, runF)
+			return runF(cmd.Context(), o)
 		},
 	}
 	fs := cmd.Flags()
@@ -93,7 +82,8 @@ end.`,
 	fs.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
 	fs.BoolVar(&o.Create, "create", false, "create the ProwJob on the cluster instead of printing it")
 	o.pjWaitFlags.add(fs)
-	o.Cluster.add(cmd)
+	o.Cluster.add(cmd, f)
+	markPaths(cmd, "job-config-path", "github-token-path", "local-repo")
 	_ = cmd.MarkFlagRequired("job")
 	_ = cmd.RegisterFlagCompletionFunc("job", func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		c, err := mkpj.LoadAll(o.Cluster.ConfigPath, o.JobConfigPath)
@@ -168,12 +158,12 @@ func runMkpj(ctx context.Context, o *MkpjOptions) error {
 		return err
 	}
 	if o.Wait && !o.Create {
-		return fmt.Errorf("--wait needs --create")
+		return usageErrorf("--wait needs --create")
 	}
 	switch prowapi.ProwJobType(o.Type) {
 	case "", prowapi.PresubmitJob, prowapi.PostsubmitJob, prowapi.PeriodicJob:
 	default:
-		return fmt.Errorf("--type %s: use presubmit, postsubmit or periodic", o.Type)
+		return usageErrorf("--type %s: use presubmit, postsubmit or periodic", o.Type)
 	}
 	src, err := o.sources()
 	if err != nil {
@@ -188,6 +178,9 @@ func runMkpj(ctx context.Context, o *MkpjOptions) error {
 	})
 	if err != nil {
 		return err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(o.IO.ErrOut, "prowctl: warning: %s\n", w)
 	}
 	if !o.Create {
 		return mkpj.Print(o.IO.Out, &res.ProwJob, o.Output)

@@ -12,7 +12,7 @@ import (
 // in this repository; every job it names must be a job of config/.
 func TestMkpjExamplesNameRepoJobs(t *testing.T) {
 	streams, _, _, _ := iostreams.Test()
-	cmd := newCmdMkpj(streams, nil)
+	cmd := newCmdMkpj(newFactory(streams), nil)
 	jobs := regexp.MustCompile(`--job (\S+)`).FindAllStringSubmatch(cmd.Example, -1)
 	if len(jobs) == 0 {
 		t.Fatal("mkpj --help has no example naming a job")

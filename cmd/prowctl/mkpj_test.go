@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -29,16 +28,9 @@ const (
 // code main would use.
 func runProwctl(t *testing.T, streams *iostreams.IOStreams, args ...string) int {
 	t.Helper()
-	root := newRootCmd(streams)
+	root := newRootCmd(newFactory(streams))
 	root.SetArgs(args)
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		var ec exitCoder
-		if !errors.As(err, &ec) || ec.Error() != "" {
-			fmt.Fprintf(streams.ErrOut, "prowctl: %v\n", err)
-		}
-		return exitCode(err)
-	}
-	return 0
+	return execute(context.Background(), root, nil, streams.ErrOut)
 }
 
 func TestMkpjPrints(t *testing.T) {
@@ -81,22 +73,24 @@ func TestMkpjErrors(t *testing.T) {
 		name string
 		args []string
 		want string
+		code int
 	}{
-		{"unknown job", []string{"--job", "pull-repo-one-unti"}, "prowctl: no job pull-repo-one-unti; did you mean pull-repo-one-unit?\n"},
-		{"missing refs", []string{"--job", "post-repo-one-push"}, "prowctl: job post-repo-one-push needs refs: set --base-ref, --base-sha (or --local-repo DIR to read SHAs from a checkout, --github-token-path to read them from GitHub)\n"},
-		{"invalid sha", []string{"--job", "post-repo-one-push", "--base-ref", "main", "--base-sha", "abc"}, "prowctl: invalid refs: --base-sha: \"abc\" is not a full commit SHA (40 hex digits; `git rev-parse` prints one)\n"},
-		{"branch filter", []string{"--job", "post-repo-one-push", "--base-ref", "dev"}, "prowctl: job post-repo-one-push does not run on branch dev"},
-		{"wait without create", []string{"--job", "ci-cleanup", "--wait"}, "prowctl: --wait needs --create\n"},
-		{"bad output", []string{"--job", "ci-cleanup", "-o", "xml"}, "prowctl: -o xml: use yaml or json\n"},
-		{"bad type", []string{"--job", "ci-cleanup", "--type", "batch"}, "prowctl: --type batch: use presubmit, postsubmit or periodic\n"},
-		{"no job", nil, "prowctl: required flag(s) \"job\" not set\n"},
+		{"unknown job", []string{"--job", "pull-repo-one-unti"}, "prowctl: no job pull-repo-one-unti; did you mean pull-repo-one-unit?\n", 1},
+		{"missing refs", []string{"--job", "post-repo-one-push"}, "prowctl: job post-repo-one-push needs refs: set --base-ref, --base-sha (or --local-repo DIR to read SHAs from a checkout, --github-token-path to read them from GitHub)\n", 1},
+		{"invalid sha", []string{"--job", "post-repo-one-push", "--base-ref", "main", "--base-sha", "abc"}, "prowctl: invalid refs: --base-sha: \"abc\" is not a full commit SHA (40 hex digits; `git rev-parse` prints one)\n", 1},
+		{"wait without create", []string{"--job", "ci-cleanup", "--wait"}, "prowctl: --wait needs --create\n", 2},
+		{"bad output", []string{"--job", "ci-cleanup", "-o", "xml"}, "prowctl: -o xml: use yaml or json\n", 2},
+		{"bad type", []string{"--job", "ci-cleanup", "--type", "batch"}, "prowctl: --type batch: use presubmit, postsubmit or periodic\n", 2},
+		{"no job", nil, "prowctl: required flag(s) \"job\" not set\n", 2},
+		{"empty job config path", []string{"--job", "ci-cleanup", "--job-config-path", ""}, "prowctl: --job-config-path: empty path", 2},
+		{"unknown flag", []string{"--job", "ci-cleanup", "--jbo", "x"}, "prowctl: unknown flag: --jbo (see prowctl mkpj --help)\n", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			streams, _, out, errOut := iostreams.Test()
 			code := runProwctl(t, streams, append(append([]string{}, base...), tc.args...)...)
-			if code != 1 {
-				t.Errorf("exit %d, want 1", code)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d", code, tc.code)
 			}
 			if out.Len() != 0 {
 				t.Errorf("wrote to stdout:\n%s", out)
@@ -188,7 +182,7 @@ func TestCompleteJobNames(t *testing.T) {
 func TestProwJobCommandArgs(t *testing.T) {
 	streams, _, _, _ := iostreams.Test()
 	var got *RerunOptions
-	cmd := newCmdRerun(streams, func(_ context.Context, o *RerunOptions) error { got = o; return nil })
+	cmd := newCmdRerun(newFactory(streams), func(_ context.Context, o *RerunOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"abc", "--latest", "--wait", "--timeout", "90s", "-n", "ns1", "--context", "ctx1"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
@@ -197,7 +191,7 @@ func TestProwJobCommandArgs(t *testing.T) {
 		t.Errorf("options %+v", got)
 	}
 
-	cmd = newCmdRerun(streams, func(context.Context, *RerunOptions) error { t.Fatal("ran"); return nil })
+	cmd = newCmdRerun(newFactory(streams), func(context.Context, *RerunOptions) error { t.Fatal("ran"); return nil })
 	cmd.SetArgs([]string{"abc", "-f", "x.yaml"})
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	if err := cmd.Execute(); err == nil || err.Error() != "give either a ProwJob NAME or -f FILE" {
@@ -205,7 +199,7 @@ func TestProwJobCommandArgs(t *testing.T) {
 	}
 
 	var gotGet *GetOptions
-	get := newCmdGet(streams, func(_ context.Context, o *GetOptions) error { gotGet = o; return nil })
+	get := newCmdGet(newFactory(streams), func(_ context.Context, o *GetOptions) error { gotGet = o; return nil })
 	get.SetArgs([]string{"-w", "abc"})
 	if err := get.Execute(); err != nil || !gotGet.Watch || gotGet.Name != "abc" {
 		t.Errorf("get -w: %+v, %v", gotGet, err)

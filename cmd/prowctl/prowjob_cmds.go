@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +16,17 @@ import (
 	"github.com/prowctl/prowctl/pkg/prowjob"
 )
 
+// newCmdsProwJob returns the verbs on ProwJobs of a cluster: create, rerun,
+// watch and get.
+func newCmdsProwJob(f *Factory) []*cobra.Command {
+	return []*cobra.Command{
+		newCmdCreate(f, nil),
+		newCmdRerun(f, nil),
+		newCmdWatch(f, nil),
+		newCmdGet(f, nil),
+	}
+}
+
 // CreateOptions are the flags of `prowctl create`.
 type CreateOptions struct {
 	IO   *iostreams.IOStreams
@@ -24,8 +35,8 @@ type CreateOptions struct {
 	Cluster pjClusterFlags
 }
 
-func newCmdCreate(streams *iostreams.IOStreams, runF func(context.Context, *CreateOptions) error) *cobra.Command {
-	o := &CreateOptions{IO: streams}
+func newCmdCreate(f *Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
+	o := &CreateOptions{IO: f.IO}
 	if runF == nil {
 		runF = runCreate
 	}
@@ -37,31 +48,90 @@ on the cluster. spec.report is set to false unless --report is given. A name
 that already exists is an error: ` + "`prowctl rerun -f FILE`" + ` runs the same job
 under a new name.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return interruptible(cmd.Context(), o, runF) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), o) },
 	}
 	cmd.Flags().StringVarP(&o.File, "filename", "f", "", "ProwJob file, - for standard input (required)")
 	_ = cmd.MarkFlagRequired("filename")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	o.pjWaitFlags.add(cmd.Flags())
-	o.Cluster.add(cmd)
+	o.Cluster.add(cmd, f)
 	return cmd
 }
 
+// maxProwJobBytes bounds what create and rerun read: the apiserver stores
+// objects of at most 1.5 MiB, so a larger input is no ProwJob it would take,
+// and an endless one (a device) ends with an error instead of all memory.
+const maxProwJobBytes = 3 << 20
+
 // readProwJob reads the ProwJob of -f; "-" is standard input, so mkpj's
-// output can be piped in as with kubectl.
-func readProwJob(streams *iostreams.IOStreams, path string) (*prowapi.ProwJob, error) {
+// output can be piped in as with kubectl. A read that blocks (an idle pipe)
+// ends when ctx does.
+func readProwJob(ctx context.Context, in io.Reader, path string) (*prowapi.ProwJob, error) {
+	name, r := "standard input", in
 	if path != "-" {
-		return prowjob.ReadFile(path)
+		// Stat first: opening a FIFO would block until it has a writer.
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, usageErrorf("-f %s: not a regular file (%s): give a ProwJob file, or - for standard input", path, fileKind(fi.Mode()))
+		}
+		file, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer file.Close()
+		name, r = path, file
 	}
-	b, err := io.ReadAll(streams.In)
+	b, err := readAll(ctx, r, maxProwJobBytes)
 	if err != nil {
-		return nil, fmt.Errorf("read standard input: %w", err)
+		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	return prowjob.Decode("standard input", b)
+	return prowjob.Decode(name, b)
+}
+
+// readAll reads r to its end, at most limit bytes, or until ctx ends. The
+// read itself cannot be interrupted: it is left to the process's exit.
+func readAll(ctx context.Context, r io.Reader, limit int64) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(io.LimitReader(r, limit+1))
+		ch <- result{b, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		if res.err == nil && int64(len(res.b)) > limit {
+			return nil, fmt.Errorf("larger than %d MiB: a ProwJob is at most 1.5 MiB", limit>>20)
+		}
+		return res.b, res.err
+	}
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return m.Type().String()
 }
 
 func runCreate(ctx context.Context, o *CreateOptions) error {
-	pj, err := readProwJob(o.IO, o.File)
+	pj, err := readProwJob(ctx, o.IO.In, o.File)
 	if err != nil {
 		return err
 	}
@@ -92,8 +162,8 @@ type RerunOptions struct {
 	Cluster pjClusterFlags
 }
 
-func newCmdRerun(streams *iostreams.IOStreams, runF func(context.Context, *RerunOptions) error) *cobra.Command {
-	o := &RerunOptions{IO: streams}
+func newCmdRerun(f *Factory, runF func(context.Context, *RerunOptions) error) *cobra.Command {
+	o := &RerunOptions{IO: f.IO}
 	if runF == nil {
 		runF = runRerun
 	}
@@ -112,42 +182,36 @@ The old job is left untouched.`,
 				o.Name = args[0]
 			}
 			if (o.Name == "") == (o.File == "") {
-				return errors.New("give either a ProwJob NAME or -f FILE")
+				return usageErrorf("give either a ProwJob NAME or -f FILE")
 			}
-			return interruptible(cmd.Context(), o, runF)
+			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVarP(&o.File, "filename", "f", "", "ProwJob file to rerun instead of one from the cluster, - for standard input")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	cmd.Flags().BoolVar(&o.Latest, "latest", false, "rebuild the spec from the current job config, with the old refs")
 	cmd.Flags().StringVar(&o.JobConfigPath, "job-config-path", pjDefaultJobConfigPath, "job config file or directory, for --latest")
+	markPaths(cmd, "job-config-path")
 	o.pjWaitFlags.add(cmd.Flags())
-	o.Cluster.add(cmd)
+	o.Cluster.add(cmd, f)
 	cmd.ValidArgsFunction = o.Cluster.completeProwJobNames
 	return cmd
 }
 
 func runRerun(ctx context.Context, o *RerunOptions) error {
 	var old *prowapi.ProwJob
-	var err error
 	if o.File != "" {
-		if old, err = readProwJob(o.IO, o.File); err != nil {
+		var err error
+		if old, err = readProwJob(ctx, o.IO.In, o.File); err != nil {
 			return err
 		}
 	}
+	// The Prow config gives the namespace and the scheduling setting; with
+	// --latest it must exist, as the job's config is read next to it.
 	var cfg *config.Config
+	var err error
 	if o.Latest {
-		name := ""
-		if old != nil {
-			name = old.Spec.Job
-		}
-		// The job's name is known only once the old job is read; the
-		// Prow config alone gives the namespace meanwhile.
-		if name == "" {
-			cfg, err = mkpj.LoadProwConfig(o.Cluster.ConfigPath)
-		} else {
-			cfg, err = loadForRerun(o, name)
-		}
+		cfg, err = mkpj.LoadProwConfig(o.Cluster.ConfigPath)
 	} else {
 		cfg, err = o.Cluster.prowConfig()
 	}
@@ -158,24 +222,13 @@ func runRerun(ctx context.Context, o *RerunOptions) error {
 	if err != nil {
 		return err
 	}
-	if old == nil {
-		if old, err = c.Get(ctx, o.Name); err != nil {
-			return err
-		}
-		if o.Latest {
-			if cfg, err = loadForRerun(o, old.Spec.Job); err != nil {
-				return err
-			}
-		}
-	}
-	pj, err := prowjob.NewRerun(old, prowjob.RerunOptions{Config: cfg, Latest: o.Latest, Report: o.Report})
-	if err != nil {
-		return err
-	}
-	_, err = prowjob.Submit(ctx, c, &pj, prowjob.SubmitOptions{
-		FollowOptions: prowjob.FollowOptions{Out: o.IO.Out, ErrOut: o.IO.ErrOut, Timeout: o.Timeout},
-		Report:        o.Report,
-		Wait:          o.Wait,
+	_, err = prowjob.Rerun(ctx, c, prowjob.RerunRequest{
+		Name:         o.Name,
+		Old:          old,
+		RerunOptions: prowjob.RerunOptions{Config: cfg, Latest: o.Latest, Report: o.Report},
+		JobConfig:    func(job string) (*config.Config, error) { return loadForRerun(o, job) },
+		Follow:       prowjob.FollowOptions{Out: o.IO.Out, ErrOut: o.IO.ErrOut, Timeout: o.Timeout},
+		Wait:         o.Wait,
 	})
 	return err
 }
@@ -199,8 +252,8 @@ type WatchOptions struct {
 	Cluster pjClusterFlags
 }
 
-func newCmdWatch(streams *iostreams.IOStreams, runF func(context.Context, *WatchOptions) error) *cobra.Command {
-	o := &WatchOptions{IO: streams}
+func newCmdWatch(f *Factory, runF func(context.Context, *WatchOptions) error) *cobra.Command {
+	o := &WatchOptions{IO: f.IO}
 	if runF == nil {
 		runF = runWatch
 	}
@@ -214,11 +267,11 @@ apiserver restarts.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
-			return interruptible(cmd.Context(), o, runF)
+			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 0, "give up after this long and exit 2 (default: no limit)")
-	o.Cluster.add(cmd)
+	o.Cluster.add(cmd, f)
 	cmd.ValidArgsFunction = o.Cluster.completeProwJobNames
 	return cmd
 }
@@ -248,8 +301,8 @@ type GetOptions struct {
 	now     func() time.Time
 }
 
-func newCmdGet(streams *iostreams.IOStreams, runF func(context.Context, *GetOptions) error) *cobra.Command {
-	o := &GetOptions{IO: streams, now: time.Now}
+func newCmdGet(f *Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
+	o := &GetOptions{IO: f.IO, now: f.Now}
 	if runF == nil {
 		runF = runGet
 	}
@@ -264,14 +317,14 @@ get -w NAME is prowctl watch NAME.`,
 			if len(args) == 1 {
 				o.Name = args[0]
 			}
-			return interruptible(cmd.Context(), o, runF)
+			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: yaml or json (default a table)")
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "follow the ProwJob NAME to its end (see prowctl watch)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 0, "with -w, give up after this long and exit 2")
 	_ = cmd.RegisterFlagCompletionFunc("output", pjCompleteOutput)
-	o.Cluster.add(cmd)
+	o.Cluster.add(cmd, f)
 	cmd.ValidArgsFunction = o.Cluster.completeProwJobNames
 	return cmd
 }
@@ -282,10 +335,10 @@ func runGet(ctx context.Context, o *GetOptions) error {
 	}
 	if o.Watch {
 		if o.Name == "" {
-			return errors.New("get -w needs a ProwJob NAME")
+			return usageErrorf("get -w needs a ProwJob NAME")
 		}
 		if o.Output != "" {
-			return errors.New("get -w prints state changes: drop -o")
+			return usageErrorf("get -w prints state changes: drop -o")
 		}
 		return runWatch(ctx, &WatchOptions{IO: o.IO, Name: o.Name, Timeout: o.Timeout, Cluster: o.Cluster})
 	}

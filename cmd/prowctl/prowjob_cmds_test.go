@@ -62,7 +62,7 @@ users:
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			args, _ := json.Marshal([]string{"watch", "some-job", "--kubeconfig", kubeconfig, "--config-path", ""})
+			args, _ := json.Marshal([]string{"watch", "some-job", "--kubeconfig", kubeconfig})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			child := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestE2EChildProcess$")

@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +13,7 @@ import (
 	"sigs.k8s.io/prow/pkg/config"
 
 	"github.com/prowctl/prowctl/pkg/mkpj"
+	"github.com/prowctl/prowctl/pkg/printer"
 	"github.com/prowctl/prowctl/pkg/prowjob"
 )
 
@@ -33,9 +31,13 @@ type pjClusterFlags struct {
 	// namespace.
 	ConfigPath        string
 	configPathChanged bool
+
+	// Connect reaches the cluster (the Factory's; a fake in tests).
+	Connect func(context.Context, prowjob.ConnectOptions) (*prowjob.Client, error)
 }
 
-func (f *pjClusterFlags) add(cmd *cobra.Command) {
+func (f *pjClusterFlags) add(cmd *cobra.Command, fac *Factory) {
+	f.Connect = fac.Connect
 	fs := cmd.Flags()
 	fs.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&f.Context, "context", "", "kubeconfig context (default its current context)")
@@ -43,6 +45,7 @@ func (f *pjClusterFlags) add(cmd *cobra.Command) {
 	if fs.Lookup("config-path") == nil {
 		fs.StringVar(&f.ConfigPath, "config-path", pjDefaultConfigPath, "Prow config file")
 	}
+	markPaths(cmd, "kubeconfig", "config-path")
 	cmd.PreRun = pjChainPreRun(cmd.PreRun, func(cmd *cobra.Command, _ []string) {
 		f.configPathChanged = cmd.Flags().Changed("config-path")
 	})
@@ -60,9 +63,6 @@ func pjChainPreRun(a, b func(*cobra.Command, []string)) func(*cobra.Command, []s
 // prowConfig loads the Prow config; a default path that does not exist
 // (prowctl run outside a config checkout) is no config, not an error.
 func (f *pjClusterFlags) prowConfig() (*config.Config, error) {
-	if f.ConfigPath == "" {
-		return nil, nil
-	}
 	if _, err := os.Stat(f.ConfigPath); errors.Is(err, fs.ErrNotExist) && !f.configPathChanged {
 		return nil, nil
 	}
@@ -76,7 +76,7 @@ func (f *pjClusterFlags) connect(ctx context.Context, c *config.Config, timeout 
 	if c != nil {
 		o.DefaultNamespace = c.ProwJobNamespace
 	}
-	return prowjob.Connect(ctx, o)
+	return f.Connect(ctx, o)
 }
 
 // completeProwJobNames completes ProwJob names from the cluster.
@@ -118,31 +118,8 @@ func (f *pjWaitFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.Timeout, "timeout", 0, "with --wait, give up after this long and exit 2 (default: no limit)")
 }
 
-func pjCheckOutput(o string) error {
-	switch o {
-	case "", "yaml", "json":
-		return nil
-	}
-	return fmt.Errorf("-o %s: use yaml or json", o)
-}
+func pjCheckOutput(o string) error { return asUsage(printer.Check(o)) }
 
 func pjCompleteOutput(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return []string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp
-}
-
-// interruptible runs run with a context cancelled on SIGINT or SIGTERM and
-// says "interrupted" when that is why it failed. Prow's interrupts package,
-// linked in with its config loader, catches the first of these signals and
-// only logs it: without a handler of our own, Ctrl-C would not stop a watch.
-func interruptible[O any](parent context.Context, o O, run func(context.Context, O) error) error {
-	if parent == nil {
-		parent = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, o)
-	if err != nil && ctx.Err() != nil && parent.Err() == nil {
-		return fmt.Errorf("interrupted: %w", err)
-	}
-	return err
 }

@@ -152,6 +152,17 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("no job %s in the job config", e.Name)
 }
 
+// BranchError says no job of the name runs on the base ref asked for.
+type BranchError struct {
+	Name, BaseRef string
+	// Jobs are the jobs of the name, repo and type asked for.
+	Jobs []Job
+}
+
+func (e *BranchError) Error() string {
+	return fmt.Sprintf("job %s does not run on branch %s: it is the %s", e.Name, e.BaseRef, listJobs(e.Jobs))
+}
+
 // Find returns the one job q selects among candidates (the Matches of
 // q.Name), or an error that says which flag picks one.
 func Find(candidates []Job, q Query) (Job, error) {
@@ -180,7 +191,7 @@ func Find(candidates []Job, q Query) (Job, error) {
 			}
 		}
 		if len(filtered) == 0 {
-			return Job{}, fmt.Errorf("job %s does not run on branch %s: it is the %s", q.Name, q.BaseRef, listJobs(jobs))
+			return Job{}, &BranchError{Name: q.Name, BaseRef: q.BaseRef, Jobs: jobs}
 		}
 	}
 	if len(filtered) == 1 {

@@ -5,14 +5,15 @@ package mkpj
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/config"
 	"sigs.k8s.io/prow/pkg/pjutil"
-	"sigs.k8s.io/yaml"
+
+	"github.com/prowctl/prowctl/pkg/printer"
 )
 
 // Options say which job to build and where its config lives.
@@ -29,6 +30,9 @@ type Result struct {
 	ProwJob prowapi.ProwJob
 	Job     Job
 	Config  *config.Config
+	// Warnings are one line each, for standard error: what Prow's mkpj
+	// accepts silently but a user likely did not mean.
+	Warnings []string
 }
 
 // Build loads the part of the config job needs and makes its ProwJob.
@@ -56,6 +60,12 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	job, err := Find(candidates, o.Query)
+	var be *BranchError
+	if errors.As(err, &be) && len(be.Jobs) == 1 {
+		// Prow's mkpj makes the ProwJob of a job whatever its branches
+		// say; so do we, once the base ref no longer picks among several.
+		job, err = be.Jobs[0], nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +73,11 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{ProwJob: pj, Job: job, Config: c}, nil
+	res := &Result{ProwJob: pj, Job: job, Config: c}
+	if r := pj.Spec.Refs; r != nil && job.Periodic == nil && !job.CouldRun(r.BaseRef) {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("job %s does not run on branch %s (it is the %s): Prow would not trigger it there; built anyway, as Prow's mkpj does", job.Base().Name, r.BaseRef, job))
+	}
+	return res, nil
 }
 
 // NewProwJob makes the ProwJob for job with refs completed from src, as
@@ -91,9 +105,6 @@ func Spec(ctx context.Context, job Job, in Refs, src RefSources) (prowapi.ProwJo
 	if err != nil {
 		return prowapi.ProwJobSpec{}, err
 	}
-	if !job.CouldRun(r.BaseRef) {
-		return prowapi.ProwJobSpec{}, fmt.Errorf("job %s does not run on branch %s: it is the %s", job.Base().Name, r.BaseRef, job)
-	}
 	refs := prowapi.Refs{Org: org, Repo: repo, BaseRef: r.BaseRef, BaseSHA: r.BaseSHA}
 	if job.Presubmit != nil {
 		refs.Pulls = []prowapi.Pull{{Author: r.PullAuthor, Number: r.PullNumber, SHA: r.PullSHA, HeadRef: r.PullHeadRef}}
@@ -102,24 +113,14 @@ func Spec(ctx context.Context, job Job, in Refs, src RefSources) (prowapi.ProwJo
 	return pjutil.PostsubmitSpec(*job.Postsubmit, refs), nil
 }
 
-// Print writes pj as "yaml" (what Prow's mkpj prints) or "json".
+// Print writes pj as "yaml" (what Prow's mkpj prints; the default) or
+// "json", as every prowctl command prints objects.
 func Print(w io.Writer, pj *prowapi.ProwJob, format string) error {
-	var (
-		b   []byte
-		err error
-	)
-	switch format {
-	case "", "yaml":
-		b, err = yaml.Marshal(pj)
-	case "json":
-		b, err = json.MarshalIndent(pj, "", "  ")
-		b = append(b, '\n')
-	default:
-		return fmt.Errorf("unknown output format %q: use yaml or json", format)
+	if format == "" {
+		format = "yaml"
 	}
-	if err != nil {
-		return fmt.Errorf("encode ProwJob: %w", err)
+	if err := printer.Print(w, pj, format); err != nil {
+		return fmt.Errorf("print ProwJob: %w", err)
 	}
-	_, err = w.Write(b)
-	return err
+	return nil
 }

@@ -18,6 +18,8 @@ import (
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/client/clientset/versioned"
 	prowv1 "sigs.k8s.io/prow/pkg/client/clientset/versioned/typed/prowjobs/v1"
+
+	"github.com/prowctl/prowctl/pkg/redact"
 )
 
 // DefaultConnectTimeout bounds how long Connect waits for the apiserver.
@@ -129,7 +131,7 @@ func checkCRD(ctx context.Context, cfg *rest.Config, contextName string, timeout
 	select {
 	case r = <-ch:
 	case <-ctx.Done():
-		return fmt.Errorf("cannot reach the apiserver of context %s (%s): %w", contextName, cfg.Host, ctx.Err())
+		return fmt.Errorf("cannot reach the apiserver of context %s (%s): %w", contextName, redact.String(cfg.Host), ctx.Err())
 	}
 	if apierrors.IsNotFound(r.err) {
 		return &CRDMissingError{Context: contextName}
@@ -137,9 +139,9 @@ func checkCRD(ctx context.Context, cfg *rest.Config, contextName string, timeout
 	if r.err != nil {
 		var ne net.Error
 		if errors.As(r.err, &ne) && ne.Timeout() {
-			return fmt.Errorf("cannot reach the apiserver of context %s (%s): no answer within %s: %w", contextName, cfg.Host, timeout, r.err)
+			return fmt.Errorf("cannot reach the apiserver of context %s (%s): no answer within %s: %w", contextName, redact.String(cfg.Host), timeout, r.err)
 		}
-		return fmt.Errorf("cannot reach the apiserver of context %s (%s): %w", contextName, cfg.Host, r.err)
+		return fmt.Errorf("cannot reach the apiserver of context %s (%s): %w", contextName, redact.String(cfg.Host), r.err)
 	}
 	for _, res := range r.res.APIResources {
 		if res.Name == "prowjobs" {

@@ -1,6 +1,7 @@
 package prowjob
 
 import (
+	"context"
 	"fmt"
 
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
@@ -138,4 +139,49 @@ func without(m map[string]string, drop map[string]bool) map[string]string {
 		}
 	}
 	return out
+}
+
+// RerunRequest is one rerun: which job, and how to run it again.
+type RerunRequest struct {
+	// Name is the ProwJob on the cluster to rerun, unless Old is set (a
+	// ProwJob read from a file).
+	Name string
+	Old  *prowapi.ProwJob
+	RerunOptions
+	// JobConfig loads the config that holds job, for Latest; nil keeps
+	// RerunOptions.Config.
+	JobConfig func(job string) (*config.Config, error)
+	// Follow says where to print and, with Wait, how long to follow.
+	Follow FollowOptions
+	Wait   bool
+}
+
+// Rerun runs a ProwJob again under a new name, as Deck's rerun does: it
+// reads the old job from the cluster (unless r.Old is given), rebuilds it
+// (with r.Latest, from the job's current config), creates the new one and,
+// with r.Wait, follows it to its end. The old job is left untouched.
+func Rerun(ctx context.Context, c *Client, r RerunRequest) (*prowapi.ProwJob, error) {
+	old := r.Old
+	if old == nil {
+		if r.Name == "" {
+			return nil, fmt.Errorf("rerun: no ProwJob name")
+		}
+		var err error
+		if old, err = c.Get(ctx, r.Name); err != nil {
+			return nil, err
+		}
+	}
+	o := r.RerunOptions
+	if o.Latest && r.JobConfig != nil {
+		cfg, err := r.JobConfig(old.Spec.Job)
+		if err != nil {
+			return nil, err
+		}
+		o.Config = cfg
+	}
+	pj, err := NewRerun(old, o)
+	if err != nil {
+		return nil, err
+	}
+	return Submit(ctx, c, &pj, SubmitOptions{FollowOptions: r.Follow, Report: o.Report, Wait: r.Wait})
 }

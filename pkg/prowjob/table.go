@@ -1,7 +1,6 @@
 package prowjob
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -10,7 +9,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/duration"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
-	"sigs.k8s.io/yaml"
+
+	"github.com/prowctl/prowctl/pkg/printer"
+	"github.com/prowctl/prowctl/pkg/redact"
 )
 
 func sortByStart(pjs []prowapi.ProwJob) {
@@ -72,28 +73,12 @@ func PrintObjects(w io.Writer, pjs []prowapi.ProwJob, single bool, format string
 	} else {
 		obj = map[string]any{"apiVersion": "v1", "kind": "List", "items": items, "metadata": map[string]any{}}
 	}
-	var (
-		b   []byte
-		err error
-	)
-	switch format {
-	case "yaml":
-		b, err = yaml.Marshal(obj)
-	case "json":
-		b, err = json.MarshalIndent(obj, "", "    ")
-		b = append(b, '\n')
-	default:
-		return fmt.Errorf("unknown output format %q: use yaml or json", format)
-	}
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
+	return printer.Print(w, obj, format)
 }
 
 // StateLine is how watch prints a job's state: the time it entered the
-// state, the state, the pod and the URL where its logs show.
+// state, the state, the pod and the URL where its logs show (credentials
+// in it redacted).
 func StateLine(pj *prowapi.ProwJob, now time.Time) string {
 	t := now
 	switch {
@@ -109,7 +94,7 @@ func StateLine(pj *prowapi.ProwJob, now time.Time) string {
 		line += "  pod " + pj.Status.PodName
 	}
 	if pj.Status.URL != "" {
-		line += "  " + pj.Status.URL
+		line += "  " + redact.String(pj.Status.URL)
 	}
 	if Final(pj.Status.State) && pj.Status.Description != "" {
 		line += "  (" + pj.Status.Description + ")"

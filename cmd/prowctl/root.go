@@ -106,7 +106,7 @@ func runGroup(cmd *cobra.Command, args []string) error {
 	cmd.SuggestionsMinimumDistance = 2
 	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
 	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		msg += "; did you mean " + oneOf(s) + "?"
 	} else {
 		var verbs []string
 		for _, c := range cmd.Commands() {
@@ -153,4 +153,12 @@ func checkFlags(cmd *cobra.Command) error {
 		return asUsage(err)
 	}
 	return asUsage(cmd.ValidateFlagGroups())
+}
+
+// oneOf lists names as "a, b or c".
+func oneOf(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }

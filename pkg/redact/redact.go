@@ -24,7 +24,7 @@ var (
 	// token punctuation mark), so prose such as "a bearer token" stays.
 	bearer = regexp.MustCompile(`(?i)\b(bearer\s+)([A-Za-z0-9\-._~+/]*[0-9\-._~+/][A-Za-z0-9\-._~+/]*=*)`)
 	// query is a query or form parameter whose name says it is secret.
-	query = regexp.MustCompile(`(?i)([?&;](?:access_token|id_token|refresh_token|token|password|passwd|pwd|secret|client_secret|api_key|apikey|key|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|code)=)[^&#\s"'<>]*`)
+	query = regexp.MustCompile(`(?i)([?&;](?:access_token|id_token|refresh_token|token|password|passwd|pwd|secret|client_secret|api_key|apikey|key|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|code)=)[A-Za-z0-9\-._~%+/=!$*]*`)
 )
 
 // String returns s with every credential it recognises replaced by Mask.

@@ -14,6 +14,7 @@ func TestString(t *testing.T) {
 		{`Get "https://bob@host/api": EOF`, `Get "https://REDACTED@host/api": EOF`},
 		{"git clone http://x-token:ghp_abc@github.example/o/r.git", "git clone http://REDACTED@github.example/o/r.git"},
 		{"https://host/path?token=abc123&page=2", "https://host/path?token=REDACTED&page=2"},
+		{"context c (https://h:1/?token=q-t0k%2B): no answer", "context c (https://h:1/?token=REDACTED): no answer"},
 		{"https://host/?page=2&access_token=abc#frag", "https://host/?page=2&access_token=REDACTED#frag"},
 		{"gs://b/o?X-Goog-Signature=deadbeef&X-Goog-Expires=60", "gs://b/o?X-Goog-Signature=REDACTED&X-Goog-Expires=60"},
 		{"Authorization: Bearer eyJhbGciOi.abc-def_ghi", "Authorization: Bearer REDACTED"},

@@ -35,7 +35,7 @@ func run(args []string, streams *iostreams.IOStreams) int {
 	signal.Reset(os.Interrupt, syscall.SIGTERM)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	w := &shutdown.Watchdog{Exit: os.Exit, ErrOut: streams.ErrOut}
+	w := &shutdown.Watchdog{Exit: os.Exit, ErrOut: streams.ErrOut, BeforeExit: shutdown.KillChildren}
 	ctx := w.Start(context.Background(), sigs)
 
 	root := newRootCmd(newFactory(streams))

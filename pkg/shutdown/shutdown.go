@@ -7,10 +7,13 @@
 package shutdown
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -30,6 +33,9 @@ type Watchdog struct {
 	Exit func(code int)
 	// ErrOut gets one line when the watchdog, not the command, ends the run.
 	ErrOut io.Writer
+	// BeforeExit runs just before the watchdog's Exit (main: KillChildren,
+	// so no program a command started outlives it).
+	BeforeExit func()
 
 	mu       sync.Mutex
 	sig      os.Signal
@@ -88,6 +94,9 @@ func (w *Watchdog) wait(sigs <-chan os.Signal) {
 func (w *Watchdog) exit(why string) {
 	if w.ErrOut != nil {
 		fmt.Fprintf(w.ErrOut, "prowctl: %s: stopped after %s\n", SignalName(w.Signal()), why)
+	}
+	if w.BeforeExit != nil {
+		w.BeforeExit()
 	}
 	w.Exit(w.ExitCode())
 }
@@ -180,4 +189,53 @@ func SignalName(s os.Signal) string {
 		return "no signal"
 	}
 	return s.String()
+}
+
+// KillChildren kills, with SIGKILL, every process whose parent is this one,
+// with its whole process group when it leads one (pkg/process starts each
+// program in a group of its own, which a terminal's Ctrl-C does not reach).
+// It is the last resort of a forced exit: a library had its chance to stop
+// its programs gently while the grace ran.
+func KillChildren() {
+	self := os.Getpid()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		ppid, pgid, ok := parentAndGroup(pid)
+		if !ok || ppid != self {
+			continue
+		}
+		if pgid == pid {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// parentAndGroup reads the parent and the process group of pid from
+// /proc/PID/stat.
+func parentAndGroup(pid int) (ppid, pgid int, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	// "pid (comm) state ppid pgrp ...": comm may hold spaces and
+	// parentheses, so read after the last ")".
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 3 {
+		return 0, 0, false
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	pgid, err2 := strconv.Atoi(f[2])
+	return ppid, pgid, err1 == nil && err2 == nil
 }

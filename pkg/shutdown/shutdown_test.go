@@ -3,7 +3,10 @@ package shutdown
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -129,5 +132,50 @@ func TestNoSignal(t *testing.T) {
 	case <-rec.done:
 		t.Fatal("exited without a signal")
 	default:
+	}
+}
+
+// A child in a process group of its own that ignores SIGTERM, and its own
+// child, are killed.
+func TestKillChildren(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "trap '' TERM INT; sleep 60 & echo $!; wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var grandchild int
+	if _, err := fmt.Fscan(out, &grandchild); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	KillChildren()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the child survived")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// Reparented to init, which reaps it once killed.
+		if err := syscall.Kill(grandchild, 0); err != nil {
+			break
+		}
+		if _, _, ok := parentAndGroup(grandchild); !ok {
+			break
+		}
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", grandchild)); strings.Contains(string(b), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(grandchild, syscall.SIGKILL)
+			t.Fatalf("grandchild %d survived", grandchild)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

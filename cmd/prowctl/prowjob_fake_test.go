@@ -172,3 +172,28 @@ func TestCmdsBuildOptions(t *testing.T) {
 		t.Errorf("options %+v", got)
 	}
 }
+
+// mkpj builds a job whose branches exclude --base-ref, as Prow's mkpj does,
+// and says so on one line of standard error; --create creates it.
+func TestMkpjOffBranchWarnsAndCreates(t *testing.T) {
+	fc := newFakeCluster()
+	streams, _, out, errOut := iostreams.Test()
+	code := fc.run(t, streams, "mkpj", "--config-path", mkpjTestConfig, "--job-config-path", mkpjTestJobs,
+		"--job", "post-repo-one-push", "--base-ref", "dev", "--base-sha", testSHA1, "--create", "-n", "test-pods")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "prowctl: warning: job post-repo-one-push does not run on branch dev (it is the postsubmit of org-a/repo-one (branches ^main$) in ") {
+		t.Errorf("stderr:\n%s\nwant one warning line", errOut)
+	}
+	jobs := fc.jobs(t, "test-pods")
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs created, want 1\n%s", len(jobs), out)
+	}
+	for _, pj := range jobs {
+		if pj.Spec.Job != "post-repo-one-push" || pj.Spec.Refs == nil || pj.Spec.Refs.BaseRef != "dev" || pj.Spec.Report {
+			t.Errorf("created %+v", pj.Spec)
+		}
+	}
+}

@@ -184,3 +184,24 @@ func CheckAliases(file string, root *yaml.Node) error {
 	}
 	return At(file, bad, "", "aliases expand this document past %d nodes, the limit (yamlpos.MaxNodes); write the values out or use fewer nested aliases", MaxNodes)
 }
+
+// ParseFirst parses the first document of data only, as Prow's decoder
+// reads job config: what follows it is not even parsed. It returns the
+// document node (Kind 0 when data holds none), with ParseAll's errors and
+// budgets.
+func ParseFirst(file string, data []byte) (*yaml.Node, error) {
+	if len(data) > MaxFileBytes {
+		return nil, tooBig(file)
+	}
+	var doc yaml.Node
+	err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, SyntaxError(file, data, err)
+	}
+	if len(doc.Content) > 0 {
+		if err := CheckAliases(file, doc.Content[0]); err != nil {
+			return nil, err
+		}
+	}
+	return &doc, nil
+}

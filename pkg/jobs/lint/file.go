@@ -3,14 +3,15 @@ package lint
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 	"sigs.k8s.io/prow/pkg/config"
 	syaml "sigs.k8s.io/yaml"
+
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // file is one job config file: its bytes, its YAML node tree (for
@@ -52,14 +53,12 @@ func (f *file) add(n *yaml.Node, sev Severity, rule, format string, args ...any)
 	f.findings = append(f.findings, Finding{File: f.path, Line: line, Column: col, Severity: sev, Rule: rule, Message: fmt.Sprintf(format, args...)})
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // parse fills f.root and reports what keeps the file from being job config:
 // syntax errors, tabs, duplicate keys, unknown top-level keys and fields.
 // It then decodes the file with Prow's own decoder.
 func (f *file) parse(owner Owner) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(f.data, &doc); err != nil {
+	doc, err := yamlpos.ParseFirst(f.path, f.data)
+	if err != nil {
 		f.syntaxError(err)
 		return
 	}
@@ -81,31 +80,19 @@ func (f *file) parse(owner Owner) {
 	w := walker{f: f, owner: owner}
 	w.top(root)
 	f.indexJobs()
-	f.decode(&doc)
+	f.decode(doc)
 }
 
+// syntaxError records why the file is not YAML (or exceeds a budget) at
+// the position yamlpos found.
 func (f *file) syntaxError(err error) {
-	msg := err.Error()
-	line := 1
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-		// yaml.v3 numbers parser errors (not scanner errors) from 0 at the
-		// construct they are about ("while parsing a flow sequence").
-		if strings.HasPrefix(msg, "did not find expected") || strings.HasPrefix(msg, "found undefined tag handle") {
-			line++
-		}
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	// A tab in indentation is the most common cause of "cannot start any
-	// token"; name it rather than echo the parser.
-	if l, c, ok := tabIndent(f.data); ok && (strings.Contains(msg, "cannot start any token") || strings.Contains(msg, "tab")) {
-		f.findings = append(f.findings, Finding{File: f.path, Line: l, Column: c, Severity: SeverityError, Rule: RuleYAMLSyntax,
-			Message: "tab character in indentation; YAML indents with spaces only"})
+	var pe *yamlpos.Error
+	if errors.As(err, &pe) {
+		msg := strings.TrimPrefix(pe.Msg, "invalid YAML: ") // the rule says so
+		f.findings = append(f.findings, Finding{File: f.path, Line: pe.Line, Column: pe.Column, Severity: SeverityError, Rule: RuleYAMLSyntax, Message: msg})
 		return
 	}
-	f.findings = append(f.findings, Finding{File: f.path, Line: line, Column: 1, Severity: SeverityError, Rule: RuleYAMLSyntax, Message: msg})
+	f.findings = append(f.findings, Finding{File: f.path, Line: 1, Column: 1, Severity: SeverityError, Rule: RuleYAMLSyntax, Message: err.Error()})
 }
 
 // secondDocument finds a "---" line after the first document's content.
@@ -134,21 +121,6 @@ func secondDocument(data []byte) (line int, ok bool) {
 		}
 	}
 	return 0, false
-}
-
-// tabIndent finds the first line whose indentation holds a tab.
-func tabIndent(data []byte) (line, col int, ok bool) {
-	for i, l := range bytes.Split(data, []byte("\n")) {
-		for j, c := range l {
-			if c == '\t' {
-				return i + 1, j + 1, true
-			}
-			if c != ' ' {
-				break
-			}
-		}
-	}
-	return 0, 0, false
 }
 
 // decode gives f.jc what Prow's decoder (sigs.k8s.io/yaml) makes of the
@@ -203,24 +175,13 @@ func hasNonSpecificTag(data []byte) bool {
 	return false
 }
 
+// describe names a node as Prow's decoder types it (YAML 1.1: yes/no are
+// bools there).
 func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
+	if n.Kind != yaml.ScalarNode {
+		return yamlpos.Describe(n)
 	}
-	switch v2Type(n) {
-	case "bool":
-		return "bool " + n.Value
-	case "number":
-		return "number " + n.Value
-	case "null":
-		return "null"
-	}
-	return fmt.Sprintf("string %q", n.Value)
+	return yamlpos.DescribeScalar(v2Type(n), n.Value)
 }
 
 // indexJobs records every job entry of the file with its node.

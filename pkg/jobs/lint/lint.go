@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 
-	gitignore "github.com/denormal/go-gitignore"
-	"sigs.k8s.io/prow/pkg/config"
+	"github.com/prowctl/prowctl/pkg/jobconfig"
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // Options say what to lint and how.
@@ -97,6 +97,30 @@ func Lint(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
+// inputError makes err, from reading or parsing path, an *InputError that
+// names the position when there is one.
+func inputError(path string, err error) *InputError {
+	var pe *yamlpos.Error
+	if errors.As(err, &pe) {
+		msg := pe.Msg
+		if m, ok := strings.CutPrefix(msg, "invalid YAML: "); ok {
+			msg = "not YAML: " + m
+		}
+		return &InputError{Path: fmt.Sprintf("%s:%d:%d", path, pe.Line, pe.Column), Err: errors.New(msg)}
+	}
+	var je *jobconfig.Error
+	if errors.As(err, &je) {
+		return &InputError{Path: je.Path, Err: je.Err}
+	}
+	// yamlpos's own errors already start with the path.
+	msg := strings.TrimPrefix(err.Error(), path+": ")
+	var fe *fs.PathError
+	if errors.As(err, &fe) {
+		msg = fe.Err.Error()
+	}
+	return &InputError{Path: path, Err: errors.New(msg)}
+}
+
 func unwrapPathError(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
@@ -110,56 +134,19 @@ func listJobFiles(root string) ([]*file, []Finding, error) {
 	if root == "" {
 		return nil, nil, nil
 	}
-	st, err := os.Stat(root)
+	l, err := jobconfig.Files(root)
 	if err != nil {
-		return nil, nil, &InputError{Path: root, Err: unwrapPathError(err)}
-	}
-	if !st.IsDir() {
-		return []*file{{path: root}}, nil, nil
-	}
-	ignore, err := gitignore.NewRepositoryWithFile(root, config.ProwIgnoreFileName)
-	if err != nil {
-		return nil, nil, &InputError{Path: filepath.Join(root, config.ProwIgnoreFileName), Err: err}
+		return nil, nil, inputError(root, err)
 	}
 	var files []*file
 	var findings []Finding
-	basenames := map[string]string{}
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return &InputError{Path: path, Err: unwrapPathError(err)}
-		}
-		if strings.HasPrefix(d.Name(), "..") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
-			return nil
-		}
-		if m := ignore.Match(path); m != nil && m.Ignore() {
-			return nil
-		}
-		if d.IsDir() {
-			return nil
-		}
-		base := filepath.Base(path)
-		if first, ok := basenames[base]; ok {
-			// Prow refuses this: updateconfig keys the configmap by basename.
-			findings = append(findings, Finding{File: path, Line: 1, Column: 1, Severity: SeverityError, Rule: RuleProwLoad,
-				Message: fmt.Sprintf("duplicated basename is not allowed: %s (also %s); rename one", base, first)})
-			return nil
-		}
-		basenames[base] = path
-		files = append(files, &file{path: path})
-		return nil
-	})
-	if err != nil {
-		var ie *InputError
-		if errors.As(err, &ie) {
-			return nil, nil, ie
-		}
-		return nil, nil, &InputError{Path: root, Err: err}
+	for _, p := range l.Files {
+		files = append(files, &file{path: p})
+	}
+	for _, d := range l.Duplicates {
+		// Prow refuses this: updateconfig keys the configmap by basename.
+		findings = append(findings, Finding{File: d.Path, Line: 1, Column: 1, Severity: SeverityError, Rule: RuleProwLoad,
+			Message: fmt.Sprintf("duplicated basename is not allowed: %s (also %s); rename one", filepath.Base(d.Path), d.First)})
 	}
 	if len(files) == 0 && len(findings) == 0 {
 		// Prow loads such a directory as no jobs; a lint that passes on
@@ -186,9 +173,9 @@ func parseFiles(ctx context.Context, files []*file, owner Owner, workers int) er
 		go func() {
 			defer wg.Done()
 			for f := range work {
-				data, err := config.ReadFileMaybeGZIP(f.path)
+				data, err := jobconfig.ReadFile(f.path)
 				if err != nil {
-					errs[idx[f]] = &InputError{Path: f.path, Err: unwrapPathError(err)}
+					errs[idx[f]] = inputError(f.path, err)
 					continue
 				}
 				f.data = data

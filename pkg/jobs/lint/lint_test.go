@@ -260,7 +260,7 @@ func TestBadInput(t *testing.T) {
 		want  []string // file:line:col: severity: rule
 	}{
 		{"malformed YAML", map[string]string{"a.yaml": "periodics:\n- name: [x\n  interval: 1h\n"},
-			[]string{"jobs/a.yaml:2:1: error: yaml-syntax"}},
+			[]string{"jobs/a.yaml:2:9: error: yaml-syntax"}},
 		{"tab in indentation", map[string]string{"a.yaml": "periodics:\n- name: x\n\tinterval: 1h\n"},
 			[]string{"jobs/a.yaml:3:1: error: yaml-syntax"}},
 		{"duplicate key", map[string]string{"a.yaml": goodPeriodic + "  interval: 2h\n"},

@@ -17,6 +17,8 @@ import (
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/config"
 	syaml "sigs.k8s.io/yaml"
+
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // prowConfig is Prow's config.yaml, loaded and validated by Prow alone.
@@ -31,17 +33,15 @@ type prowConfig struct {
 
 func loadProwConfig(path string) prowConfig {
 	p := prowConfig{path: path}
-	data, err := config.ReadFileMaybeGZIP(path)
+	data, err := yamlpos.ReadFileMaybeGzip(path)
 	if err != nil {
-		p.unreadable = &InputError{Path: path, Err: unwrapPathError(err)}
+		p.unreadable = inputError(path, err)
 		return p
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		f := &file{path: path, data: data}
-		f.syntaxError(err)
-		p.findings = f.findings
-		p.unreadable = &InputError{Path: path, Err: fmt.Errorf("not YAML: %s", f.findings[0].Message)}
+	doc, err := yamlpos.ParseFirst(path, data)
+	if err != nil {
+		// Prow refuses it too: no verdict on the jobs is possible.
+		p.unreadable = inputError(path, err)
 		return p
 	}
 	if len(doc.Content) > 0 {

@@ -3,11 +3,12 @@ package lint
 import (
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"sort"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // Rule ids. Those Prow itself enforces (prow-load, checkconfig, yaml-syntax)
@@ -99,10 +100,9 @@ func parseOverrides(rules map[string]string, specPath string) (map[string]Severi
 	var findings []Finding
 	var root *yaml.Node
 	if specPath != "" && len(rules) > 0 {
-		if data, err := os.ReadFile(specPath); err == nil {
-			var doc yaml.Node
-			if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 {
-				root = valueOf(valueOf(doc.Content[0], "lint"), "rules")
+		if data, err := yamlpos.ReadFile(specPath); err == nil {
+			if spec, err := yamlpos.Parse(specPath, data); err == nil {
+				root = valueOf(valueOf(spec, "lint"), "rules")
 			}
 		}
 	}

@@ -237,7 +237,7 @@ func TestUpdateInPlaceErrors(t *testing.T) {
 		{"UTF-16", "\xfe\xff\x00p\x00:", "1:1: not UTF-8 text; Prow reads job config as UTF-8"},
 		{"lone carriage return", "a: 1\r\nb: 2\rc: 3\n", "2:5: carriage return without a newline; use \\n or \\r\\n line endings"},
 		{"tab", "periodics:\n\t- name: x\n", "2:1: tab character in indentation; indent YAML with spaces"},
-		{"malformed", "presubmits: [\n", "1:1: invalid YAML: did not find expected node content"},
+		{"malformed", "presubmits: [\n", "1:13: invalid YAML: did not find expected node content"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := UpdateInPlace([]byte(tc.in), tinySpec(t, tinyPre+tinyPer))

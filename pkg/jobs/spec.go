@@ -4,12 +4,10 @@
 package jobs
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -18,7 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/prowctl/prowctl/pkg/suggest"
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // Job types a spec may name.
@@ -127,34 +125,7 @@ type LintSpec struct {
 }
 
 // Error is a problem at a position in a YAML file: "file:line:col: field: message".
-type Error struct {
-	File   string
-	Line   int
-	Column int
-	// Field is the dotted path of the offending field (jobs[1].interval); may be empty.
-	Field string
-	Msg   string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		if e.File != "" {
-			b.WriteByte(':')
-		}
-		fmt.Fprintf(&b, "%d:%d", e.Line, e.Column)
-	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+type Error = yamlpos.Error
 
 // Errors are several positioned problems, one per line.
 type Errors []*Error
@@ -169,7 +140,7 @@ func (es Errors) Error() string {
 
 // LoadSpec reads and validates a spec file.
 func LoadSpec(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlpos.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
@@ -217,8 +188,7 @@ func ParseSpec(file string, data []byte) (*Spec, error) {
 		return nil, &Error{File: file, Line: 1, Column: 1, Msg: "spec is empty; it needs at least repo, image, command and jobs"}
 	}
 	s := &Spec{Path: file}
-	d := &strictDecoder{file: file}
-	if err := d.decode(root, reflect.ValueOf(s).Elem(), ""); err != nil {
+	if err := yamlpos.Decode(file, root, s); err != nil {
 		return nil, err
 	}
 	s.setDefaults()
@@ -228,224 +198,10 @@ func ParseSpec(file string, data []byte) (*Spec, error) {
 	return s, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// parseYAML parses one YAML document into its root node, nil when the file
-// holds no document. Syntax errors name the file and line.
+// parseYAML parses the one YAML document of data into its root node, nil
+// when the file holds none; errors are positioned (see yamlpos).
 func parseYAML(file string, data []byte) (*yaml.Node, error) {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if err.Error() == "EOF" {
-			return nil, nil
-		}
-		return nil, syntaxError(file, data, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, &Error{File: file, Line: extra.Line, Column: extra.Column, Msg: "more than one YAML document; expected one"}
-	} else if err.Error() != "EOF" {
-		return nil, syntaxError(file, data, err)
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, nil
-	}
-	root := doc.Content[0]
-	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		return nil, nil
-	}
-	return root, nil
-}
-
-// syntaxError turns a yaml.v3 parse error into a positioned one; a tab in
-// indentation at or before the failing line is the usual culprit and is named.
-func syntaxError(file string, data []byte, err error) error {
-	msg := err.Error()
-	line := 0
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	for i, l := range strings.Split(string(data), "\n") {
-		if line > 0 && i+1 > line+1 {
-			break
-		}
-		for j := 0; j < len(l) && (l[j] == ' ' || l[j] == '\t'); j++ {
-			if l[j] == '\t' {
-				return &Error{File: file, Line: i + 1, Column: j + 1, Msg: "tab character in indentation; indent YAML with spaces"}
-			}
-		}
-	}
-	if line == 0 {
-		line = 1
-	}
-	return &Error{File: file, Line: line, Column: 1, Msg: "invalid YAML: " + msg}
-}
-
-// strictDecoder decodes a node tree into Go values by their yaml tags,
-// rejecting what yaml.v3's KnownFields would only report without a column:
-// unknown fields (with a suggestion), duplicate keys and mistyped scalars.
-type strictDecoder struct {
-	file string
-}
-
-func (d *strictDecoder) errorf(n *yaml.Node, field, format string, args ...any) *Error {
-	return &Error{File: d.file, Line: n.Line, Column: n.Column, Field: field, Msg: fmt.Sprintf(format, args...)}
-}
-
-func (d *strictDecoder) decode(n *yaml.Node, v reflect.Value, field string) error {
-	for n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return nil // an empty value leaves the zero value
-	}
-	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
-		}
-		return d.decode(n, v.Elem(), field)
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return d.errorf(n, field, "expected a mapping, got %s", describe(n))
-		}
-		fields := structFields(v.Type())
-		seen := map[string]*yaml.Node{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			if k.Value == "<<" && k.Tag == "!!merge" {
-				return d.errorf(k, field, "merge keys (<<) are not supported in a spec")
-			}
-			name := join(field, k.Value)
-			if prev, dup := seen[k.Value]; dup {
-				return d.errorf(k, name, "duplicate key (first at line %d)", prev.Line)
-			}
-			seen[k.Value] = k
-			idx, ok := fields[k.Value]
-			if !ok {
-				msg := fmt.Sprintf("unknown field %q", k.Value)
-				if s := closestName(k.Value, fieldNames(fields)); s != "" {
-					msg += fmt.Sprintf("; did you mean %q?", s)
-				}
-				return d.errorf(k, field, "%s", msg)
-			}
-			if err := d.decode(val, v.Field(idx), name); err != nil {
-				return err
-			}
-		}
-		return nil
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			return d.errorf(n, field, "expected a mapping, got %s", describe(n))
-		}
-		if v.IsNil() {
-			v.Set(reflect.MakeMap(v.Type()))
-		}
-		seen := map[string]*yaml.Node{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			if k.Kind != yaml.ScalarNode {
-				return d.errorf(k, field, "expected a string key, got %s", describe(k))
-			}
-			name := join(field, k.Value)
-			if prev, dup := seen[k.Value]; dup {
-				return d.errorf(k, name, "duplicate key (first at line %d)", prev.Line)
-			}
-			seen[k.Value] = k
-			elem := reflect.New(v.Type().Elem()).Elem()
-			if err := d.decode(val, elem, name); err != nil {
-				return err
-			}
-			v.SetMapIndex(reflect.ValueOf(k.Value), elem)
-		}
-		return nil
-	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			return d.errorf(n, field, "expected a list, got %s", describe(n))
-		}
-		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
-		for i, item := range n.Content {
-			if err := d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", field, i)); err != nil {
-				return err
-			}
-		}
-		v.Set(s)
-		return nil
-	case reflect.String:
-		if n.Kind != yaml.ScalarNode {
-			return d.errorf(n, field, "expected a string, got %s", describe(n))
-		}
-		v.SetString(n.Value)
-		return nil
-	case reflect.Bool:
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-			return d.errorf(n, field, "expected true or false, got %s", describe(n))
-		}
-		b, _ := strconv.ParseBool(strings.ToLower(n.Value))
-		v.SetBool(b)
-		return nil
-	}
-	return d.errorf(n, field, "internal: cannot decode into %s", v.Type())
-}
-
-// describe names a node's kind for type errors.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	if len(n.Value) > 40 {
-		return fmt.Sprintf("%q", n.Value[:40]+"...")
-	}
-	return fmt.Sprintf("%q", n.Value)
-}
-
-func join(field, key string) string {
-	if field == "" {
-		return key
-	}
-	return field + "." + key
-}
-
-func structFields(t reflect.Type) map[string]int {
-	m := map[string]int{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" || name == "" {
-			continue
-		}
-		m[name] = i
-	}
-	return m
-}
-
-func fieldNames(m map[string]int) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	return names
-}
-
-// suggest returns the candidate closest to s by edit distance when it is
-// close enough to be a likely typo.
-func closestName(s string, candidates []string) string {
-	best, bestD := "", len(s)/2+2
-	for _, c := range candidates {
-		if d := suggest.Distance(s, c); d < bestD || (d == bestD && c < best) {
-			best, bestD = c, d
-		}
-	}
-	return best
+	return yamlpos.Parse(file, data)
 }
 
 func (s *Spec) setDefaults() {

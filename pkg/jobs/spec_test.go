@@ -54,12 +54,12 @@ func TestParseSpecErrors(t *testing.T) {
 		{"bad interval", strings.Replace(validSpec, "8h", "8 hours", 1), `s.yaml:12:13: jobs[1].interval: "8 hours" is not a positive duration like 8h or 30m`},
 		{"no interval", strings.Replace(validSpec, "  interval: 8h\n", "", 1), `s.yaml:10:3: jobs[1].interval: a periodic needs an interval (e.g. 8h) or a cron`},
 		{"duplicate job", strings.Replace(validSpec, "tf-k8s-periodic", "tf-k8s-presubmit", 1), `s.yaml:10:9: jobs[1].name: duplicate job name "tf-k8s-presubmit" (also jobs[0])`},
-		{"wrong type", strings.Replace(validSpec, "always_run: true", "always_run: yes please", 1), `s.yaml:9:15: jobs[0].always_run: expected true or false, got "yes please"`},
+		{"wrong type", strings.Replace(validSpec, "always_run: true", "always_run: yes please", 1), `s.yaml:9:15: jobs[0].always_run: expected true or false, got string "yes please"`},
 		{"latest image", strings.Replace(validSpec, ":v1", ":latest", 1), `s.yaml:4:8: image: "gcr.io/mlkube-testing/builder:latest" uses :latest; pin it by tag or digest`},
-		{"bad yaml", "repo: [\n", "s.yaml:1:1: invalid YAML: did not find expected node content"},
+		{"bad yaml", "repo: [\n", "s.yaml:1:7: invalid YAML: did not find expected node content"},
 		{"bad severity", validSpec + "lint:\n  rules:\n    image-pinned: fatal\n", `s.yaml:15:19: lint.rules.image-pinned: "fatal" is not one of error, warning, off`},
 		{"unowned periodic", strings.Replace(validSpec, "name: tf-k8s-periodic", "name: nightly", 1), `s.yaml:10:9: jobs[1].name: periodic "nightly" neither starts with periodic_prefix "tf-k8s-" nor clones tensorflow/k8s; the spec could not find it again in a shared config`},
-		{"two documents", validSpec + "---\nrepo: x/y\n", "s.yaml:13:1: more than one YAML document; expected one"},
+		{"two documents", validSpec + "---\nrepo: x/y\n", "s.yaml:13:1: a second YAML document starts here; this file holds one document: remove the \"---\" or move the rest to a file of its own"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseSpec("s.yaml", []byte(tc.in))

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
@@ -101,7 +103,7 @@ func checkFields(node *yaml.Node, t reflect.Type, path string) error {
 			if node.Tag == "!!null" {
 				return nil
 			}
-			return Errorf(node, path, "want a mapping, got %s", describe(node))
+			return Errorf(node, path, "want a mapping, got %s", yamlpos.Describe(node))
 		}
 		fields := structFields(t)
 		for i := 0; i+1 < len(node.Content); i += 2 {
@@ -111,7 +113,7 @@ func checkFields(node *yaml.Node, t reflect.Type, path string) error {
 			}
 			f, ok := fields[k.Value]
 			if !ok {
-				return Errorf(k, path+"."+k.Value, "unknown field (known: %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
+				return Errorf(k, path+"."+k.Value, "%s", unknownField(k.Value, slices.Sorted(maps.Keys(fields))))
 			}
 			if err := checkFields(val, f, path+"."+k.Value); err != nil {
 				return err
@@ -171,15 +173,14 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.MappingNode:
-		return "a mapping"
-	default:
-		return fmt.Sprintf("%q", n.Value)
+// unknownField is the message for a key that names no field; the field's
+// path already names the key.
+func unknownField(key string, known []string) string {
+	msg := "unknown field"
+	if s := yamlpos.Suggest(key, known); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
+	return msg + " (known: " + strings.Join(known, ", ") + ")"
 }
 
 // ValueNode returns the value of key in the mapping node n, or n itself when

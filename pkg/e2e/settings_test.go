@@ -28,9 +28,9 @@ func TestDecodeSettings(t *testing.T) {
 				Path string `yaml:"path"`
 			}{{Path: "a"}}}},
 		{name: "unknown top field", in: "image: x\nimagee: y\n",
-			wantErr: "2:1: with.imagee: unknown field (known: charts, image, labels, timeout)"},
+			wantErr: "2:1: with.imagee: unknown field; did you mean \"image\"? (known: charts, image, labels, timeout)"},
 		{name: "unknown nested field", in: "charts:\n- path: a\n- pth: b\n",
-			wantErr: "3:3: with.charts[1].pth: unknown field (known: path)"},
+			wantErr: "3:3: with.charts[1].pth: unknown field; did you mean \"path\"? (known: path)"},
 		{name: "bad duration", in: "timeout: 5 minutes\n",
 			wantErr: "1:10: with.timeout: bad duration \"5 minutes\" (want e.g. 90s, 5m, 1h30m)"},
 		{name: "not a mapping", in: "- a\n", wantErr: "1:1: with: want a mapping, got a list"},

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // Pipeline is a parsed, validated pipeline spec.
@@ -70,7 +71,7 @@ func (e *ValidationError) Error() string {
 
 // LoadPipeline reads and validates the spec at path.
 func LoadPipeline(path string) (*Pipeline, error) {
-	b, err := os.ReadFile(path)
+	b, err := yamlpos.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load pipeline: %w", err)
 	}
@@ -83,17 +84,16 @@ func LoadPipeline(path string) (*Pipeline, error) {
 func ParsePipeline(file string, data []byte) (*Pipeline, error) {
 	v := &ValidationError{File: file}
 	p := &Pipeline{File: file}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		// yaml.v3 says "yaml: line N: ..."; keep its words, add the file.
-		return nil, fmt.Errorf("%s: %w", file, err)
+	// Syntax errors and a second document come back as file:line:col.
+	root, err := yamlpos.Parse(file, data)
+	if err != nil {
+		return nil, err
 	}
-	if len(doc.Content) == 0 {
+	if root == nil {
 		return nil, fmt.Errorf("%s: empty pipeline: want a mapping with steps:", file)
 	}
-	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d:%d: want a mapping with steps:, got %s", file, root.Line, root.Column, describe(root))
+		return nil, fmt.Errorf("%s:%d:%d: want a mapping with steps:, got %s", file, root.Line, root.Column, yamlpos.Describe(root))
 	}
 	var stepsNode *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -104,7 +104,7 @@ func ParsePipeline(file string, data []byte) (*Pipeline, error) {
 		case "env":
 			p.Env = parseEnv(v, val, "env")
 		default:
-			v.add(k, k.Value, "unknown field (known: env, steps)")
+			v.add(k, k.Value, "%s", unknownField(k.Value, []string{"env", "steps"}))
 		}
 	}
 	if stepsNode == nil || stepsNode.Kind != yaml.SequenceNode || len(stepsNode.Content) == 0 {
@@ -135,7 +135,7 @@ var stepFields = []string{"always", "dir", "env", "name", "needs", "retries", "r
 
 func parseStep(v *ValidationError, n *yaml.Node, path string) *StepSpec {
 	if n.Kind != yaml.MappingNode {
-		v.add(n, path, "want a mapping (name:, uses: or run:, ...), got %s", describe(n))
+		v.add(n, path, "want a mapping (name:, uses: or run:, ...), got %s", yamlpos.Describe(n))
 		return nil
 	}
 	s := &StepSpec{Line: n.Line, Column: n.Column}
@@ -193,7 +193,7 @@ func parseStep(v *ValidationError, n *yaml.Node, path string) *StepSpec {
 				s.Always = b
 			}
 		default:
-			v.add(k, field, "unknown field (known: %s)", strings.Join(stepFields, ", "))
+			v.add(k, field, "%s", unknownField(k.Value, stepFields))
 		}
 	}
 	switch {
@@ -250,7 +250,7 @@ func validName(s string) bool {
 
 func scalar(v *ValidationError, n *yaml.Node, field string) string {
 	if n.Kind != yaml.ScalarNode {
-		v.add(n, field, "want a single value, got %s", describe(n))
+		v.add(n, field, "want a single value, got %s", yamlpos.Describe(n))
 		return ""
 	}
 	return n.Value
@@ -261,7 +261,7 @@ func stringList(v *ValidationError, n *yaml.Node, field string) []string {
 		return []string{n.Value}
 	}
 	if n.Kind != yaml.SequenceNode {
-		v.add(n, field, "want a list of step names, got %s", describe(n))
+		v.add(n, field, "want a list of step names, got %s", yamlpos.Describe(n))
 		return nil
 	}
 	var out []string
@@ -275,7 +275,7 @@ func stringList(v *ValidationError, n *yaml.Node, field string) []string {
 
 func parseEnv(v *ValidationError, n *yaml.Node, field string) []EnvVar {
 	if n.Kind != yaml.MappingNode {
-		v.add(n, field, "want a mapping of NAME: value, got %s", describe(n))
+		v.add(n, field, "want a mapping of NAME: value, got %s", yamlpos.Describe(n))
 		return nil
 	}
 	var out []EnvVar

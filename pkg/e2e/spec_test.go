@@ -98,7 +98,7 @@ func TestParsePipelineErrors(t *testing.T) {
 		{
 			name: "unknown step field",
 			spec: "steps:\n- name: a\n  run: x\n  need: [b]\n",
-			want: []string{`e2e.yaml:4:3: steps[a].need: unknown field (known: always, dir, env, name, needs, retries, run, timeout, uses, with)`},
+			want: []string{`e2e.yaml:4:3: steps[a].need: unknown field; did you mean "needs"? (known: always, dir, env, name, needs, retries, run, timeout, uses, with)`},
 		},
 		{
 			name: "unknown kind setting",
@@ -135,7 +135,7 @@ func TestParsePipelineErrors(t *testing.T) {
 		{
 			name: "unknown top field",
 			spec: "stepz: []\nsteps:\n- name: a\n  run: x\n",
-			want: []string{`e2e.yaml:1:1: stepz: unknown field (known: env, steps)`},
+			want: []string{`e2e.yaml:1:1: stepz: unknown field; did you mean "steps"? (known: env, steps)`},
 		},
 		{
 			name: "no steps",

@@ -11,7 +11,7 @@ func TestDecode(t *testing.T) {
 	tests := []struct{ name, in, wantErr string }{
 		{"pod", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n", `f.yaml: not a ProwJob (apiVersion "v1", kind "Pod"; want apiVersion prow.k8s.io/v1, kind ProwJob)`},
 		{"empty", "\n", "f.yaml: empty file, want a ProwJob"},
-		{"not yaml", "{{", "f.yaml: error converting YAML to JSON"},
+		{"not yaml", "{{", "f.yaml:1:1: invalid YAML: did not find expected node content"},
 		{"typo", "apiVersion: prow.k8s.io/v1\nkind: ProwJob\nspec:\n  job: j\n  type: periodic\n  jobb: x\n", `unknown field "jobb"`},
 		{"no job", "apiVersion: prow.k8s.io/v1\nkind: ProwJob\nspec:\n  type: periodic\n", "f.yaml: ProwJob has no spec.job"},
 		{"ok", "apiVersion: prow.k8s.io/v1\nkind: ProwJob\nmetadata:\n  name: pj1\nspec:\n  job: j\n  type: periodic\n", ""},

@@ -1,7 +1,10 @@
 package yamlpos
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
 	"reflect"
 	"strconv"
 	"strings"
@@ -205,4 +208,88 @@ func structFields(t reflect.Type) (map[string]int, []string) {
 		names = append(names, name)
 	}
 	return m, names
+}
+
+var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]+)"`)
+
+// Locate returns the node under root that an error of a JSON decoder
+// (sigs.k8s.io/yaml, encoding/json) is about: the key of an unknown field,
+// the value of a mistyped one; root itself when it cannot tell.
+func Locate(root *yaml.Node, err error) *yaml.Node {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		if n := findPath(root, strings.Split(te.Field, ".")); n != nil {
+			return n
+		}
+	}
+	if m := unknownFieldRE.FindStringSubmatch(err.Error()); m != nil {
+		path := strings.Split(m[1], ".")
+		if n := findKeyPath(root, path); n != nil {
+			return n
+		}
+	}
+	return root
+}
+
+// findPath follows JSON field names down mappings, searching lists, and
+// returns the value at the end of path.
+func findPath(n *yaml.Node, path []string) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil {
+		return nil
+	}
+	if len(path) == 0 {
+		return n
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == path[0] {
+				return findPath(n.Content[i+1], path[1:])
+			}
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if f := findPath(c, path); f != nil {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// findKeyPath returns the key node at the end of path (the unknown field's
+// own name is last), else the first key named like it anywhere.
+func findKeyPath(root *yaml.Node, path []string) *yaml.Node {
+	last := path[len(path)-1]
+	var first *yaml.Node
+	var visit func(n *yaml.Node, depth int)
+	visit = func(n *yaml.Node, depth int) {
+		if n == nil || first != nil || depth > 1000 {
+			return
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == last {
+					first = n.Content[i]
+					return
+				}
+			}
+		}
+		for _, c := range n.Content {
+			visit(c, depth+1)
+		}
+	}
+	if len(path) > 1 {
+		if parent := findPath(root, path[:len(path)-1]); parent != nil {
+			visit(parent, 0)
+			if first != nil {
+				return first
+			}
+		}
+	}
+	visit(root, 0)
+	return first
 }

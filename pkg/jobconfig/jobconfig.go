@@ -99,6 +99,9 @@ func Files(path string) (*Listing, error) {
 		if kind := yamlpos.SpecialKind(st.Mode()); kind != "" {
 			return &Error{Path: p, Err: fmt.Errorf("is %s, not a regular file; Prow reads every *.yaml and *.yml here: remove it or add it to %s", kind, config.ProwIgnoreFileName)}
 		}
+		if st.Size() > yamlpos.MaxFileBytes {
+			return yamlpos.CheckRegular(p) // its one-line "too big"
+		}
 		total += st.Size()
 		if total > yamlpos.MaxTotalBytes {
 			return &Error{Path: path, Err: fmt.Errorf("job config files total more than %d MiB, the limit (yamlpos.MaxTotalBytes); real configs are far smaller", yamlpos.MaxTotalBytes>>20)}

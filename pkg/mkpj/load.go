@@ -2,28 +2,80 @@ package mkpj
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	gitignore "github.com/denormal/go-gitignore"
 	"sigs.k8s.io/prow/pkg/config"
 	"sigs.k8s.io/yaml"
+
+	"github.com/prowctl/prowctl/pkg/jobconfig"
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // LoadAll loads the Prow config and every job config file exactly as Prow's
 // components (and Prow's mkpj) do: parsed, defaulted and validated as a whole.
+//
+// Special files and inputs over yamlpos's budgets are refused before Prow
+// reads anything (it would block on a named pipe); when Prow refuses the
+// config, the error names the file, line and column at fault.
 func LoadAll(configPath, jobConfigPath string) (*config.Config, error) {
+	l, err := checkInputs(configPath, jobConfigPath)
+	if err != nil {
+		return nil, err
+	}
 	c, err := config.Load(configPath, jobConfigPath, nil, "")
 	if err != nil {
+		if perr := positioned(append([]string{configPath}, l.Files...), err); perr != nil {
+			return nil, perr
+		}
 		return nil, fmt.Errorf("load Prow config %s (jobs %s): %w", configPath, jobConfigPath, err)
 	}
 	return c, nil
+}
+
+// checkInputs refuses what Prow's loader would block or spin on, and
+// returns the job config files it will read.
+func checkInputs(configPath, jobConfigPath string) (*jobconfig.Listing, error) {
+	if err := yamlpos.CheckRegular(configPath); err != nil {
+		return nil, err
+	}
+	if jobConfigPath == "" {
+		return &jobconfig.Listing{}, nil
+	}
+	return jobconfig.Files(jobConfigPath)
+}
+
+// positioned finds where loadErr, Prow's refusal of the config, is: the
+// first of files that is not YAML, or the node a decode error is about in
+// the file it names. nil when it cannot tell.
+func positioned(files []string, loadErr error) error {
+	for _, path := range files {
+		b, err := jobconfig.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		doc, err := yamlpos.ParseFirst(path, b)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(loadErr.Error(), path+":") || len(doc.Content) == 0 {
+			continue
+		}
+		// Prow's decoder refused this file: place its message.
+		// Config holds both what config.yaml and a job config file hold.
+		derr := yaml.Unmarshal(b, &config.Config{})
+		if derr == nil {
+			continue
+		}
+		msg := derr.Error()
+		for _, p := range []string{"error converting YAML to JSON: ", "error unmarshaling JSON: ", "while decoding JSON: ", "json: "} {
+			msg = strings.TrimPrefix(msg, p)
+		}
+		return yamlpos.At(path, yamlpos.Locate(doc.Content[0], derr), "", "%s", msg)
+	}
+	return nil
 }
 
 // LoadForJob returns a config holding the Prow config, every preset and the
@@ -35,8 +87,15 @@ func LoadAll(configPath, jobConfigPath string) (*config.Config, error) {
 // The second result is false when no file mentions name literally (a name
 // spelled with YAML escapes, say); callers then fall back to LoadAll.
 func LoadForJob(configPath, jobConfigPath, name string) (*config.Config, bool, error) {
+	l, err := checkInputs(configPath, jobConfigPath)
+	if err != nil {
+		return nil, false, err
+	}
 	c, err := config.Load(configPath, "", nil, "")
 	if err != nil {
+		if perr := positioned([]string{configPath}, err); perr != nil {
+			return nil, false, perr
+		}
 		return nil, false, fmt.Errorf("load Prow config %s: %w", configPath, err)
 	}
 	if jobConfigPath == "" {
@@ -47,17 +106,17 @@ func LoadForJob(configPath, jobConfigPath, name string) (*config.Config, bool, e
 		// config files too, which this path applies only to theirs.
 		return c, false, nil
 	}
-	files, err := jobConfigFiles(jobConfigPath)
-	if err != nil {
-		return nil, false, err
+	if len(l.Duplicates) > 0 {
+		d := l.Duplicates[0]
+		return nil, false, &jobconfig.Error{Path: d.Path, Err: fmt.Errorf("duplicated basename is not allowed: %s (also %s); rename one", filepath.Base(d.Path), d.First)}
 	}
 	needle := []byte(name)
 	var (
 		found bool
 		jc    config.JobConfig
 	)
-	for _, path := range files {
-		b, err := readMaybeGzip(path)
+	for _, path := range l.Files {
+		b, err := jobconfig.ReadFile(path)
 		if err != nil {
 			return nil, false, err
 		}
@@ -69,6 +128,9 @@ func LoadForJob(configPath, jobConfigPath, name string) (*config.Config, bool, e
 		}
 		var sub config.JobConfig
 		if err := yaml.Unmarshal(b, &sub); err != nil {
+			if perr := positioned([]string{path}, fmt.Errorf("%s: %w", path, err)); perr != nil {
+				return nil, false, perr
+			}
 			return nil, false, fmt.Errorf("error unmarshalling %s: %w", path, err)
 		}
 		jc.Presets = append(jc.Presets, sub.Presets...)
@@ -186,78 +248,16 @@ func clustersOf(py *config.ProwYAML) []string {
 	return out
 }
 
-// jobConfigFiles lists the files Prow's config.ReadJobConfig would read from
-// path, in the same order: .yaml and .yml files, minus .prowignore'd ones and
-// Kubernetes' "..data" volume entries. Basenames must be unique.
-func jobConfigFiles(path string) ([]string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("job config: %w", err)
-	}
-	if !st.IsDir() {
-		return []string{path}, nil
-	}
-	ignore, err := gitignore.NewRepositoryWithFile(path, config.ProwIgnoreFileName)
-	if err != nil {
-		return nil, fmt.Errorf("job config %s: read %s: %w", path, config.ProwIgnoreFileName, err)
-	}
-	var files []string
-	basenames := map[string]string{}
-	err = filepath.Walk(path, func(p string, info fs.FileInfo, err error) error {
-		if err != nil {
-			return fmt.Errorf("walk %s: %w", p, err)
-		}
-		if strings.HasPrefix(info.Name(), "..") {
-			if info.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if ext := filepath.Ext(p); ext != ".yaml" && ext != ".yml" {
-			return nil
-		}
-		if m := ignore.Match(p); m != nil && m.Ignore() {
-			return nil
-		}
-		if info.IsDir() {
-			return nil
-		}
-		base := filepath.Base(p)
-		if other, ok := basenames[base]; ok {
-			return fmt.Errorf("job config: duplicated basename %s: %s and %s", base, other, p)
-		}
-		basenames[base] = p
-		files = append(files, p)
-		return nil
-	})
-	return files, err
-}
-
-// readMaybeGzip reads a file Prow would read, gzipped or not.
-func readMaybeGzip(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.HasPrefix(b, []byte("\x1F\x8B")) {
-		return b, nil
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	defer zr.Close()
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return out, nil
-}
-
 // LoadProwConfig loads the Prow config alone (no job config), as Prow does.
 func LoadProwConfig(configPath string) (*config.Config, error) {
+	if err := yamlpos.CheckRegular(configPath); err != nil {
+		return nil, err
+	}
 	c, err := config.Load(configPath, "", nil, "")
 	if err != nil {
+		if perr := positioned([]string{configPath}, err); perr != nil {
+			return nil, perr
+		}
 		return nil, fmt.Errorf("load Prow config %s: %w", configPath, err)
 	}
 	return c, nil

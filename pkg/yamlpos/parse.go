@@ -61,10 +61,10 @@ type Document struct {
 	Line int
 }
 
-// ParseAll parses every document of data. Syntax errors, NUL bytes and
-// invalid UTF-8 are *Error at their real line and column; input over
-// MaxFileBytes or a document expanding past MaxNodes through aliases is
-// refused.
+// ParseAll parses every document of data. Syntax errors, NUL bytes,
+// invalid UTF-8 and duplicate keys are *Error at their real line and
+// column; input over MaxFileBytes or a document expanding past MaxNodes
+// through aliases is refused.
 func ParseAll(file string, data []byte) ([]Document, error) {
 	if len(data) > MaxFileBytes {
 		return nil, tooBig(file)
@@ -92,6 +92,9 @@ func ParseAll(file string, data []byte) ([]Document, error) {
 		}
 		if d.Root != nil {
 			if err := CheckAliases(file, d.Root); err != nil {
+				return nil, err
+			}
+			if err := DuplicateKey(file, d.Root); err != nil {
 				return nil, err
 			}
 		}
@@ -204,4 +207,44 @@ func ParseFirst(file string, data []byte) (*yaml.Node, error) {
 		}
 	}
 	return &doc, nil
+}
+
+// DuplicateKey returns the first key defined twice in one mapping under
+// root, at the second definition with its dotted path as Field; nil when
+// there is none. Decoders keep one of the two silently, which hides edits.
+func DuplicateKey(file string, root *yaml.Node) *Error {
+	var found *Error
+	var walk func(n *yaml.Node, path string, depth int)
+	walk = func(n *yaml.Node, path string, depth int) {
+		if found != nil || n == nil || depth > 10000 {
+			return
+		}
+		switch n.Kind {
+		case yaml.MappingNode:
+			var seen map[string]*yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind != yaml.ScalarNode || (k.Value == "<<" && k.Tag == "!!merge") {
+					continue
+				}
+				if seen == nil {
+					seen = make(map[string]*yaml.Node, len(n.Content)/2)
+				}
+				if first, dup := seen[k.Value]; dup {
+					found = At(file, k, join(path, k.Value), "duplicate key (first at line %d)", first.Line)
+					return
+				}
+				seen[k.Value] = k
+			}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i+1], join(path, n.Content[i].Value), depth+1)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, fmt.Sprintf("%s[%d]", path, i), depth+1)
+			}
+		}
+	}
+	walk(root, "", 0)
+	return found
 }

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 

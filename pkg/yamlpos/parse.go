@@ -172,8 +172,8 @@ func CheckAliases(file string, root *yaml.Node) error {
 				break
 			}
 		}
-		if s > MaxNodes && bad == nil && n.Kind == yaml.AliasNode {
-			bad = n
+		if s > MaxNodes && bad == nil {
+			bad = n // the deepest value that crosses the budget
 		}
 		s = min(s, MaxNodes+1)
 		sizes[n] = s
@@ -185,7 +185,7 @@ func CheckAliases(file string, root *yaml.Node) error {
 	if bad == nil {
 		bad = root
 	}
-	return At(file, bad, "", "aliases expand this document past %d nodes, the limit (yamlpos.MaxNodes); write the values out or use fewer nested aliases", MaxNodes)
+	return At(file, bad, "", "this value, with its aliases expanded, exceeds %d nodes, the limit (yamlpos.MaxNodes); use fewer nested aliases", MaxNodes)
 }
 
 // ParseFirst parses the first document of data only, as Prow's decoder

@@ -46,6 +46,11 @@ func loadProwConfig(path string) prowConfig {
 	}
 	if len(doc.Content) > 0 {
 		p.root = doc.Content[0]
+		// As in job config files: Prow keeps the last of two keys silently.
+		if d := yamlpos.DuplicateKey(path, p.root); d != nil {
+			p.findings = append(p.findings, Finding{File: path, Line: d.Line, Column: d.Column, Severity: SeverityError, Rule: RuleDuplicateKey,
+				Message: fmt.Sprintf("%s: %s; Prow keeps only the last", d.Field, d.Msg)})
+		}
 	}
 	for _, k := range []string{"presubmits", "postsubmits", "periodics"} {
 		if v := valueOf(p.root, k); v != nil && len(v.Content) > 0 {

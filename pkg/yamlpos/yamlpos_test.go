@@ -103,7 +103,6 @@ func aliasBomb(levels, fan int) string {
 	return b.String()
 }
 
-
 func TestAliasBudget(t *testing.T) {
 	bomb := aliasBomb(12, 10) // 10^12 nodes expanded, under 1 KB
 	err := bounded(t, 2*time.Second, 50<<20, func() error {

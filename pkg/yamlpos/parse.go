@@ -91,10 +91,7 @@ func ParseAll(file string, data []byte) ([]Document, error) {
 			}
 		}
 		if d.Root != nil {
-			if err := CheckAliases(file, d.Root); err != nil {
-				return nil, err
-			}
-			if err := DuplicateKey(file, d.Root); err != nil {
+			if err := checkDocument(file, data, d.Root, true); err != nil {
 				return nil, err
 			}
 		}
@@ -144,18 +141,25 @@ func markerLine(data []byte, line int) int {
 
 // CheckAliases refuses a document whose nodes, counting each alias as a
 // copy of what it refers to, exceed MaxNodes: decoding it (or converting
-// it to JSON for Prow's decoder) would build that many values. The count is
-// memoised per node, so checking is linear in the document's own size.
+// it to JSON for Prow's decoder) would build that many values. Only
+// anchored nodes (what aliases refer to) are memoised, so checking is
+// linear in the document's own size.
 func CheckAliases(file string, root *yaml.Node) error {
-	sizes := map[*yaml.Node]int{}
+	var sizes map[*yaml.Node]int
 	var bad *yaml.Node
 	var size func(n *yaml.Node, depth int) int
 	size = func(n *yaml.Node, depth int) int {
 		if bad != nil {
 			return MaxNodes + 1
 		}
-		if s, ok := sizes[n]; ok {
-			return s
+		if n.Anchor != "" {
+			if s, ok := sizes[n]; ok {
+				return s
+			}
+			if sizes == nil {
+				sizes = map[*yaml.Node]int{}
+			}
+			sizes[n] = MaxNodes + 1 // an alias inside its own anchor is unbounded
 		}
 		if depth > 10000 {
 			bad = n
@@ -163,7 +167,6 @@ func CheckAliases(file string, root *yaml.Node) error {
 		}
 		s := 1
 		if n.Kind == yaml.AliasNode && n.Alias != nil {
-			sizes[n] = MaxNodes + 1 // a cycle counts as unbounded
 			s += size(n.Alias, depth+1)
 		}
 		for _, c := range n.Content {
@@ -176,7 +179,9 @@ func CheckAliases(file string, root *yaml.Node) error {
 			bad = n // the deepest value that crosses the budget
 		}
 		s = min(s, MaxNodes+1)
-		sizes[n] = s
+		if n.Anchor != "" {
+			sizes[n] = s
+		}
 		return s
 	}
 	if size(root, 0) <= MaxNodes {
@@ -186,6 +191,22 @@ func CheckAliases(file string, root *yaml.Node) error {
 		bad = root
 	}
 	return At(file, bad, "", "this value, with its aliases expanded, exceeds %d nodes, the limit (yamlpos.MaxNodes); use fewer nested aliases", MaxNodes)
+}
+
+// checkDocument applies the budgets and duplicate-key check to a parsed
+// document. A file without '*' has no aliases to count.
+func checkDocument(file string, data []byte, root *yaml.Node, dups bool) error {
+	if bytes.IndexByte(data, '*') >= 0 {
+		if err := CheckAliases(file, root); err != nil {
+			return err
+		}
+	}
+	if dups {
+		if err := DuplicateKey(file, root); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ParseFirst parses the first document of data only, as Prow's decoder
@@ -202,7 +223,7 @@ func ParseFirst(file string, data []byte) (*yaml.Node, error) {
 		return nil, SyntaxError(file, data, err)
 	}
 	if len(doc.Content) > 0 {
-		if err := CheckAliases(file, doc.Content[0]); err != nil {
+		if err := checkDocument(file, data, doc.Content[0], false); err != nil {
 			return nil, err
 		}
 	}

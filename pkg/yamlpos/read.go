@@ -44,7 +44,20 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: unwrapPath(err)}
 	}
 	defer f.Close()
-	return ReadAll(path, f)
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	// Sized up front, as os.ReadFile does: lint reads hundreds of files.
+	var buf bytes.Buffer
+	buf.Grow(int(min(size, MaxFileBytes)) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileBytes+1)); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	if buf.Len() > MaxFileBytes {
+		return nil, tooBig(path)
+	}
+	return buf.Bytes(), nil
 }
 
 // ReadAll reads r (standard input, say) up to MaxFileBytes; name names it

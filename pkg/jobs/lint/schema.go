@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prowctl/prowctl/pkg/suggest"
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // shape is what a YAML node may hold where Prow decodes a Go type: the
@@ -123,13 +123,5 @@ func (s *shape) field(key string) (t reflect.Type, canonical string, exact bool,
 	return nil, "", false, false
 }
 
-// suggest returns the known name closest to key, or "" when none is close.
-func closestName(key string, names []string) string {
-	best, bestD := "", len(key)/3+2
-	for _, n := range names {
-		if d := suggest.Distance(strings.ToLower(key), strings.ToLower(n)); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
+// closestName returns the known name closest to key, or "" when none is close.
+func closestName(key string, names []string) string { return yamlpos.Suggest(key, names) }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -116,5 +119,61 @@ func TestBuildJobInProwConfig(t *testing.T) {
 	env := res.ProwJob.Spec.PodSpec.Containers[0].Env
 	if len(env) != 1 || env[0].Name != "X" {
 		t.Errorf("env %v, want the preset of the job config file", env)
+	}
+}
+
+// Prow's loader names no line; mkpj places its refusal, and refuses what
+// would block Prow's loader before it starts.
+func TestLoadErrorsArePositioned(t *testing.T) {
+	cfg, err := filepath.Abs("testdata/compare/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("periodics:\n- name: p\n  interval: 1h\n  max_concurrency: lots\n  spec:\n    containers:\n    - image: alpine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := bad + `:4:20: cannot unmarshal string into Go struct field Periodic.JobConfig.periodics.JobBase.max_concurrency of type int`
+	if _, err := LoadAll(cfg, dir); err == nil || err.Error() != want {
+		t.Errorf("LoadAll error = %v\nwant %s", err, want)
+	}
+	if _, _, err := LoadForJob(cfg, dir, "p"); err == nil || err.Error() != want {
+		t.Errorf("LoadForJob error = %v\nwant %s", err, want)
+	}
+
+	fifoDir := t.TempDir()
+	fifo := filepath.Join(fifoDir, "pipe.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ignoreDir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(ignoreDir, ".prowignore"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ignoreDir, "a.yaml"), []byte("periodics: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ dir, want string }{
+		{fifoDir, fifo + ": is a named pipe (FIFO)"},
+		{ignoreDir, filepath.Join(ignoreDir, ".prowignore") + ": is a directory"},
+	} {
+		done := make(chan error, 2)
+		go func() {
+			_, err := LoadAll(cfg, tc.dir)
+			done <- err
+			_, _, err = LoadForJob(cfg, tc.dir, "x")
+			done <- err
+		}()
+		for range 2 {
+			select {
+			case err := <-done:
+				if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+					t.Errorf("error = %v, want %s...", err, tc.want)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatalf("%s: still loading after 2s", tc.dir)
+			}
+		}
 	}
 }

@@ -38,3 +38,32 @@ func TestReadFileMissing(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+func TestDecodeErrorsArePositioned(t *testing.T) {
+	head := "apiVersion: prow.k8s.io/v1\nkind: ProwJob\nmetadata:\n  name: pj1\nspec:\n  job: j\n  type: periodic\n"
+	tests := []struct{ name, in, want string }{
+		{"unknown field", head + "  jobb: x\n", `f.yaml:8:3: unknown field "jobb"`},
+		{"wrong type", head + "  max_concurrency: lots\n", "f.yaml:8:20: cannot unmarshal string into Go struct field ProwJobSpec.spec.max_concurrency of type int"},
+		{"two ProwJobs", head + "---\n" + head, "f.yaml:8:1: 2 documents; one ProwJob per file: split the file and create each"},
+		{"syntax", head + "  job: [j\n", "f.yaml:8:8: invalid YAML: did not find expected ',' or ']'"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode("f.yaml", []byte(tc.in))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("error = %v\nwant    %s", err, tc.want)
+			}
+		})
+	}
+	// JSON indented with tabs is not YAML but is a ProwJob file all the same.
+	if _, err := Decode("f.json", []byte("{\n\t\"apiVersion\": \"prow.k8s.io/v1\",\n\t\"kind\": \"ProwJob\",\n\t\"spec\": {\"job\": \"j\", \"type\": \"periodic\"}\n}\n")); err != nil {
+		t.Fatalf("tab-indented JSON: %v", err)
+	}
+}
+
+func TestReadBoundsStandardInput(t *testing.T) {
+	_, err := Read("standard input", strings.NewReader(strings.Repeat("#", 9<<20)))
+	if err == nil || !strings.Contains(err.Error(), "standard input: larger than 8 MiB") {
+		t.Fatalf("error = %v", err)
+	}
+}

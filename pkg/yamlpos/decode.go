@@ -218,7 +218,15 @@ var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]+)"`)
 func Locate(root *yaml.Node, err error) *yaml.Node {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		if n := findPath(root, strings.Split(te.Field, ".")); n != nil {
+		// The path holds JSON names and the Go names of embedded structs
+		// (JobBase); only the JSON names are keys in the file.
+		var path []string
+		for _, seg := range strings.Split(te.Field, ".") {
+			if seg != "" && (seg[0] < 'A' || seg[0] > 'Z') {
+				path = append(path, seg)
+			}
+		}
+		if n := findPath(root, path); n != nil && len(path) > 0 {
 			return n
 		}
 	}

@@ -229,3 +229,28 @@ func TestSecondDocumentRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryReaderRefusesAnOversizedFile(t *testing.T) {
+	for _, r := range readers {
+		t.Run(r.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "f.yaml")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Sparse: 9 MB by size, nothing written; a reader that read
+			// it would find NUL bytes, not this error.
+			if err := f.Truncate(9 << 20); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			start := time.Now()
+			got := within(t, 2*time.Second, func() string { return r.read(t, dir, path) })
+			t.Logf("refused in %v", time.Since(start).Round(time.Millisecond))
+			if !strings.Contains(got, path+": larger than 8 MiB, the limit for one input file") {
+				t.Errorf("got %q", got)
+			}
+		})
+	}
+}

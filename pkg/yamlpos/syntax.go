@@ -14,8 +14,9 @@ import (
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // probeBudget bounds the bytes re-parsed while locating one syntax error
-// (each probe parses a prefix of the input).
-const probeBudget = 32 << 20
+// (each probe parses a prefix of the input): yaml.v3 builds nodes at about
+// 1-2 MB/s, so a 1 MB file costs at most a few seconds to place an error.
+const probeBudget = 4 << 20
 
 // SyntaxError turns a yaml.v3 parse error on data into an *Error at the
 // real line and column.
@@ -165,8 +166,19 @@ func locate(data []byte, lines [][]byte, reported int) (line, col int) {
 		return line, firstNonSpace(lines, line)
 	}
 	// Within the line, the column is where the longest prefix of the line
-	// that still parses ends.
-	before := prefixLen(line - 1)
+	// that still parses ends. The lines before it matter only through the
+	// construct they leave open; when the last top-level line before it
+	// starts an entry that parses on its own as it does in the file, the
+	// probes parse from there, which keeps them small in a large file.
+	from := 0
+	if k := lastTopLevel(lines, line); k > 0 {
+		start, end := prefixLen(k-1), prefixLen(line-1)
+		if parses(data[start:end]) && !parses(data[start:prefixLen(line)]) {
+			from = start
+		}
+	}
+	before := prefixLen(line-1) - from
+	head := data[from : from+before]
 	text := bytes.TrimRight(lines[line-1], "\r\n")
 	for c := len(text) - 1; c >= 0; c-- {
 		if budget < before+c {
@@ -174,12 +186,25 @@ func locate(data []byte, lines [][]byte, reported int) (line, col int) {
 		}
 		budget -= before + c + 1
 		probe := make([]byte, 0, before+c+1)
-		probe = append(append(append(probe, data[:before]...), text[:c]...), '\n')
+		probe = append(append(append(probe, head...), text[:c]...), '\n')
 		if parses(probe) {
 			return line, utf8.RuneCount(text[:c]) + 1
 		}
 	}
 	return line, 1
+}
+
+// lastTopLevel is the last line before line (1-based) that starts at
+// column 1 with content: a top-level key or list item. 0 when none.
+func lastTopLevel(lines [][]byte, line int) int {
+	for k := line - 1; k >= 1; k-- {
+		l := lines[k-1]
+		if len(l) == 0 || l[0] == ' ' || l[0] == '\t' || l[0] == '#' || l[0] == '\n' || l[0] == '\r' || bytes.HasPrefix(l, []byte("---")) || bytes.HasPrefix(l, []byte("...")) {
+			continue
+		}
+		return k
+	}
+	return 0
 }
 
 func firstNonSpace(lines [][]byte, line int) int {

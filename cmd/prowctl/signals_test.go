@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,38 +91,23 @@ func mkfifo(t *testing.T, path string) string {
 	return path
 }
 
-// TestStopsOnSignal: every command whose read blocks (a FIFO as the spec,
-// in the job config directory or as the Prow config, an idle pipe on
-// standard input) stops within a second of SIGINT or SIGTERM, with the
+// TestStopsOnSignal: every command whose read blocks (an API server that
+// accepts and never answers, an idle pipe on standard input) stops within a
+// second of SIGINT or SIGTERM, with the
 // shell's code for the signal, no child left and no file written. Prow's
 // interrupts package swallows both signals in any binary that links its
 // config loader; only the root's handler makes them work.
 func TestStopsOnSignal(t *testing.T) {
-	abs := func(p string) string {
-		a, err := filepath.Abs(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
 	for _, tc := range []struct {
 		name  string
 		setup func(t *testing.T, dir string) (args []string)
 		stdin bool // an idle pipe on standard input
 	}{
-		{name: "jobs generate, FIFO spec", setup: func(t *testing.T, dir string) []string {
-			return []string{"jobs", "generate", "--spec", mkfifo(t, filepath.Join(dir, "spec.yaml")), "--out", filepath.Join(dir, "out.yaml")}
+		{name: "get, an API server that never answers", setup: func(t *testing.T, dir string) []string {
+			return []string{"get", "--kubeconfig", silentServer(t, dir)}
 		}},
-		{name: "jobs lint, FIFO in the job config", setup: func(t *testing.T, dir string) []string {
-			jobs := filepath.Join(dir, "jobs")
-			if err := os.Mkdir(jobs, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			mkfifo(t, filepath.Join(jobs, "jobs.yaml"))
-			return []string{"jobs", "lint", "--config-path", abs("../../config/prow/config.yaml"), "--job-config-path", jobs}
-		}},
-		{name: "mkpj, FIFO Prow config", setup: func(t *testing.T, dir string) []string {
-			return []string{"mkpj", "--job", "ci-cleanup", "--config-path", mkfifo(t, filepath.Join(dir, "config.yaml")), "--job-config-path", abs(mkpjTestJobs)}
+		{name: "watch, an API server that never answers", setup: func(t *testing.T, dir string) []string {
+			return []string{"watch", "some-job", "--kubeconfig", silentServer(t, dir)}
 		}},
 		{name: "create -f -, idle pipe", stdin: true, setup: func(*testing.T, string) []string {
 			return []string{"create", "-f", "-"}
@@ -189,6 +176,112 @@ func TestStopsOnSignal(t *testing.T) {
 				t.Logf("%s: exit %d after %s", sig, want, took.Round(time.Millisecond))
 			})
 		}
+	}
+}
+
+// silentServer listens on loopback, accepts connections and never answers
+// them, and returns a kubeconfig that points at it: a client blocks until
+// its own timeout.
+func silentServer(t *testing.T, dir string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: silent
+  cluster:
+    server: https://%s
+    insecure-skip-tls-verify: true
+users:
+- name: u
+  user:
+    token: t
+contexts:
+- name: silent
+  context: {cluster: silent, user: u}
+current-context: silent
+`, l.Addr())
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSpecialFilesRefused: a named pipe where a file is expected (the spec,
+// a file in the job config directory, the Prow config) is refused at once
+// with a one-line error, where opening it would block until a writer came.
+func TestSpecialFilesRefused(t *testing.T) {
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir string) (args []string)
+	}{
+		{name: "jobs generate, FIFO spec", setup: func(t *testing.T, dir string) []string {
+			return []string{"jobs", "generate", "--spec", mkfifo(t, filepath.Join(dir, "spec.yaml")), "--out", filepath.Join(dir, "out.yaml")}
+		}},
+		{name: "jobs lint, FIFO in the job config", setup: func(t *testing.T, dir string) []string {
+			jobs := filepath.Join(dir, "jobs")
+			if err := os.Mkdir(jobs, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			mkfifo(t, filepath.Join(jobs, "jobs.yaml"))
+			return []string{"jobs", "lint", "--config-path", abs("../../config/prow/config.yaml"), "--job-config-path", jobs}
+		}},
+		{name: "mkpj, FIFO Prow config", setup: func(t *testing.T, dir string) []string {
+			return []string{"mkpj", "--job", "ci-cleanup", "--config-path", mkfifo(t, filepath.Join(dir, "config.yaml")), "--job-config-path", abs(mkpjTestJobs)}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := prowctlCommand(t, tc.setup(t, dir)...)
+			cmd.Dir = dir
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			start := time.Now()
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+				t.Fatalf("exit %v, want a failure; stderr:\n%s", err, stderr.String())
+			}
+			msg := strings.TrimSuffix(stderr.String(), "\n")
+			if !strings.Contains(msg, "named pipe") || strings.Contains(msg, "\n") {
+				t.Errorf("want one line naming the named pipe, got:\n%s", stderr.String())
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("took %s", took)
+			}
+		})
 	}
 }
 

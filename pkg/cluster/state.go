@@ -1,0 +1,167 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// State is what DIR/state.json records about a cluster.
+type State struct {
+	Dir        string           `json:"dir"`
+	ToolsDir   string           `json:"toolsDir"`
+	ProwConfig string           `json:"prowConfig"`
+	Kubeconfig string           `json:"kubeconfig"`
+	Context    string           `json:"context"`
+	Started    time.Time        `json:"started"`
+	Ready      time.Time        `json:"ready,omitzero"`
+	Components []ComponentState `json:"components"`
+}
+
+// ComponentState is one component of a State.
+type ComponentState struct {
+	Name     string         `json:"name"`
+	Version  string         `json:"version,omitempty"`
+	Process  *Process       `json:"process,omitempty"`
+	Ports    map[string]int `json:"ports,omitempty"`
+	Endpoint string         `json:"endpoint,omitempty"`
+	Log      string         `json:"log,omitempty"`
+}
+
+// PIDs returns the pid of every component process.
+func (s *State) PIDs() []int {
+	var pids []int
+	for _, c := range s.Components {
+		if c.Process != nil {
+			pids = append(pids, c.Process.PID)
+		}
+	}
+	return pids
+}
+
+const stateFile = "state.json"
+
+// running says whether every component process of s still runs.
+func (s *State) running() bool {
+	any := false
+	for _, c := range s.Components {
+		if c.Process != nil {
+			if !c.Process.alive() {
+				return false
+			}
+			any = true
+		}
+	}
+	return any && !s.Ready.IsZero()
+}
+
+// ComponentStatus is what Status reports about one component.
+type ComponentStatus struct {
+	Name     string `json:"name"`
+	PID      int    `json:"pid,omitempty"`
+	Running  bool   `json:"running"`
+	Healthy  bool   `json:"healthy"`
+	Health   string `json:"health"`
+	Endpoint string `json:"endpoint"`
+	Version  string `json:"version,omitempty"`
+}
+
+// Status checks each component of the cluster in dir: whether its recorded
+// process still runs, and its readiness check.
+func Status(ctx context.Context, dir string, components []Component) (*State, []ComponentStatus, error) {
+	if components == nil {
+		components = DefaultComponents()
+	}
+	s, err := LoadState(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%w in %s", ErrNoCluster, dir)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	env := s.env()
+	byName := map[string]Component{}
+	for _, c := range components {
+		byName[c.Name] = c
+	}
+	var out []ComponentStatus
+	for _, cs := range s.Components {
+		st := ComponentStatus{Name: cs.Name, Endpoint: cs.Endpoint, Version: cs.Version, Running: true}
+		if cs.Process != nil {
+			st.PID = cs.Process.PID
+			st.Running = cs.Process.alive()
+		}
+		c, known := byName[cs.Name]
+		switch {
+		case !st.Running:
+			st.Health = "not running"
+		case !known || c.Ready == nil:
+			st.Health = "unknown"
+		default:
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := c.Ready(ctx, env); err != nil {
+				st.Health = err.Error()
+			} else {
+				st.Healthy, st.Health = true, "ok"
+			}
+			cancel()
+		}
+		out = append(out, st)
+	}
+	return s, out, nil
+}
+
+func (s *State) env() *Env {
+	e := &Env{Dir: s.Dir, ToolsDir: s.ToolsDir, ProwConfig: s.ProwConfig, Ports: map[string]map[string]int{}}
+	for _, c := range s.Components {
+		e.Ports[c.Name] = c.Ports
+	}
+	return e
+}
+
+// Env rebuilds the environment the components of s were started with.
+func (s *State) Env() *Env { return s.env() }
+
+// LoadState reads DIR/state.json.
+func LoadState(dir string) (*State, error) {
+	p := filepath.Join(dir, stateFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return &s, nil
+}
+
+func saveState(s *State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(s.Dir, stateFile), append(b, '\n'), 0o644)
+}
+
+const lockFile = ".lock"
+
+// lockDir keeps two prowctl processes from starting or stopping the same
+// cluster at once.
+func lockDir(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another prowctl is starting or stopping the cluster in %s", dir)
+	}
+	return func() { f.Close() }, nil
+}

@@ -18,8 +18,8 @@ import (
 	"sigs.k8s.io/prow/pkg/kube"
 	"sigs.k8s.io/prow/pkg/pjutil"
 
-	"github.com/prowctl/prowctl/config/kwok"
 	"github.com/prowctl/prowctl/internal/testcluster"
+	"github.com/prowctl/prowctl/pkg/cluster"
 )
 
 func TestMain(m *testing.M) { testcluster.Main(m) }
@@ -36,7 +36,7 @@ const jobConfig = `periodics:
   interval: 24h
   decorate: true
   labels:
-    ` + kwok.FailureLabel + `: ` + kwok.FailureValue + `
+    ` + cluster.SimulateResultLabel + `: ` + cluster.SimulateFailure + `
   spec:
     containers:
     - image: registry.example/test:latest
@@ -45,7 +45,7 @@ const jobConfig = `periodics:
   interval: 24h
   decorate: true
   annotations:
-    ` + kwok.DurationAnnotation + `: 4s
+    ` + cluster.SimulateDurationAnnotation + `: 4s
   spec:
     containers:
     - image: registry.example/test:latest
@@ -143,8 +143,8 @@ func TestProwJobFails(t *testing.T) {
 	c := testcluster.Get(t)
 	t.Parallel()
 	job := periodic(t, c, "prowctl-harness-fail")
-	if job.Labels[kwok.FailureLabel] != kwok.FailureValue {
-		t.Fatalf("job labels %v lack %s", job.Labels, kwok.FailureLabel)
+	if job.Labels[cluster.SimulateResultLabel] != cluster.SimulateFailure {
+		t.Fatalf("job labels %v lack %s", job.Labels, cluster.SimulateResultLabel)
 	}
 	states, pj := run(t, c, job)
 	if got := states[len(states)-1]; got != prowapi.FailureState {
@@ -155,8 +155,8 @@ func TestProwJobFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pod.Labels[kwok.FailureLabel] != kwok.FailureValue || pod.Status.Phase != corev1.PodFailed {
-		t.Errorf("pod %s: label %s=%q, phase %s; want %s and Failed", pod.Name, kwok.FailureLabel, pod.Labels[kwok.FailureLabel], pod.Status.Phase, kwok.FailureValue)
+	if pod.Labels[cluster.SimulateResultLabel] != cluster.SimulateFailure || pod.Status.Phase != corev1.PodFailed {
+		t.Errorf("pod %s: label %s=%q, phase %s; want %s and Failed", pod.Name, cluster.SimulateResultLabel, pod.Labels[cluster.SimulateResultLabel], pod.Status.Phase, cluster.SimulateFailure)
 	}
 }
 

@@ -8,7 +8,7 @@
 // Pods run on the simulated node: their spec, Prow's decoration and the
 // ProwJob state machine are real; their containers are not executed. kwok
 // completes Prow's pods after a second, and fails the ones labelled
-// prowctl.dev/simulate-result=failure (see config/kwok/stages.yaml).
+// prowctl.dev/simulate-result=failure (see kwok_stages.yaml).
 //
 // Everything the cluster owns lives under one directory, and Up and Down
 // touch nothing else in it:
@@ -20,7 +20,7 @@
 //	  etcd/data/                etcd's data
 //	  kube-apiserver/           CA, serving certificate, service account keys, tokens.csv
 //	  kube-controller-manager/, kube-scheduler/   their self-signed serving certificates
-//	  kwok/stages.yaml          the simulated node's pod stages (config/kwok/stages.yaml)
+//	  kwok/stages.yaml          the simulated node's pod stages (kwok_stages.yaml, embedded)
 //	  plank/kubeconfig          plank's kubeconfig: one context, "default"
 //	DIR/.lock                   held while Up or Down runs
 package cluster

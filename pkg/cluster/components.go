@@ -18,8 +18,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
-
-	"github.com/prowctl/prowctl/config/kwok"
 )
 
 // Names of the default components.
@@ -238,100 +236,6 @@ func schedulerComponent() Component {
 		Ready:    healthzReady(SchedulerName),
 		Endpoint: func(e *Env) string { return "https://" + e.Addr(SchedulerName, "secure") },
 	}
-}
-
-// kwokNodeAnnotation marks the nodes kwok simulates; other nodes (a real
-// kubelet, later) are left alone.
-const kwokNodeAnnotation = "kwok.x-k8s.io/node"
-
-func kwokComponent() Component {
-	return Component{
-		Name: KwokName, Tool: Kwok, Binary: "kwok",
-		Needs: []string{APIServerName},
-		Ports: []string{"server"},
-		Setup: func(ctx context.Context, e *Env) error {
-			if err := os.MkdirAll(e.Path(KwokName), 0o700); err != nil {
-				return err
-			}
-			if err := writeFileAtomic(e.Path(KwokName, "stages.yaml"), kwok.Stages, 0o644); err != nil {
-				return err
-			}
-			client, err := e.kube()
-			if err != nil {
-				return err
-			}
-			_, err = client.CoreV1().Nodes().Create(ctx, simulatedNode(), metav1.CreateOptions{})
-			if err != nil && !apierrors.IsAlreadyExists(err) {
-				return fmt.Errorf("create node %s: %w", NodeName, err)
-			}
-			return nil
-		},
-		Args: func(e *Env) []string {
-			return []string{
-				"--kubeconfig=" + e.Kubeconfig(),
-				"--config=" + e.Path(KwokName, "stages.yaml"),
-				"--manage-all-nodes=false",
-				"--manage-nodes-with-annotation-selector=" + kwokNodeAnnotation + "=fake",
-				"--server-address=" + e.Addr(KwokName, "server"),
-				"--node-ip=127.0.0.1",
-			}
-		},
-		Ready: func(ctx context.Context, e *Env) error {
-			if _, err := httpGet(ctx, http.DefaultClient, "http://"+e.Addr(KwokName, "server")+"/healthz"); err != nil {
-				return err
-			}
-			client, err := e.kube()
-			if err != nil {
-				return err
-			}
-			node, err := client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			return nodeSchedulable(node)
-		},
-		Endpoint: func(e *Env) string { return "http://" + e.Addr(KwokName, "server") + " (node " + NodeName + ")" },
-	}
-}
-
-func simulatedNode() *corev1.Node {
-	return &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        NodeName,
-			Annotations: map[string]string{kwokNodeAnnotation: "fake"},
-			Labels: map[string]string{
-				"kubernetes.io/hostname": NodeName,
-				"kubernetes.io/os":       "linux",
-				"kubernetes.io/arch":     "amd64",
-				"type":                   "kwok",
-			},
-		},
-		Status: corev1.NodeStatus{
-			// Room for many test pods at once; nothing actually runs.
-			Allocatable: simulatedCapacity(),
-			Capacity:    simulatedCapacity(),
-		},
-	}
-}
-
-// nodeSchedulable is nil once the node is Ready and the controller manager
-// has lifted the taints a new node starts with, so pods can land on it.
-func nodeSchedulable(node *corev1.Node) error {
-	ready := false
-	for _, c := range node.Status.Conditions {
-		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-			ready = true
-		}
-	}
-	if !ready {
-		return fmt.Errorf("node %s is not Ready", node.Name)
-	}
-	for _, t := range node.Spec.Taints {
-		if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
-			return fmt.Errorf("node %s has taint %s", node.Name, t.Key)
-		}
-	}
-	return nil
 }
 
 func prowJobCRDComponent() Component {

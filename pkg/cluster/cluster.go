@@ -31,6 +31,8 @@ import (
 	"io"
 	"path/filepath"
 	"time"
+
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // Options configure Up.
@@ -55,8 +57,15 @@ type Options struct {
 	// StopGrace is how long a component may take to exit after SIGTERM
 	// before it gets SIGKILL; 10 s when zero.
 	StopGrace time.Duration
+	// Runner starts the component processes; process.Exec{} when nil.
+	// Tests record them with a process.Recorder instead.
+	Runner process.Runner
+	// MaxStarts bounds how often Up starts a component that cannot bind
+	// its ports, each time on fresh ones; 3 when zero.
+	MaxStarts int
 
-	// pickPort chooses a port; tests replace it to force a port in use.
+	// pickPort chooses a port that looks free; tests replace it to hand
+	// out a port in use.
 	pickPort func() (int, error)
 }
 
@@ -86,11 +95,22 @@ func (o *Options) complete() error {
 	if o.StopGrace == 0 {
 		o.StopGrace = 10 * time.Second
 	}
+	if o.Runner == nil {
+		o.Runner = process.Exec{}
+	}
+	if o.MaxStarts == 0 {
+		o.MaxStarts = 3
+	}
 	if o.pickPort == nil {
 		o.pickPort = freePort
 	}
 	return nil
 }
+
+// ErrForeignServer is wrapped by a component's readiness error when what
+// answers on the component's port is not the component: another program
+// holds the port.
+var ErrForeignServer = errors.New("another server answers on the port")
 
 // ComponentError says which component failed to start and where its log is.
 type ComponentError struct {

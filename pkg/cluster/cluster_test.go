@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prowctl/prowctl/pkg/process"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -108,7 +109,7 @@ func TestProcessStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	p, exited, err := startProcess(sleep, []string{"600"}, nil, dir, filepath.Join(dir, "sleep.log"), true)
+	p, exited, err := startProcess(process.Exec{}, process.Cmd{Name: sleep, Args: []string{"600"}, Dir: dir, DieWithParent: true}, filepath.Join(dir, "sleep.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestProcessStopKillsAfterGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	p, _, err := startProcess(sh, []string{"-c", "trap '' TERM; echo trapped; while :; do sleep 0.1; done"}, nil, dir, filepath.Join(dir, "sh.log"), true)
+	p, _, err := startProcess(process.Exec{}, process.Cmd{Name: sh, Args: []string{"-c", "trap '' TERM; echo trapped; while :; do sleep 0.1; done"}, Dir: dir, DieWithParent: true}, filepath.Join(dir, "sh.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,21 +190,21 @@ func TestUpMissingBinary(t *testing.T) {
 	}
 }
 
-func TestCheckPortFree(t *testing.T) {
+func TestProbePort(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if err := checkPortFree(l.Addr().(*net.TCPAddr).Port); err == nil {
-		t.Error("checkPortFree of a port in use: want an error")
+	if _, err := probePort(l.Addr().(*net.TCPAddr).Port); err == nil {
+		t.Error("probePort of a port in use: want an error")
 	}
 	p, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkPortFree(p); err != nil {
-		t.Errorf("checkPortFree(freePort()) = %v", err)
+	if _, err := probePort(p); err != nil {
+		t.Errorf("probePort(freePort()) = %v", err)
 	}
 }
 

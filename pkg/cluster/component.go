@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/prowctl/prowctl/pkg/process"
 	"k8s.io/client-go/rest"
 )
 
@@ -37,7 +38,16 @@ type Component struct {
 	Args func(e *Env) []string
 	// Environ is added to the clean environment Binary runs in.
 	Environ []string
+	// Namespaces are the Linux namespaces Binary runs in; nil for prowctl's
+	// own. A node, its runtime and the servers pods reach will run in a
+	// network and mount namespace of the cluster's own; Command fills
+	// process.Cmd.Namespaces from this, so a test can assert where each
+	// component runs without starting it.
+	Namespaces func(e *Env) process.Namespaces
 	// Ready checks once, without waiting, whether the component is ready.
+	// An error wrapping ErrForeignServer says that what answers on the
+	// component's port is some other server: Up then restarts the
+	// component on fresh ports.
 	Ready func(ctx context.Context, e *Env) error
 	// Endpoint is what `prowctl cluster status` shows as its address.
 	Endpoint func(e *Env) string
@@ -52,15 +62,30 @@ type Env struct {
 	ToolsDir string
 	// ProwConfig is the absolute path of the Prow config plank loads.
 	ProwConfig string
-	// Ports holds each component's ports by component and port name.
+	// Ports holds each component's ports by component and port name. Up
+	// fills a component's entry when it starts it; read it through Port.
 	Ports map[string]map[string]int
 
-	mu   sync.Mutex // components start concurrently
-	rest *rest.Config
+	portsMu sync.RWMutex // components start concurrently
+	mu      sync.Mutex   // guards rest
+	rest    *rest.Config
 }
 
 // Port returns the port named name of component c.
-func (e *Env) Port(c, name string) int { return e.Ports[c][name] }
+func (e *Env) Port(c, name string) int {
+	e.portsMu.RLock()
+	defer e.portsMu.RUnlock()
+	return e.Ports[c][name]
+}
+
+func (e *Env) setPorts(c string, ports map[string]int) {
+	e.portsMu.Lock()
+	defer e.portsMu.Unlock()
+	if e.Ports == nil {
+		e.Ports = map[string]map[string]int{}
+	}
+	e.Ports[c] = ports
+}
 
 // Addr returns 127.0.0.1:port for the port named name of component c.
 func (e *Env) Addr(c, name string) string {
@@ -89,6 +114,14 @@ func (e *Env) Rest() (*rest.Config, error) {
 	}
 	e.rest = cfg
 	return rest.CopyConfig(cfg), nil
+}
+
+// forgetRest drops the cached client configuration: the API server is
+// starting again, on another port.
+func (e *Env) forgetRest() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.rest = nil
 }
 
 // LogPath is where the component's output goes.

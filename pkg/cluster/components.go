@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -79,9 +80,12 @@ func etcdComponent() Component {
 			}
 		},
 		Ready: func(ctx context.Context, e *Env) error {
-			body, err := httpGet(ctx, http.DefaultClient, "http://"+e.Addr(EtcdName, "client")+"/health")
+			body, err := readyGet(ctx, http.DefaultClient, "http://"+e.Addr(EtcdName, "client")+"/health")
 			if err != nil {
 				return err
+			}
+			if !strings.Contains(body, `"health":`) {
+				return fmt.Errorf("%w: /health answered %.100q", ErrForeignServer, body)
 			}
 			if !strings.Contains(body, `"health":"true"`) {
 				return fmt.Errorf("unhealthy: %s", body)
@@ -169,7 +173,7 @@ func apiServerComponent() Component {
 			if err != nil {
 				return err
 			}
-			_, err = httpGet(ctx, client, cfg.Host+"/readyz")
+			_, err = readyGet(ctx, client, cfg.Host+"/readyz")
 			return err
 		},
 		Endpoint: func(e *Env) string { return "https://" + e.Addr(APIServerName, "secure") },
@@ -199,7 +203,7 @@ var selfSignedClient = &http.Client{
 
 func healthzReady(name string) func(ctx context.Context, e *Env) error {
 	return func(ctx context.Context, e *Env) error {
-		_, err := httpGet(ctx, selfSignedClient, "https://"+e.Addr(name, "secure")+"/healthz")
+		_, err := readyGet(ctx, selfSignedClient, "https://"+e.Addr(name, "secure")+"/healthz")
 		return err
 	}
 }
@@ -341,7 +345,10 @@ func plankComponent() Component {
 			}
 		},
 		Ready: func(ctx context.Context, e *Env) error {
-			_, err := httpGet(ctx, http.DefaultClient, "http://"+e.Addr(PlankName, "health")+"/healthz/ready")
+			// Prow serves /healthz/ready as soon as it listens: a 404 is
+			// another server on plank's port (plank only logs that it
+			// could not bind it, and runs on).
+			_, err := readyGet(ctx, http.DefaultClient, "http://"+e.Addr(PlankName, "health")+"/healthz/ready")
 			return err
 		},
 		Endpoint: func(e *Env) string { return "http://" + e.Addr(PlankName, "health") + "/healthz" },
@@ -354,6 +361,39 @@ func (e *Env) kube() (kubernetes.Interface, error) {
 		return nil, err
 	}
 	return kubernetes.NewForConfig(cfg)
+}
+
+// readyGet is httpGet for a readiness check: an answer that cannot come from
+// the component (a path it serves not found, a certificate not of the
+// cluster's CA, plain HTTP where it speaks TLS) wraps ErrForeignServer.
+func readyGet(ctx context.Context, client *http.Client, url string) (string, error) {
+	body, err := httpGet(ctx, client, url)
+	var status *httpStatusError
+	var unknownCA x509.UnknownAuthorityError
+	var verify *tls.CertificateVerificationError
+	var notTLS tls.RecordHeaderError
+	switch {
+	case err == nil:
+		return body, nil
+	case errors.As(err, &status) && status.Code == http.StatusNotFound,
+		errors.As(err, &unknownCA), errors.As(err, &verify), errors.As(err, &notTLS),
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"),
+		strings.Contains(err.Error(), "malformed HTTP response"):
+		return "", fmt.Errorf("%w: %w", ErrForeignServer, err)
+	}
+	return "", err
+}
+
+// httpStatusError is a response other than 200 OK.
+type httpStatusError struct {
+	URL    string
+	Code   int
+	Status string
+	Body   string
+}
+
+func (e *httpStatusError) Error() string {
+	return fmt.Sprintf("GET %s: %s: %s", e.URL, e.Status, e.Body)
 }
 
 // httpGet returns the body of a 200 response, or an error.
@@ -378,7 +418,7 @@ func httpGetAccept(ctx context.Context, client *http.Client, url, accept string)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(b)))
+		return "", &httpStatusError{URL: url, Code: resp.StatusCode, Status: resp.Status, Body: strings.TrimSpace(string(b))}
 	}
 	return string(b), nil
 }

@@ -67,7 +67,7 @@ func kwokComponent() Component {
 			}
 		},
 		Ready: func(ctx context.Context, e *Env) error {
-			if _, err := httpGet(ctx, http.DefaultClient, "http://"+e.Addr(KwokName, "server")+"/healthz"); err != nil {
+			if _, err := readyGet(ctx, http.DefaultClient, "http://"+e.Addr(KwokName, "server")+"/healthz"); err != nil {
 				return err
 			}
 			client, err := e.kube()

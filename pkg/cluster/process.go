@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // A Process is one running component binary that this cluster started.
@@ -23,36 +24,49 @@ type Process struct {
 	Binary    string `json:"binary"`
 }
 
-// startProcess runs binary with args in its own process group, output
-// appended to logPath, with a clean environment: etcd, for one, dies when an
-// ETCD_* variable repeats a flag, and Prow would take KUBERNETES_SERVICE_HOST
-// for an in-cluster config. exited receives the result of Wait.
-func startProcess(binary string, args, environ []string, dir, logPath string, dieWithParent bool) (*Process, <-chan error, error) {
+// startProcess starts c through r with its output appended to logPath.
+// exited receives the result of waiting for it.
+func startProcess(r process.Runner, c process.Cmd, logPath string) (*Process, <-chan error, error) {
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, nil, err
 	}
+	// The child has its own copy once started.
 	defer logFile.Close()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "TMPDIR=" + os.TempDir()}, environ...)
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if dieWithParent {
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	}
-	if err := cmd.Start(); err != nil {
+	c.Stdout, c.Stderr = logFile, logFile
+	p, err := r.Start(c)
+	if err != nil {
 		return nil, nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	start, err := procStartTime(cmd.Process.Pid)
-	if err != nil {
-		// It died before we could look: Wait has the reason.
-		start = 0
+	proc := &Process{PID: p.PID(), Binary: c.Name}
+	if proc.PID > 0 {
+		// An error means it died before we could look: Exited has the
+		// reason, and a zero start time matches any process of that pid
+		// running the binary.
+		proc.StartTime, _ = procStartTime(proc.PID)
 	}
-	return &Process{PID: cmd.Process.Pid, StartTime: start, Binary: binary}, exited, nil
+	return proc, p.Exited(), nil
+}
+
+// Command is the program Up starts for c from binary: c's flags, in c's
+// directory under the cluster's, in c's namespaces, with a clean environment
+// plus c.Environ. Clean because etcd, for one, dies when an ETCD_* variable
+// repeats a flag, and Prow would take KUBERNETES_SERVICE_HOST for an
+// in-cluster config.
+func (c *Component) Command(e *Env, binary string) process.Cmd {
+	dir := e.Path(c.Name)
+	cmd := process.Cmd{
+		Name: binary,
+		Dir:  dir,
+		Env:  append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "TMPDIR=" + os.TempDir()}, c.Environ...),
+	}
+	if c.Args != nil {
+		cmd.Args = c.Args(e)
+	}
+	if c.Namespaces != nil {
+		cmd.Namespaces = c.Namespaces(e)
+	}
+	return cmd
 }
 
 // procStartTime reads the start time of pid in clock ticks since boot.

@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -66,19 +68,7 @@ func Up(ctx context.Context, opts Options) (state *State, running bool, err erro
 		Kubeconfig: env.Kubeconfig(), Context: ContextName, Started: time.Now(),
 	}
 	for _, c := range opts.Components {
-		ports := map[string]int{}
-		for _, name := range c.Ports {
-			p, err := opts.pickPort()
-			if err != nil {
-				return nil, false, fmt.Errorf("%s: pick a port for %s: %w", c.Name, name, err)
-			}
-			if err := checkPortFree(p); err != nil {
-				return nil, false, &ComponentError{Component: c.Name, Err: fmt.Errorf("port %s (%d): %w", name, p, err)}
-			}
-			ports[name] = p
-		}
-		env.Ports[c.Name] = ports
-		cs := ComponentState{Name: c.Name, Ports: ports}
+		cs := ComponentState{Name: c.Name}
 		if c.Binary != "" {
 			cs.Version = c.Tool.Version
 			cs.Log = env.LogPath(c.Name)
@@ -92,7 +82,7 @@ func Up(ctx context.Context, opts Options) (state *State, running bool, err erro
 		return nil, false, err
 	}
 
-	if err := startAll(ctx, opts, env, state, binaries); err != nil {
+	if err := startAll(ctx, opts, env, state, binaries, newPortPicker(opts.pickPort)); err != nil {
 		stopErr := stopAll(context.WithoutCancel(ctx), state, opts.StopGrace)
 		// Nothing runs any more; the logs stay for the reader of err.
 		os.Remove(filepath.Join(opts.Dir, stateFile))
@@ -137,7 +127,7 @@ func checkGraph(components []Component) error {
 
 // startAll starts each component as soon as the ones it needs are ready, and
 // returns the first failure.
-func startAll(ctx context.Context, opts Options, env *Env, state *State, binaries map[string]string) error {
+func startAll(ctx context.Context, opts Options, env *Env, state *State, binaries map[string]string, ports *portPicker) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	ready := map[string]chan struct{}{}
@@ -165,12 +155,14 @@ func startAll(ctx context.Context, opts Options, env *Env, state *State, binarie
 				}
 			}
 			start := time.Now()
-			proc, err := startComponent(ctx, opts, env, c, binaries[c.Name], func(p *Process) error {
-				mu.Lock()
-				defer mu.Unlock()
-				state.Components[i].Process = p
-				return saveState(state)
-			})
+			s := starter{opts: opts, env: env, c: c, binary: binaries[c.Name], ports: ports,
+				record: func(ports map[string]int, p *Process) error {
+					mu.Lock()
+					defer mu.Unlock()
+					state.Components[i].Ports, state.Components[i].Process = ports, p
+					return saveState(state)
+				}}
+			proc, err := s.start(ctx)
 			if err != nil {
 				fail(err)
 				return
@@ -190,65 +182,179 @@ func startAll(ctx context.Context, opts Options, env *Env, state *State, binarie
 	return context.Cause(ctx)
 }
 
-func startComponent(ctx context.Context, opts Options, env *Env, c Component, binary string, started func(*Process) error) (*Process, error) {
-	fail := func(err error) (*Process, error) {
-		ce := &ComponentError{Component: c.Name, Err: err}
-		if c.Binary != "" {
-			ce.Log = env.LogPath(c.Name)
-			ce.Tail = tail(ce.Log, 10)
+// starter starts one component.
+type starter struct {
+	opts   Options
+	env    *Env
+	c      Component
+	binary string
+	ports  *portPicker
+	// record saves the component's ports and process in the state file.
+	record func(map[string]int, *Process) error
+}
+
+// portConflictError says a component could not have its ports.
+type portConflictError struct{ reason string }
+
+func (e *portConflictError) Error() string { return e.reason }
+
+// start starts the component and waits until it is ready. A component that
+// cannot bind its ports (it says so in its log, or another program listens
+// on one of them, or its readiness check meets another server) is stopped
+// and started again on fresh ports, up to opts.MaxStarts times in all: a
+// port that looked free when picked can be taken before the component binds
+// it, and the fault is the port's, not the component's. Any other failure
+// fails at once: fresh ports would not mend it.
+func (s *starter) start(ctx context.Context) (*Process, error) {
+	for attempt := 1; ; attempt++ {
+		proc, err := s.startOnce(ctx)
+		var conflict *portConflictError
+		if !errors.As(err, &conflict) {
+			return proc, err
 		}
-		return nil, ce
+		if stopErr := s.stop(ctx, proc); stopErr != nil {
+			return nil, s.fail(fmt.Errorf("%w; %w", err, stopErr))
+		}
+		if attempt >= s.opts.MaxStarts {
+			return nil, s.fail(fmt.Errorf("%w (started %d times, each on fresh ports)", err, attempt))
+		}
+		progress(s.opts.Progress, "%-24s %s: starting again on fresh ports (%d of %d)", s.c.Name, err, attempt+1, s.opts.MaxStarts)
+		s.logLine("prowctl: %s; starting again on fresh ports", err)
+		// Its files (etcd's data, the API server's kubeconfig) name the old
+		// ports: Setup makes them anew.
+		if err := os.RemoveAll(s.env.Path(s.c.Name)); err != nil {
+			return nil, s.fail(err)
+		}
+		s.env.forgetRest()
+	}
+}
+
+// stop stops what a failed start left running.
+func (s *starter) stop(ctx context.Context, proc *Process) error {
+	if proc == nil {
+		return nil
+	}
+	return proc.stop(context.WithoutCancel(ctx), s.opts.StopGrace)
+}
+
+func (s *starter) fail(err error) error {
+	ce := &ComponentError{Component: s.c.Name, Err: err}
+	if s.c.Binary != "" {
+		ce.Log = s.env.LogPath(s.c.Name)
+		ce.Tail = tail(ce.Log, 10)
+	}
+	return ce
+}
+
+// logLine appends a line of prowctl's own to the component's log, so its
+// reader sees where one start ends and the next begins.
+func (s *starter) logLine(format string, args ...any) {
+	if s.c.Binary == "" {
+		return
+	}
+	f, err := os.OpenFile(s.env.LogPath(s.c.Name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, format+"\n", args...)
+}
+
+// startOnce picks the component's ports, runs Setup, starts the process and
+// polls Ready. A *portConflictError comes back with the process it started,
+// for the caller to stop.
+func (s *starter) startOnce(ctx context.Context) (*Process, error) {
+	c, env := s.c, s.env
+	ports, err := s.ports.ports(c.Ports)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	env.setPorts(c.Name, ports)
+	if err := s.record(ports, nil); err != nil {
+		return nil, err
 	}
 	if c.Setup != nil {
 		if err := c.Setup(ctx, env); err != nil {
-			return fail(fmt.Errorf("setup: %w", err))
+			return nil, s.fail(fmt.Errorf("setup: %w", err))
 		}
 	}
 	var (
-		proc   *Process
-		exited <-chan error
+		proc    *Process
+		exited  <-chan error
+		logFrom int64
 	)
 	if c.Binary != "" {
-		var args []string
-		if c.Args != nil {
-			args = c.Args(env)
+		if err := os.MkdirAll(env.Path(c.Name), 0o700); err != nil {
+			return nil, s.fail(err)
 		}
-		dir := env.Path(c.Name)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fail(err)
+		if fi, err := os.Stat(env.LogPath(c.Name)); err == nil {
+			logFrom = fi.Size()
 		}
-		var err error
-		proc, exited, err = startProcess(binary, args, c.Environ, dir, env.LogPath(c.Name), opts.StopWithParent)
+		cmd := c.Command(env, s.binary)
+		cmd.DieWithParent = s.opts.StopWithParent
+		proc, exited, err = startProcess(s.opts.Runner, cmd, env.LogPath(c.Name))
 		if err != nil {
-			return fail(fmt.Errorf("start %s: %w", binary, err))
+			return nil, s.fail(fmt.Errorf("start %s: %w", s.binary, err))
 		}
-		if err := started(proc); err != nil {
+		if err := s.record(ports, proc); err != nil {
 			return proc, err
 		}
 	}
 	if c.Ready == nil {
 		return proc, nil
 	}
-	deadline := time.NewTimer(opts.ReadyTimeout)
+	// bindFailed says why this start cannot serve on its ports, if it
+	// cannot.
+	bindFailed := func() string {
+		if proc == nil {
+			return ""
+		}
+		if logSince(env.LogPath(c.Name), logFrom, addrInUse) {
+			return "a port is in use (" + addrInUse + " in its log)"
+		}
+		return foreignListener(proc.PID, ports)
+	}
+	deadline := time.NewTimer(s.opts.ReadyTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var lastErr error
 	for {
-		if lastErr = c.Ready(ctx, env); lastErr == nil {
+		lastErr = c.Ready(ctx, env)
+		if why := bindFailed(); why != "" {
+			return proc, &portConflictError{why}
+		}
+		if errors.Is(lastErr, ErrForeignServer) {
+			return proc, &portConflictError{lastErr.Error()}
+		}
+		if lastErr == nil {
 			return proc, nil
 		}
 		select {
 		case err := <-exited:
+			if why := bindFailed(); why != "" {
+				return nil, &portConflictError{"exited at start: " + why}
+			}
 			if err == nil {
 				err = errors.New("exit status 0")
 			}
-			return fail(fmt.Errorf("exited at start (%w)", err))
+			return nil, s.fail(fmt.Errorf("exited at start (%w)", err))
 		case <-deadline.C:
-			return fail(fmt.Errorf("not ready after %s: %w", opts.ReadyTimeout, lastErr))
+			return proc, s.fail(fmt.Errorf("not ready after %s: %w", s.opts.ReadyTimeout, lastErr))
 		case <-ctx.Done():
 			return proc, context.Cause(ctx)
 		case <-tick.C:
 		}
 	}
+}
+
+// logSince says whether the file at path holds s after its first from bytes.
+func logSince(path string, from int64, s string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.NewSectionReader(f, from, 1<<30))
+	return err == nil && bytes.Contains(b, []byte(s))
 }

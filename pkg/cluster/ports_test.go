@@ -239,10 +239,11 @@ func TestUpGivesUpAfterMaxStarts(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Component != "fake" {
 		t.Fatalf("Up: %v, want a ComponentError of fake", err)
 	}
-	for _, want := range []string{"address already in use", "started 3 times"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
-		}
+	// Whichever shows first: the component's own message or the listener
+	// found on its port.
+	if msg := err.Error(); !strings.Contains(msg, "started 3 times") ||
+		!strings.Contains(msg, "address already in use") && !strings.Contains(msg, "is held by another program") {
+		t.Errorf("error %q does not say the port is taken and how often the component started", err)
 	}
 	if got := runner.starts.Load(); got != 3 {
 		t.Errorf("%d starts, want 3", got)

@@ -314,13 +314,49 @@ func (s *starter) startOnce(ctx context.Context) (*Process, error) {
 		}
 		return foreignListener(proc.PID, ports)
 	}
+	exitedErr := func(err error) (*Process, error) {
+		if why := bindFailed(); why != "" {
+			return nil, &portConflictError{"exited at start: " + why}
+		}
+		if err == nil {
+			err = errors.New("exit status 0")
+		}
+		return nil, s.fail(fmt.Errorf("exited at start (%w)", err))
+	}
 	deadline := time.NewTimer(s.opts.ReadyTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var lastErr error
 	for {
-		lastErr = c.Ready(ctx, env)
+		// A check may wait seconds for an answer that never comes (a
+		// port held by a program that does not serve HTTP); meanwhile
+		// the process may exit or its log say why.
+		checkCtx, cancelCheck := context.WithCancel(ctx)
+		result := make(chan error, 1)
+		go func() { result <- c.Ready(checkCtx, env) }()
+	check:
+		for {
+			select {
+			case lastErr = <-result:
+				break check
+			case err := <-exited:
+				cancelCheck()
+				return exitedErr(err)
+			case <-deadline.C:
+				cancelCheck()
+				return proc, s.fail(fmt.Errorf("not ready after %s: %w", s.opts.ReadyTimeout, lastErr))
+			case <-ctx.Done():
+				cancelCheck()
+				return proc, context.Cause(ctx)
+			case <-tick.C:
+				if why := bindFailed(); why != "" {
+					cancelCheck()
+					return proc, &portConflictError{why}
+				}
+			}
+		}
+		cancelCheck()
 		if why := bindFailed(); why != "" {
 			return proc, &portConflictError{why}
 		}
@@ -332,13 +368,7 @@ func (s *starter) startOnce(ctx context.Context) (*Process, error) {
 		}
 		select {
 		case err := <-exited:
-			if why := bindFailed(); why != "" {
-				return nil, &portConflictError{"exited at start: " + why}
-			}
-			if err == nil {
-				err = errors.New("exit status 0")
-			}
-			return nil, s.fail(fmt.Errorf("exited at start (%w)", err))
+			return exitedErr(err)
 		case <-deadline.C:
 			return proc, s.fail(fmt.Errorf("not ready after %s: %w", s.opts.ReadyTimeout, lastErr))
 		case <-ctx.Done():

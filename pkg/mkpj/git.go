@@ -1,45 +1,28 @@
 package mkpj
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
+
+	"github.com/prowctl/prowctl/pkg/process"
 )
-
-// GitRunner runs git with args in dir and returns its standard output.
-type GitRunner func(ctx context.Context, dir string, args ...string) (string, error)
-
-// ExecGit runs the git on PATH.
-func ExecGit(ctx context.Context, dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return "", fmt.Errorf("git %s: %s", strings.Join(args, " "), msg)
-	}
-	return strings.TrimSpace(stdout.String()), nil
-}
 
 // LocalRepo reads refs from a checkout of the job's repo: the checked-out
 // commit is the pull request's head, branches are looked up on the remote
 // "origin" first, then locally.
 type LocalRepo struct {
 	Dir string
-	Git GitRunner
+	// Runner runs git; process.Exec{} when nil.
+	Runner process.Runner
 }
 
 func (l *LocalRepo) git(ctx context.Context, args ...string) (string, error) {
-	run := l.Git
-	if run == nil {
-		run = ExecGit
+	r := l.Runner
+	if r == nil {
+		r = process.Exec{}
 	}
-	out, err := run(ctx, l.Dir, args...)
+	out, err := process.Output(ctx, r, process.Cmd{Name: "git", Args: append([]string{"-C", l.Dir}, args...)})
 	if err != nil {
 		return "", fmt.Errorf("--local-repo %s: %w", l.Dir, err)
 	}

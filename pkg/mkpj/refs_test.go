@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 func TestResolveMissingRefsNonInteractive(t *testing.T) {
@@ -137,7 +139,7 @@ func TestResolveFromLocalRepo(t *testing.T) {
 	dir := t.TempDir()
 	git := func(args ...string) string {
 		t.Helper()
-		out, err := ExecGit(context.Background(), dir, args...)
+		out, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: "git", Args: append([]string{"-C", dir}, args...)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,23 +171,22 @@ func TestResolveFromLocalRepo(t *testing.T) {
 
 // Git runs through the injected runner, so a checkout's refs can be faked.
 func TestLocalRepoUsesRunner(t *testing.T) {
-	var calls []string
-	run := func(_ context.Context, dir string, args ...string) (string, error) {
-		calls = append(calls, dir+": "+strings.Join(args, " "))
-		if args[len(args)-1] == "refs/remotes/origin/main^{commit}" {
-			return sha1, nil
+	rec := &process.Recorder{Fn: func(_ context.Context, c process.Cmd) error {
+		if c.Args[len(c.Args)-1] == "refs/remotes/origin/main^{commit}" {
+			_, err := io.WriteString(c.Stdout, sha1+"\n")
+			return err
 		}
-		return "", errors.New("unknown")
-	}
-	got, err := Resolve(context.Background(), "j", "o", "r", false, Refs{BaseRef: "main"}, RefSources{Local: &LocalRepo{Dir: "/src", Git: run}})
+		return errors.New("exit status 1")
+	}}
+	got, err := Resolve(context.Background(), "j", "o", "r", false, Refs{BaseRef: "main"}, RefSources{Local: &LocalRepo{Dir: "/src", Runner: rec}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.BaseSHA != sha1 {
 		t.Errorf("BaseSHA = %q", got.BaseSHA)
 	}
-	want := []string{"/src: rev-parse --verify --quiet refs/remotes/origin/main^{commit}"}
-	if diff := cmp.Diff(want, calls); diff != "" {
+	want := []string{"git -C /src rev-parse --verify --quiet refs/remotes/origin/main^{commit}"}
+	if diff := cmp.Diff(want, rec.Calls()); diff != "" {
 		t.Errorf("git calls (-want +got):\n%s", diff)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/prowctl/prowctl/internal/testcluster"
 	"github.com/prowctl/prowctl/pkg/cluster"
+	"github.com/prowctl/prowctl/pkg/process"
 	"github.com/prowctl/prowctl/pkg/prowjob"
 )
 
@@ -52,7 +52,8 @@ func (s *syncBuffer) String() string {
 // function that stops the new process.
 //
 // testcluster has no restart of its own yet; this uses what pkg/cluster
-// exports: the recorded process, the component's flags and readiness check.
+// exports: the recorded process, the component's command and readiness
+// check.
 func restartAPIServer(t *testing.T, c *testcluster.Cluster) (stop func()) {
 	t.Helper()
 	var comp *cluster.Component
@@ -90,22 +91,22 @@ func restartAPIServer(t *testing.T, c *testcluster.Cluster) (stop func()) {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	cmd := exec.Command(proc.Binary, comp.Args(env)...)
-	cmd.Dir = env.Dir
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + env.Dir}
+	// The same command Up started, through the same runner.
+	cmd := comp.Command(env, proc.Binary)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	cmd.DieWithParent = true
+	p, err := process.Exec{}.Start(cmd)
+	if err != nil {
 		t.Fatalf("start kube-apiserver: %v", err)
 	}
 	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
+	go func() { <-p.Exited(); close(exited) }()
 	stop = func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = syscall.Kill(p.PID(), syscall.SIGTERM)
 		select {
 		case <-exited:
 		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
+			_ = syscall.Kill(p.PID(), syscall.SIGKILL)
 			<-exited
 		}
 	}

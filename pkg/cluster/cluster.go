@@ -10,6 +10,13 @@
 // completes Prow's pods after a second, and fails the ones labelled
 // prowctl.dev/simulate-result=failure (see kwok_stages.yaml).
 //
+// Each component starts through a process.Runner (Options.Runner), which a
+// test replaces with a process.Recorder to see every command line without
+// starting anything, and says which namespaces it runs in
+// (Component.Namespaces). Its ports are picked as it starts; a component that
+// cannot bind them, or finds another server answering on them, starts again
+// on fresh ports, up to Options.MaxStarts times.
+//
 // Everything the cluster owns lives under one directory, and Up and Down
 // touch nothing else in it:
 //

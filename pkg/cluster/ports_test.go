@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -352,5 +354,66 @@ func TestProbePortWhileForking(t *testing.T) {
 			t.Fatalf("listen %d on the port freePort picked: %v", i, err)
 		}
 		defer l.Close()
+	}
+}
+
+// A readiness check tells an answer its component cannot give (another
+// server on its port) from one that only says "not yet".
+func TestReadyGetForeignServer(t *testing.T) {
+	status := func(code int) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(code) })
+	}
+	plain := httptest.NewServer(status(http.StatusNotFound))
+	defer plain.Close()
+	busy := httptest.NewServer(status(http.StatusServiceUnavailable))
+	defer busy.Close()
+	ok := httptest.NewServer(status(http.StatusOK))
+	defer ok.Close()
+	// A server with a certificate of a cluster CA, which the client of
+	// httptest's CA does not trust.
+	p, err := newPKI(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(p.servingCert, p.servingKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCA := httptest.NewUnstartedServer(status(http.StatusOK))
+	otherCA.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	otherCA.StartTLS()
+	defer otherCA.Close()
+	ourCA := httptest.NewTLSServer(status(http.StatusOK))
+	defer ourCA.Close()
+	tests := []struct {
+		name        string
+		client      *http.Client
+		url         string
+		wantForeign bool
+		wantErr     bool
+	}{
+		{"404", http.DefaultClient, plain.URL + "/healthz/ready", true, true},
+		{"503", http.DefaultClient, busy.URL + "/healthz/ready", false, true},
+		{"200", http.DefaultClient, ok.URL, false, false},
+		{"certificate of another CA", ourCA.Client(), otherCA.URL, true, true},
+		{"plain HTTP where TLS is spoken", ourCA.Client(), strings.Replace(ok.URL, "http:", "https:", 1), true, true},
+		{"our CA", ourCA.Client(), ourCA.URL, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := readyGet(context.Background(), tt.client, tt.url)
+			if (err != nil) != tt.wantErr || errors.Is(err, ErrForeignServer) != tt.wantForeign {
+				t.Errorf("readyGet = %v; want error %v, foreign %v", err, tt.wantErr, tt.wantForeign)
+			}
+		})
+	}
+}
+
+// The labels the simulated node acts on are the ones the package exports.
+func TestKwokStagesUseSimulateLabels(t *testing.T) {
+	for _, want := range []string{SimulateResultLabel, SimulateFailure, SimulateDurationAnnotation} {
+		if !strings.Contains(string(kwokStages), want) {
+			t.Errorf("kwok_stages.yaml does not mention %q", want)
+		}
 	}
 }

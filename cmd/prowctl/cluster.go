@@ -23,7 +23,8 @@ func newCmdCluster(streams *iostreams.IOStreams) *cobra.Command {
 		Short: "Run a personal Prow cluster on this machine",
 		Long: `A personal Prow cluster from real components built by ` + "`make tools`" + `: etcd,
 kube-apiserver, kube-controller-manager, kube-scheduler, a simulated node (kwok)
-and Prow's plank, on free ports of 127.0.0.1 picked at start.
+and Prow's plank, on free ports of 127.0.0.1 picked as each starts (one that
+finds a port taken starts again on fresh ports).
 
 Pods run on the simulated node: the job's pod spec, Prow's decoration and the
 ProwJob state machine are real, the containers are not executed. A pod made by

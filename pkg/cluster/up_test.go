@@ -322,3 +322,53 @@ func cpuSeconds(t testing.TB, s *State) float64 {
 	}
 	return float64(ticks) / 100
 }
+
+// The API server's port is taken: it starts again on fresh ports with a new
+// kubeconfig, and clients of the cluster reach it there.
+func TestUpAPIServerPortInUse(t *testing.T) {
+	opts := integration(t)
+	opts.Components = components(EtcdName, APIServerName)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	calls := 0
+	// etcd picks two ports first; the API server's is the third.
+	opts.pickPort = func() (int, error) {
+		calls++
+		if calls == 3 {
+			return taken, nil
+		}
+		return freePort()
+	}
+	var out syncBuffer
+	opts.Progress = io.MultiWriter(opts.Progress, &out)
+
+	state, _, err := Up(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Up with the API server's first port taken: %v", err)
+	}
+	t.Cleanup(func() { down(t, opts.Dir) })
+	port := state.Components[1].Ports["secure"]
+	if port == taken || !strings.Contains(out.String(), "kube-apiserver") || !strings.Contains(out.String(), "starting again on fresh ports") {
+		t.Fatalf("API server on port %d (taken: %d); progress:\n%s", port, taken, out.String())
+	}
+	cfg, err := loadRestConfig(state.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "https://127.0.0.1:" + strconv.Itoa(port); cfg.Host != want {
+		t.Errorf("kubeconfig server %s, want %s", cfg.Host, want)
+	}
+	_, statuses, err := Status(context.Background(), opts.Dir, opts.Components)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range statuses {
+		if !s.Healthy {
+			t.Errorf("%s: %s", s.Name, s.Health)
+		}
+	}
+}

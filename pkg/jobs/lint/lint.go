@@ -90,6 +90,7 @@ func Lint(ctx context.Context, o Options) (*Result, error) {
 		l.loadJobs()
 	}
 	l.policy()
+	l.verdict()
 
 	res := &Result{Files: len(files), Jobs: l.njobs}
 	res.Findings = applyOverrides(l.findings, overrides)
@@ -199,4 +200,47 @@ func parseFiles(ctx context.Context, files []*file, owner Owner, workers int) er
 		return err
 	}
 	return errors.Join(errs...)
+}
+
+// verdict gives each finding the severity its rule's class calls for, so
+// that with no spec lint fails exactly when checkconfig (without --strict)
+// does: Prow's load errors stay errors, checkconfig's warnings are
+// warnings, and what Prow accepts silently is a warning outside the jobs
+// the spec owns.
+func (l *linter) verdict() {
+	ownedJob := map[[2]string]bool{}
+	ownedFile := map[string]bool{}
+	for _, f := range l.files {
+		for _, j := range f.jobs {
+			if j.owned || l.opts.AllJobs {
+				ownedJob[[2]string{f.path, j.name}] = true
+				ownedFile[f.path] = true
+			}
+		}
+	}
+	note := policyNote(l.opts.AllJobs)
+	for i := range l.findings {
+		f := &l.findings[i]
+		r, ok := ruleInfo(f.Rule)
+		if !ok {
+			continue // "spec": a problem in the spec's own lint section
+		}
+		switch r.Class {
+		case ClassProwError:
+			f.Severity = SeverityError
+		case ClassProwWarning:
+			f.Severity = SeverityWarning
+		case ClassHygiene:
+			owned := ownedFile[f.File]
+			if f.Job != "" {
+				owned = ownedJob[[2]string{f.File, f.Job}]
+			}
+			if owned {
+				f.Severity = SeverityError
+				f.Message += note
+			} else {
+				f.Severity = SeverityWarning
+			}
+		}
+	}
 }

@@ -197,9 +197,9 @@ func TestPolicyRules(t *testing.T) {
 		{"secret mounted read-write", r("        command: [run]\n", "        command: [run]\n        volumeMounts:\n        - name: s\n          mountPath: /s\n").Replace(goodJob) + "      volumes:\n      - name: s\n        secret:\n          secretName: s\n", []string{"secret-readonly@16:11:error"}},
 		{"secret mounted read-only", r("        command: [run]\n", "        command: [run]\n        volumeMounts:\n        - name: s\n          mountPath: /s\n          readOnly: true\n").Replace(goodJob) + "      volumes:\n      - name: s\n        secret:\n          secretName: s\n", nil},
 		{"testgrid missing", r("      testgrid-tab-name: tf-k8s-presubmit\n", "").Replace(goodJob), []string{"testgrid-annotations@8:5:error"}},
-		{"long name", r("tf-k8s-presubmit\n    always", "tf-k8s-"+strings.Repeat("x", 60)+"\n    always").Replace(goodJob), []string{"checkconfig@3:5:error"}},
+		{"long name", r("tf-k8s-presubmit\n    always", "tf-k8s-"+strings.Repeat("x", 60)+"\n    always").Replace(goodJob), []string{"checkconfig@3:5:warning", "job-name-length@3:5:error"}},
 		{"no branches", r("    branches:\n    - master\n", "").Replace(goodJob), []string{"presubmit-branches@3:5:error"}},
-		{"not decorated", r("    decorate: true\n", "    decorate: false\n").Replace(goodJob), []string{"checkconfig@5:5:error"}},
+		{"not decorated", r("    decorate: true\n", "    decorate: false\n").Replace(goodJob), []string{"checkconfig@5:5:warning", "decorate@5:5:error"}},
 		{"no requests", r("        resources:\n          requests:\n            cpu: \"1\"\n            memory: 1Gi\n", "").Replace(goodJob), []string{"resource-requests@13:9:error"}},
 		{"cpu only", r("            memory: 1Gi\n", "").Replace(goodJob), []string{"resource-requests@15:9:error"}},
 		{"host path", goodJob + "      volumes:\n      - name: h\n        hostPath:\n          path: /var/run\n", []string{"host-path@21:9:error"}},
@@ -276,13 +276,17 @@ func TestBadInput(t *testing.T) {
 		{"list for a mapping", map[string]string{"a.yaml": strings.Replace(goodPeriodic, "  annotations:\n", "  annotations: [a]\n  x_annotations:\n", 1)},
 			[]string{"jobs/a.yaml:5:16: error: prow-load", "jobs/a.yaml:6:3: error: unknown-field"}},
 		{"unknown job type", map[string]string{"a.yaml": "periodic:\n- name: x\n"},
-			[]string{"jobs/a.yaml:1:1: error: unknown-job-type"}},
+			[]string{"jobs/a.yaml:1:1: warning: unknown-job-type"}},
+		{"unknown job type beside an owned job", map[string]string{"a.yaml": goodPeriodic + "periodic:\n- name: x\n"},
+			[]string{"jobs/a.yaml:16:1: error: unknown-job-type"}},
+		{"duplicate key in a job the spec does not own", map[string]string{"a.yaml": strings.ReplaceAll(goodPeriodic, "tf-k8s-", "other-") + "  interval: 2h\n"},
+			[]string{"jobs/a.yaml:16:3: warning: duplicate-key"}},
 		{"second YAML document", map[string]string{"a.yaml": goodPeriodic + "---\nperiodics:\n- name: tf-k8s-hidden\n"},
 			[]string{"jobs/a.yaml:16:1: error: multi-document"}},
 		{"document start marker only", map[string]string{"a.yaml": "---\n" + goodPeriodic}, nil},
 		{"trailing empty document", map[string]string{"a.yaml": goodPeriodic + "---\n# end\n"}, nil},
 		{"empty file", map[string]string{"a.yaml": "# nothing yet\n"},
-			[]string{"jobs/a.yaml:1:1: error: empty-file"}},
+			[]string{"jobs/a.yaml:1:1: warning: empty-file"}},
 		{"not a mapping", map[string]string{"a.yaml": "- name: x\n"},
 			[]string{"jobs/a.yaml:1:1: error: yaml-type"}},
 		{"non-YAML files are ignored, as Prow does", map[string]string{"a.yaml": goodPeriodic, "README.md": "# jobs\n\tnot: [yaml", "x.json": "{", "OWNERS": "approvers: [a]"}, nil},
@@ -402,7 +406,7 @@ func TestProwConfigProblems(t *testing.T) {
 		want   []string
 	}{
 		{"unknown field (checkconfig's unknown-fields)", strings.Replace(prowConfigYAML, "pod_namespace:", "pod_namspace: x\npod_namespace:", 1), []string{
-			"config.yaml:2:1: error: unknown-field",
+			"config.yaml:2:1: warning: unknown-field",
 			"jobs/a.yaml:4:5: error: prow-load",
 		}},
 		{"type error", strings.Replace(prowConfigYAML, "      timeout: 2h\n", "      timeout: [2h]\n", 1), []string{
@@ -509,9 +513,9 @@ func TestAnchorsAndMergeKeys(t *testing.T) {
 	}
 	got, _ := run(t, map[string]string{"a.yaml": string(data)}, Options{})
 	want := []string{
-		`jobs/a.yaml:14:9: error: image-tag: image "gcr.io/mlkube-testing/builder:latest" uses :latest; pin a tag or digest`,
-		`jobs/a.yaml:14:9: error: image-tag: image "gcr.io/mlkube-testing/builder:latest" uses :latest; pin a tag or digest (in job tf-k8s-periodic, through an alias)`,
-		`jobs/a.yaml:14:9: error: image-tag: image "gcr.io/mlkube-testing/builder:latest" uses :latest; pin a tag or digest (in job tf-k8s-presubmit-2, through an alias)`,
+		`jobs/a.yaml:14:9: error: image-tag: image "gcr.io/mlkube-testing/builder:latest" uses :latest; pin a tag or digest (in job tf-k8s-periodic, through an alias) (policy: the spec owns this job)`,
+		`jobs/a.yaml:14:9: error: image-tag: image "gcr.io/mlkube-testing/builder:latest" uses :latest; pin a tag or digest (in job tf-k8s-presubmit-2, through an alias) (policy: the spec owns this job)`,
+		`jobs/a.yaml:14:9: error: image-tag: image "gcr.io/mlkube-testing/builder:latest" uses :latest; pin a tag or digest (policy: the spec owns this job)`,
 	}
 	if diff := cmp.Diff(want, brief(got)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

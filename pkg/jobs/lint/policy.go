@@ -93,7 +93,7 @@ func (l *linter) policy() {
 	// place would only repeat it.
 	prowAt := map[string]bool{}
 	for _, f := range l.findings {
-		if f.Severity == SeverityError {
+		if r, ok := ruleInfo(f.Rule); ok && r.Class == ClassProwError {
 			prowAt[fmt.Sprint(f.File, ":", f.Line, ":", f.Column)] = true
 		}
 	}
@@ -146,6 +146,7 @@ func (pc policyCtx) add(j pjob, n *yaml.Node, rule, format string, args ...any) 
 		// Reached through an anchor: the line is shared, so name the job.
 		msg += fmt.Sprintf(" (in job %s, through an alias)", j.e.name)
 	}
+	msg += policyNote(pc.l.opts.AllJobs)
 	pc.l.findings = append(pc.l.findings, Finding{File: j.e.file.path, Line: n.Line, Column: n.Column, Severity: SeverityError, Rule: rule, Message: msg, Job: j.e.name})
 }
 

@@ -49,36 +49,65 @@ type RuleInfo struct {
 	Description string
 	// Fixed rules come from Prow and cannot be lowered or turned off.
 	Fixed bool
+	// Class says whose verdict a finding of the rule carries.
+	Class RuleClass
 }
+
+// RuleClass says whose verdict a rule's findings carry. With no spec (no
+// owned jobs, no overrides) lint's exit code is checkconfig's.
+type RuleClass int
+
+const (
+	// ClassProwError: Prow's loader rejects it; checkconfig exits 1.
+	ClassProwError RuleClass = iota
+	// ClassProwWarning: checkconfig warns and exits 0 (1 with --strict,
+	// which --warnings-as-errors mirrors).
+	ClassProwWarning
+	// ClassHygiene: Prow accepts it silently. A warning, and an error
+	// inside the jobs (or files) the spec owns.
+	ClassHygiene
+	// ClassPolicy: prowctl's own rules, only on the jobs the spec owns
+	// (every job with --policy-scope all); always errors there.
+	ClassPolicy
+)
 
 // Rules lists every rule.
 var Rules = []RuleInfo{
-	{RuleYAMLSyntax, "the file is not valid YAML (syntax, tabs in indentation)", true},
-	{RuleProwLoad, "Prow's config loader rejects the config (type errors, bad regexes, duplicates, invalid fields)", true},
-	{RuleCheckconfig, "checkconfig --strict rejects the config (names over 63 characters, undecorated kubernetes jobs, duplicated refs, clone settings on periodics)", true},
-	{RuleYAMLType, "a job config file is not a mapping", true},
-	{RuleDuplicateKey, "a key appears twice in one mapping (Prow silently keeps the last)", false},
-	{RuleMultiDocument, "a job config file holds a second YAML document (---), which Prow ignores", false},
-	{RuleEmptyFile, "a job config file holds no job config", false},
-	{RuleUnknownJobType, "a top-level key other than presubmits, postsubmits, periodics, presets", false},
-	{RuleUnknownField, "a field the pinned Prow does not know (errors in owned jobs, warnings elsewhere)", false},
-	{RuleImageTag, "an image without a tag or digest, or tagged :latest", false},
-	{RuleRerunCommand, "rerun_command not matched by the job's trigger, or also triggering another job", false},
-	{RuleUniqueContext, "a presubmit and a postsubmit of one repo report the same context on overlapping branches", false},
-	{RuleRegex, "run_if_changed, skip_if_only_changed or trigger does not compile", false},
-	{RuleSecretReadOnly, "a secret volume mounted without readOnly: true", false},
-	{RuleTestgrid, "testgrid-dashboards or testgrid-tab-name annotation missing", false},
-	{RuleJobNameLength, "a job name over 63 characters (any agent)", false},
-	{RulePeriodicSchedule, "a periodic without exactly one valid interval or cron", false},
-	{RulePresubmitBranches, "a presubmit without branches", false},
-	{RuleDecorate, "a job without decoration (pod utilities)", false},
-	{RuleResourceRequests, "a container without cpu and memory requests", false},
-	{RuleImagePullPolicy, "imagePullPolicy: Always on an image pinned by tag or digest", false},
-	{RuleHostPath, "a hostPath volume", false},
-	{RulePrivileged, "a privileged container without a " + privilegedReason + " annotation", false},
-	{RuleJobNameUnique, "a job name used by more than one job", false},
-	{RuleAlwaysRunFilter, "always_run together with run_if_changed or skip_if_only_changed", false},
-	{RuleMaxConcurrency, "a periodic whose timeout is longer than its interval, without max_concurrency: runs pile up", false},
+	{RuleYAMLSyntax, "the file is not valid YAML (syntax, tabs in indentation)", true, ClassProwError},
+	{RuleProwLoad, "Prow's config loader rejects the config (type errors, bad regexes, duplicates, invalid fields)", true, ClassProwError},
+	{RuleCheckconfig, "what checkconfig warns about (names over 63 characters, undecorated kubernetes jobs, duplicated refs, clone settings on periodics): warnings here too; --warnings-as-errors is checkconfig --strict", true, ClassProwWarning},
+	{RuleYAMLType, "a job config file is not a mapping", true, ClassProwError},
+	{RuleDuplicateKey, "a key appears twice in one mapping (Prow silently keeps the last)", false, ClassHygiene},
+	{RuleMultiDocument, "a job config file holds a second YAML document (---), which Prow ignores", false, ClassHygiene},
+	{RuleEmptyFile, "a job config file holds no job config", false, ClassHygiene},
+	{RuleUnknownJobType, "a top-level key other than presubmits, postsubmits, periodics, presets", false, ClassHygiene},
+	{RuleUnknownField, "a field the pinned Prow does not know (checkconfig warns in config.yaml only)", false, ClassHygiene},
+	{RuleImageTag, "an image without a tag or digest, or tagged :latest", false, ClassPolicy},
+	{RuleRerunCommand, "rerun_command not matched by the job's trigger, or also triggering another job", false, ClassPolicy},
+	{RuleUniqueContext, "a presubmit and a postsubmit of one repo report the same context on overlapping branches", false, ClassPolicy},
+	{RuleRegex, "run_if_changed, skip_if_only_changed or trigger does not compile", false, ClassPolicy},
+	{RuleSecretReadOnly, "a secret volume mounted without readOnly: true", false, ClassPolicy},
+	{RuleTestgrid, "testgrid-dashboards or testgrid-tab-name annotation missing", false, ClassPolicy},
+	{RuleJobNameLength, "a job name over 63 characters (any agent)", false, ClassPolicy},
+	{RulePeriodicSchedule, "a periodic without exactly one valid interval or cron", false, ClassPolicy},
+	{RulePresubmitBranches, "a presubmit without branches", false, ClassPolicy},
+	{RuleDecorate, "a job without decoration (pod utilities)", false, ClassPolicy},
+	{RuleResourceRequests, "a container without cpu and memory requests", false, ClassPolicy},
+	{RuleImagePullPolicy, "imagePullPolicy: Always on an image pinned by tag or digest", false, ClassPolicy},
+	{RuleHostPath, "a hostPath volume", false, ClassPolicy},
+	{RulePrivileged, "a privileged container without a " + privilegedReason + " annotation", false, ClassPolicy},
+	{RuleJobNameUnique, "a job name used by more than one job", false, ClassPolicy},
+	{RuleAlwaysRunFilter, "always_run together with run_if_changed or skip_if_only_changed", false, ClassPolicy},
+	{RuleMaxConcurrency, "a periodic whose timeout is longer than its interval, without max_concurrency: runs pile up", false, ClassPolicy},
+}
+
+// policyNote ends the message of a finding that is an error only because
+// prowctl's policy covers the job: Prow itself would accept it.
+func policyNote(allJobs bool) string {
+	if allJobs {
+		return " (policy: --policy-scope all)"
+	}
+	return " (policy: the spec owns this job)"
 }
 
 // privilegedReason is the job annotation that justifies a privileged container.

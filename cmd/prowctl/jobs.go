@@ -50,6 +50,10 @@ prints a unified diff of what would change and exits 1.`,
   prowctl jobs generate --in-place ../test-infra/prow/config.yaml --verify`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("in-place") && opts.InPlace == "" {
+				// An empty path (an unset variable in CI) must not mean "not given".
+				return &lintExitError{code: 2, msg: "--in-place needs the path of a shared Prow config"}
+			}
 			if opts.InPlace != "" && cmd.Flags().Changed("out") {
 				return fmt.Errorf("--out and --in-place are exclusive: one names a generated file, the other a shared config to edit")
 			}

@@ -34,6 +34,7 @@ func TestJobsGenerateFlags(t *testing.T) {
 		{[]string{"--spec", "s.yaml", "--out", "o.yaml", "--verify"}, JobsGenerateOptions{SpecPath: "s.yaml", Out: "o.yaml", Verify: true}, ""},
 		{[]string{"--in-place", "config.yaml"}, JobsGenerateOptions{SpecPath: jobs.DefaultSpecPath, Out: jobs.DefaultOutPath, InPlace: "config.yaml"}, ""},
 		{[]string{"--in-place", "config.yaml", "--out", "o.yaml"}, JobsGenerateOptions{}, "--out and --in-place are exclusive"},
+		{[]string{"--in-place", ""}, JobsGenerateOptions{}, "--in-place needs the path"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			streams, _, _, _ := iostreams.Test()
@@ -144,6 +145,51 @@ func TestJobsGenerateInPlace(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+// TestJobsGenerateInPlaceThroughSymlink: the file a symlink names is
+// edited and the link stays; a read-only file is refused, unchanged.
+func TestJobsGenerateInPlaceThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(spec, []byte(testSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	original := "periodics:\n- name: other\n  interval: 1h\n"
+	real := filepath.Join(dir, "test-infra", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(real), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(real, []byte(original), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "config.yaml")
+	if err := os.Symlink("test-infra/config.yaml", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runGenerate(t, "--spec", spec, "--in-place", link); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("--in-place replaced the symlink (%v)", err)
+	}
+	if got, _ := os.ReadFile(real); !strings.Contains(string(got), "- name: tf-k8s-periodic\n") {
+		t.Errorf("the link's target was not edited:\n%s", got)
+	}
+
+	if err := os.WriteFile(real, []byte(original), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(real, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runGenerate(t, "--spec", spec, "--in-place", link)
+	if err == nil || !strings.Contains(err.Error(), "read-only") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("read-only target: err = %v, want one line saying read-only", err)
+	}
+	if got, _ := os.ReadFile(real); string(got) != original {
+		t.Errorf("read-only target rewritten:\n%s", got)
 	}
 }
 

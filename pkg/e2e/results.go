@@ -11,6 +11,8 @@ import (
 	"github.com/GoogleCloudPlatform/testgrid/metadata"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
+
+	"github.com/prowctl/prowctl/pkg/atomicfile"
 )
 
 // JUnitFile is the JUnit report of the steps in the artifacts directory.
@@ -54,7 +56,7 @@ func (r *runner) writeStarted() error {
 	if err != nil {
 		return fmt.Errorf("started.json: %w", err)
 	}
-	return WriteFileAtomic(filepath.Join(r.opts.Artifacts, prowapi.StartedStatusFile), append(b, '\n'), 0o644)
+	return atomicfile.Write(filepath.Join(r.opts.Artifacts, prowapi.StartedStatusFile), append(b, '\n'), 0o644)
 }
 
 // writeResults writes finished.json and the JUnit report for the steps as
@@ -85,14 +87,14 @@ func (r *runner) writeResults() error {
 	if err != nil {
 		return fmt.Errorf("finished.json: %w", err)
 	}
-	if err := WriteFileAtomic(filepath.Join(r.opts.Artifacts, prowapi.FinishedStatusFile), append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(r.opts.Artifacts, prowapi.FinishedStatusFile), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
 	x, err := JUnit(&rep)
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(r.opts.Artifacts, JUnitFile), x, 0o644)
+	return atomicfile.Write(filepath.Join(r.opts.Artifacts, JUnitFile), x, 0o644)
 }
 
 type junitSuites struct {

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/prowctl/prowctl/pkg/atomicfile"
 )
 
 // Target is the file the spec's jobs are written to: a standalone generated
@@ -79,43 +80,12 @@ func (c *Change) Write() (bool, error) {
 	if c.UpToDate() {
 		return false, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(c.Target.Path), 0o755); err != nil {
-		return false, fmt.Errorf("create directory for %s: %w", c.Target.Path, err)
-	}
-	if err := WriteFileAtomic(c.Target.Path, c.New); err != nil {
+	// A symlinked target is written through (the link stays), and a
+	// read-only one is refused rather than replaced.
+	if err := atomicfile.Write(c.Target.Path, c.New, 0o644); err != nil {
 		return false, err
 	}
 	return true, nil
-}
-
-// WriteFileAtomic replaces path with data through a temporary file in the same
-// directory and a rename, so readers see the old or the new file, never part
-// of one. An existing file keeps its mode.
-func WriteFileAtomic(path string, data []byte) error {
-	mode := fs.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // OutOfDateError reports a target that differs from what the spec generates;

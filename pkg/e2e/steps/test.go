@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/prowctl/prowctl/pkg/atomicfile"
 	"github.com/prowctl/prowctl/pkg/e2e"
 )
 
@@ -151,5 +152,5 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return e2e.WriteFileAtomic(dst, b, 0o644)
+	return atomicfile.Write(dst, b, 0o644)
 }

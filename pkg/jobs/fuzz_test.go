@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -181,4 +182,52 @@ func generic(tb testing.TB, data []byte) map[string]any {
 		tb.Fatalf("not YAML: %v\n%s", err, data)
 	}
 	return m
+}
+
+// FuzzGenerateProwLoads: every spec the generator accepts (its own checks,
+// then Prow's validation) yields job config Prow loads, here beside the
+// repository's Prow config rather than the check's; every spec it refuses
+// for Prow's sake is refused at a spec line.
+func FuzzGenerateProwLoads(f *testing.F) {
+	r := strings.NewReplacer
+	for _, seed := range []string{
+		validSpec,
+		r("  interval: 8h\n", "  cron: \"0 3 * * 1-5\"\n").Replace(validSpec),
+		r("  interval: 8h\n", "  cron: \"61 25 * * * *\"\n").Replace(validSpec),
+		r("  interval: 8h\n", "  cron: every day at noon\n").Replace(validSpec),
+		r("jobs:\n", "resources:\n  requests:\n    cpu: two cores\n    memory: 1Gi\njobs:\n").Replace(validSpec),
+		r("jobs:\n", "resources:\n  limits:\n    memory: 2Gi\njobs:\n").Replace(validSpec),
+		r("branches: [master]", "branches: ['release-(']").Replace(validSpec),
+		r("branches: [master]", "branches: ['release-\\d+', main]").Replace(validSpec),
+		r("  always_run: true\n", "  run_if_changed: '^pkg/('\n").Replace(validSpec),
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseSpec("fuzz.yaml", data)
+		if err != nil {
+			return // FuzzParseSpec covers the spec's own errors
+		}
+		err = s.CheckWithProw()
+		if err == nil {
+			loadWithRepoProwConfig(t, s)
+			return
+		}
+		var pe *Error
+		var pes Errors
+		switch {
+		case errors.As(err, &pes):
+			for _, e := range pes {
+				if e.Line < 1 || e.File != "fuzz.yaml" || !strings.Contains(e.Msg, "Prow rejects") {
+					t.Errorf("refusal not placed in the spec: %#v", e)
+				}
+			}
+		case errors.As(err, &pe):
+			if pe.Line < 1 || pe.File != "fuzz.yaml" {
+				t.Errorf("refusal not placed in the spec: %#v", pe)
+			}
+		default:
+			t.Errorf("refusal without a position: %v", err)
+		}
+	})
 }

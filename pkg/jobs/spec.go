@@ -66,6 +66,11 @@ type Spec struct {
 
 	// Lint configures `prowctl jobs lint`'s policy rules.
 	Lint LintSpec `yaml:"lint"`
+
+	// src and root place Prow's objections to the generated config on the
+	// spec's lines (prowcheck.go).
+	src  string
+	root *yaml.Node
 }
 
 // Resources are Kubernetes resource quantities by name (cpu, memory).
@@ -192,6 +197,7 @@ func ParseSpec(file string, data []byte) (*Spec, error) {
 		return nil, err
 	}
 	s.setDefaults()
+	s.src, s.root = file, root
 	if errs := s.validate(root, file); len(errs) > 0 {
 		return nil, errs
 	}

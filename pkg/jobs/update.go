@@ -45,6 +45,9 @@ func (c *Change) Diff() string {
 // Plan computes the change that brings target up to date with the spec,
 // without writing anything. In-place targets must exist.
 func Plan(s *Spec, target Target) (*Change, error) {
+	if err := s.CheckWithProw(); err != nil {
+		return nil, err
+	}
 	c := &Change{Target: target}
 	old, err := os.ReadFile(target.Path)
 	switch {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
 
 	"github.com/prowctl/prowctl/pkg/atomicfile"
+	"github.com/prowctl/prowctl/pkg/junit"
 )
 
 // JUnitFile is the JUnit report of the steps in the artifacts directory.
@@ -97,63 +97,27 @@ func (r *runner) writeResults() error {
 	return atomicfile.Write(filepath.Join(r.opts.Artifacts, JUnitFile), x, 0o644)
 }
 
-type junitSuites struct {
-	XMLName xml.Name     `xml:"testsuites"`
-	Suites  []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Skipped   *junitMessage `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // JUnit renders the steps as one test suite, a test case per step, the way
 // Spyglass's JUnit lens and TestGrid read it.
 func JUnit(rep *Report) ([]byte, error) {
-	s := junitSuite{Name: "e2e", Time: seconds(rep.End.Sub(rep.Start))}
+	s := junit.Suite{Name: "e2e", Time: seconds(rep.End.Sub(rep.Start))}
 	for _, r := range rep.Results {
-		c := junitCase{Name: r.Name, Classname: "e2e." + r.Kind, Time: seconds(r.Duration)}
-		s.Tests++
+		c := junit.Case{Name: r.Name, Classname: "e2e." + r.Kind, Time: seconds(r.Duration)}
 		switch r.Status {
 		case Failed:
-			s.Failures++
-			c.Failure = &junitMessage{Message: firstLine(r.Reason), Text: r.Reason}
+			c.Failure = &junit.Message{Message: firstLine(r.Reason), Text: r.Reason}
 			if r.Log != "" {
 				c.Failure.Text += "\nlog: " + logRef(r)
 			}
 		case Skipped:
-			s.Skipped++
-			c.Skipped = &junitMessage{Message: r.Reason}
+			c.Skipped = &junit.Message{Message: r.Reason}
 		case Pending, Running:
 			// Only seen when results are written before the end.
-			s.Skipped++
-			c.Skipped = &junitMessage{Message: string(r.Status)}
+			c.Skipped = &junit.Message{Message: string(r.Status)}
 		}
-		s.Cases = append(s.Cases, c)
+		s.Add(c)
 	}
-	b, err := xml.MarshalIndent(junitSuites{Suites: []junitSuite{s}}, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("junit: %w", err)
-	}
-	return append([]byte(xml.Header), append(b, '\n')...), nil
+	return junit.Marshal(junit.Suites{Suites: []junit.Suite{s}})
 }
 
 // logRef names a step's log relative to the artifacts directory, which is

@@ -2,10 +2,11 @@ package lint
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/prowctl/prowctl/pkg/junit"
 )
 
 // Formats lists the output formats.
@@ -43,32 +44,6 @@ func writeText(w io.Writer, r *Result) error {
 	return err
 }
 
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Suites   []junitSuite `xml:"testsuite"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	ClassName string        `xml:"classname,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // writeJUnit writes one suite per rule and one test case per finding, named
 // by file:line:col and job so Spyglass lists each at a glance; errors are
 // failures, warnings passing cases with the warning in their name (failures
@@ -84,40 +59,30 @@ func writeJUnit(w io.Writer, r *Result) error {
 		rules = append(rules, id)
 	}
 	sort.Strings(rules)
-	out := junitSuites{}
+	out := junit.Suites{}
 	for _, id := range rules {
-		s := junitSuite{Name: "prowctl-jobs-lint/" + id}
+		s := junit.Suite{Name: "prowctl-jobs-lint/" + id}
 		for _, f := range byRule[id] {
 			name := fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Column)
 			if f.Job != "" {
 				name += " " + f.Job
 			}
-			c := junitCase{Name: name, ClassName: id}
+			c := junit.Case{Name: name, Classname: id}
 			if f.Severity == SeverityError || (r.WarningsFail && f.Severity == SeverityWarning) {
-				c.Failure = &junitFailure{Message: f.Message, Type: id, Text: f.String()}
-				s.Failures++
+				c.Failure = &junit.Message{Message: f.Message, Type: id, Text: f.String()}
 			} else {
 				c.Name += " (" + string(f.Severity) + ": " + f.Message + ")"
 			}
-			s.Cases = append(s.Cases, c)
-			s.Tests++
+			s.Add(c)
 		}
 		out.Suites = append(out.Suites, s)
 		out.Tests += s.Tests
 		out.Failures += s.Failures
 	}
 	if len(out.Suites) == 0 {
-		out.Suites = []junitSuite{{Name: "prowctl-jobs-lint", Tests: 1, Cases: []junitCase{{Name: fmt.Sprintf("%d job(s) in %d file(s) pass", r.Jobs, r.Files), ClassName: "lint"}}}}
-		out.Tests = 1
+		clean := junit.Suite{Name: "prowctl-jobs-lint"}
+		clean.Add(junit.Case{Name: fmt.Sprintf("%d job(s) in %d file(s) pass", r.Jobs, r.Files), Classname: "lint"})
+		out.Suites, out.Tests = []junit.Suite{clean}, 1
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return junit.Write(w, out)
 }

@@ -54,8 +54,8 @@ func TestJUnitCleanRunHasOnePassingCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites tests="1" failures="0">
-  <testsuite name="prowctl-jobs-lint" tests="1" failures="0">
+<testsuites tests="1">
+  <testsuite name="prowctl-jobs-lint" tests="1" failures="0" skipped="0">
     <testcase name="3 job(s) in 2 file(s) pass" classname="lint"></testcase>
   </testsuite>
 </testsuites>

@@ -42,10 +42,11 @@ func newCmdJobsLint(streams *iostreams.IOStreams) *cobra.Command {
 		Use:   "lint [--config-path FILE] [--job-config-path FILE|DIR] [--spec FILE] [-o text|json|junit]",
 		Short: "Check Prow job config as Prow loads it, with positions and policy",
 		Long: `Lint loads the job config with Prow's own config package (the code checkconfig
-runs) and reports every problem at file:line:col: what Prow rejects, what
-checkconfig --strict rejects, YAML problems (syntax, tabs, duplicate keys),
-unknown fields with a suggestion, and policy rules on the jobs the spec owns
-(--policy-scope all: on every job).
+runs) and reports every problem at file:line:col: what Prow rejects (errors),
+what checkconfig warns about (warnings, as there), YAML problems (syntax, tabs,
+duplicate keys), unknown fields with a suggestion, and policy rules on the jobs
+the spec owns (--policy-scope all: on every job). With no spec, lint fails
+exactly when checkconfig does; --warnings-as-errors is checkconfig --strict.
 
 Rules: ` + strings.Join(lint.RuleIDs(), ", ") + `.
 A spec lowers or disables policy rules under lint.rules (rule: warning|off).

@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/prowctl/prowctl/pkg/atomicfile"
 )
 
 // Names of the default components.
@@ -125,7 +127,7 @@ func apiServerComponent() Component {
 				"tokens.csv":  []byte(p.adminToken + `,prowctl-admin,prowctl-admin,"system:masters"` + "\n"),
 			}
 			for name, b := range files {
-				if err := writeFileAtomic(dir(e, name), b, 0o600); err != nil {
+				if err := atomicfile.Write(dir(e, name), b, 0o600); err != nil {
 					return err
 				}
 			}

@@ -2,12 +2,12 @@ package cluster
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/prowctl/prowctl/pkg/atomicfile"
 )
 
 // writeKubeconfig writes a kubeconfig with one cluster, user and context, all
@@ -22,7 +22,7 @@ func writeKubeconfig(path, context, namespace, server string, caPEM []byte, toke
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b, 0o600)
+	return atomicfile.Write(path, b, 0o600)
 }
 
 func writeKubeconfigFromRest(path, context string, cfg *rest.Config) error {
@@ -37,29 +37,4 @@ func loadRestConfig(kubeconfig string) (*rest.Config, error) {
 	// Tests and Up poll and create many objects in a burst.
 	cfg.QPS, cfg.Burst = 100, 200
 	return cfg, nil
-}
-
-// writeFileAtomic writes b to path through a temporary file and a rename, so
-// readers never see a half-written file.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -11,6 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/prowctl/prowctl/pkg/atomicfile"
 )
 
 // kwokStages is the simulated node's pod stages (see kwok_stages.yaml for
@@ -43,7 +45,7 @@ func kwokComponent() Component {
 			if err := os.MkdirAll(e.Path(KwokName), 0o700); err != nil {
 				return err
 			}
-			if err := writeFileAtomic(e.Path(KwokName, "stages.yaml"), kwokStages, 0o644); err != nil {
+			if err := atomicfile.Write(e.Path(KwokName, "stages.yaml"), kwokStages, 0o644); err != nil {
 				return err
 			}
 			client, err := e.kube()

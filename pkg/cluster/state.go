@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/prowctl/prowctl/pkg/atomicfile"
 )
 
 // State is what DIR/state.json records about a cluster.
@@ -147,7 +149,7 @@ func saveState(s *State) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.Dir, stateFile), append(b, '\n'), 0o644)
+	return atomicfile.Write(filepath.Join(s.Dir, stateFile), append(b, '\n'), 0o644)
 }
 
 const lockFile = ".lock"

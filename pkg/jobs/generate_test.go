@@ -4,7 +4,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	prowconfig "sigs.k8s.io/prow/pkg/config"
@@ -112,17 +114,33 @@ func TestGenerateLoadsInProw(t *testing.T) {
 	}
 }
 
-// TestPlanUnreadableTarget: a target that cannot be read is named once, with
-// the reason, and nothing is planned.
+// TestPlanUnreadableTarget: a target that is no regular file (a directory,
+// a named pipe that would block the read until it had a writer) is refused
+// at once, named once with what it is, and nothing is planned.
 func TestPlanUnreadableTarget(t *testing.T) {
 	dir := t.TempDir()
-	for _, inPlace := range []bool{false, true} {
-		_, err := Plan(loadRepoSpec(t), Target{Path: dir, InPlace: inPlace})
-		if err == nil {
-			t.Fatalf("in-place %v: Plan of a directory succeeded", inPlace)
-		}
-		if want := "read " + dir + ": is a directory"; err.Error() != want {
-			t.Errorf("in-place %v: error %q, want %q", inPlace, err, want)
+	fifo := filepath.Join(dir, "config.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{dir, dir + ": is a directory, not a regular file"},
+		{fifo, fifo + ": is a named pipe (FIFO), not a regular file"},
+	} {
+		for _, inPlace := range []bool{false, true} {
+			done := make(chan error, 1)
+			go func() {
+				_, err := Plan(loadRepoSpec(t), Target{Path: tc.path, InPlace: inPlace})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || err.Error() != tc.want {
+					t.Errorf("%s, in-place %v: error %v, want %q", tc.path, inPlace, err, tc.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s, in-place %v: Plan blocked", tc.path, inPlace)
+			}
 		}
 	}
 }

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/prowctl/prowctl/pkg/atomicfile"
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // Target is the file the spec's jobs are written to: a standalone generated
@@ -49,18 +49,19 @@ func Plan(s *Spec, target Target) (*Change, error) {
 		return nil, err
 	}
 	c := &Change{Target: target}
-	old, err := os.ReadFile(target.Path)
+	// A named pipe as the target would block the read until it had a
+	// writer: yamlpos refuses special files and oversized ones up front.
+	old, err := yamlpos.ReadFile(target.Path)
+	var pe *fs.PathError
 	switch {
 	case err == nil:
 		c.Exists, c.Old = true, old
 	case errors.Is(err, fs.ErrNotExist) && !target.InPlace:
-	default:
+	case errors.As(err, &pe):
 		// The path error names the path again: keep only its reason.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("read %s: %w", target.Path, err)
+		return nil, fmt.Errorf("read %s: %w", target.Path, pe.Err)
+	default:
+		return nil, err
 	}
 	if target.InPlace {
 		c.New, err = UpdateInPlace(old, s)

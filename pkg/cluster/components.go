@@ -347,10 +347,21 @@ func plankComponent() Component {
 			}
 		},
 		Ready: func(ctx context.Context, e *Env) error {
-			// Prow serves /healthz/ready as soon as it listens: a 404 is
-			// another server on plank's port (plank only logs that it
-			// could not bind it, and runs on).
-			_, err := readyGet(ctx, http.DefaultClient, "http://"+e.Addr(PlankName, "health")+"/healthz/ready")
+			// Prow's health server answers /healthz with "OK" as soon as it
+			// listens, and adds /healthz/ready only once the controllers
+			// have synced (pjutil.Health.ServeReady): until then that path
+			// is a 404 from plank itself. So /healthz tells plank from
+			// another server on its port (plank only logs that it could not
+			// bind it, and runs on), and /healthz/ready says when it is ready.
+			base := "http://" + e.Addr(PlankName, "health")
+			body, err := readyGet(ctx, http.DefaultClient, base+"/healthz")
+			if err != nil {
+				return err
+			}
+			if body != "OK" {
+				return fmt.Errorf("%w: /healthz answered %.100q", ErrForeignServer, body)
+			}
+			_, err = httpGet(ctx, http.DefaultClient, base+"/healthz/ready")
 			return err
 		},
 		Endpoint: func(e *Env) string { return "http://" + e.Addr(PlankName, "health") + "/healthz" },

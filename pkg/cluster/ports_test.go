@@ -409,6 +409,42 @@ func TestReadyGetForeignServer(t *testing.T) {
 	}
 }
 
+// Plank's readiness: Prow's health server answers /healthz at once and
+// /healthz/ready only after the controllers synced, 404 before. That 404 is
+// plank starting, not another server; a server that does not answer
+// /healthz with "OK" is another server.
+func TestPlankReady(t *testing.T) {
+	plank := func(ready bool) http.Handler {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "OK") })
+		if ready {
+			mux.HandleFunc("/healthz/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "OK") })
+		}
+		return mux
+	}
+	for _, tt := range []struct {
+		name                 string
+		handler              http.Handler
+		wantErr, wantForeign bool
+	}{
+		{"plank starting", plank(false), true, false},
+		{"plank ready", plank(true), false, false},
+		{"another server", http.NotFoundHandler(), true, true},
+		{"another server that says ready everywhere", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ready") }), true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			port := srv.Listener.Addr().(*net.TCPAddr).Port
+			env := &Env{Ports: map[string]map[string]int{PlankName: {"health": port}}}
+			err := plankComponent().Ready(context.Background(), env)
+			if (err != nil) != tt.wantErr || errors.Is(err, ErrForeignServer) != tt.wantForeign {
+				t.Errorf("Ready = %v; want error %v, foreign %v", err, tt.wantErr, tt.wantForeign)
+			}
+		})
+	}
+}
+
 // The labels the simulated node acts on are the ones the package exports.
 func TestKwokStagesUseSimulateLabels(t *testing.T) {
 	for _, want := range []string{SimulateResultLabel, SimulateFailure, SimulateDurationAnnotation} {

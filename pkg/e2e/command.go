@@ -1,18 +1,18 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
-	"strings"
 	"time"
 
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
+
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // DefaultPipeline is the spec `prowctl e2e` reads when not told otherwise.
@@ -26,9 +26,12 @@ const DefaultArtifacts = "_artifacts"
 const StateBuildID = "build-id"
 
 // Invocation is one `prowctl e2e run` or `prowctl e2e step`: what the flags
-// and the environment say.
+// and the environment say. The command's flags bind straight onto it.
 type Invocation struct {
-	Pipeline    string
+	Pipeline string
+	// Kinds are the step kinds the pipeline may use (steps.Builtin() for
+	// prowctl's own; nil allows none).
+	Kinds       Kinds
 	Only, Skip  []string
 	Parallelism int
 	GracePeriod time.Duration
@@ -43,7 +46,8 @@ type Invocation struct {
 	// Getenv reads the environment (default os.Getenv).
 	Getenv func(string) string
 	Now    func() time.Time
-	Runner Runner
+	// Runner runs external programs (default process.Exec).
+	Runner process.Runner
 }
 
 // Invoke loads the pipeline, works out the job spec and artifacts directory
@@ -58,7 +62,7 @@ func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
 	if inv.Pipeline == "" {
 		inv.Pipeline = DefaultPipeline
 	}
-	p, err := LoadPipeline(inv.Pipeline)
+	p, err := LoadPipeline(inv.Pipeline, inv.Kinds)
 	if err != nil {
 		return nil, err
 	}
@@ -180,14 +184,13 @@ func GracePeriod(job *downwardapi.JobSpec) time.Duration {
 
 // localRefs describes the git checkout of the current directory as the refs
 // of a local build: the branch and commit under test.
-func localRefs(ctx context.Context, runner Runner) (prowapi.Refs, bool) {
+func localRefs(ctx context.Context, runner process.Runner) (prowapi.Refs, bool) {
 	if runner == nil {
-		runner = ExecRunner{}
+		runner = process.Exec{}
 	}
 	git := func(args ...string) (string, bool) {
-		var out bytes.Buffer
-		err := runner.Run(ctx, Cmd{Name: "git", Args: args, Stdout: &out, Stderr: io.Discard})
-		return strings.TrimSpace(out.String()), err == nil && out.Len() > 0
+		out, err := process.Output(ctx, runner, process.Cmd{Name: "git", Args: args})
+		return out, err == nil && out != ""
 	}
 	top, ok1 := git("rev-parse", "--show-toplevel")
 	sha, ok2 := git("rev-parse", "HEAD")

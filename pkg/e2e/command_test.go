@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
+
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -34,7 +36,7 @@ func TestInvokeLocalDefaultsAndStepByStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	inv := Invocation{Pipeline: "e2e.yaml", Getenv: envOf(nil), Now: func() time.Time { return now }, Out: &bytes.Buffer{}}
+	inv := Invocation{Pipeline: "e2e.yaml", Kinds: CoreKinds(), Getenv: envOf(nil), Now: func() time.Time { return now }, Out: &bytes.Buffer{}}
 	rep, err := Invoke(context.Background(), inv)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +85,7 @@ func TestInvokeLocalDefaultsAndStepByStep(t *testing.T) {
 		t.Errorf("fresh run kept build %s", rep.Job.BuildID)
 	}
 
-	if _, err := Invoke(context.Background(), Invocation{Pipeline: "e2e.yaml", Step: "nope", Getenv: envOf(nil)}); err == nil ||
+	if _, err := Invoke(context.Background(), Invocation{Pipeline: "e2e.yaml", Kinds: CoreKinds(), Step: "nope", Getenv: envOf(nil)}); err == nil ||
 		err.Error() != `e2e.yaml: no step "nope" (steps: produce, consume)` {
 		t.Errorf("unknown step: %v", err)
 	}
@@ -101,7 +103,7 @@ func TestInvokeUnderProw(t *testing.T) {
 	art := filepath.Join(work, "logs", "artifacts")
 	var out bytes.Buffer
 	rep, err := Invoke(context.Background(), Invocation{
-		Pipeline: "e2e.yaml", Out: &out,
+		Pipeline: "e2e.yaml", Kinds: CoreKinds(), Out: &out,
 		Getenv: envOf(map[string]string{"JOB_SPEC": string(raw), "ARTIFACTS": art}),
 	})
 	if err != nil {
@@ -195,7 +197,7 @@ func TestInvokeLocalRecordsCheckout(t *testing.T) {
 	if err := os.WriteFile("e2e.yaml", []byte("steps:\n- name: a\n  run: 'true'\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runner := &RecordingRunner{Fn: func(ctx context.Context, c Cmd) error {
+	runner := &process.Recorder{Fn: func(ctx context.Context, c process.Cmd) error {
 		answers := map[string]string{
 			"git rev-parse --show-toplevel":   "/src/tf-k8s\n",
 			"git rev-parse HEAD":              "0123abc\n",
@@ -205,9 +207,9 @@ func TestInvokeLocalRecordsCheckout(t *testing.T) {
 			_, err := io.WriteString(c.Stdout, a)
 			return err
 		}
-		return ExecRunner{}.Run(ctx, c)
+		return process.Exec{}.Run(ctx, c)
 	}}
-	rep, err := Invoke(context.Background(), Invocation{Pipeline: "e2e.yaml", Getenv: envOf(nil), Runner: runner})
+	rep, err := Invoke(context.Background(), Invocation{Pipeline: "e2e.yaml", Kinds: CoreKinds(), Getenv: envOf(nil), Runner: runner})
 	if err != nil {
 		t.Fatal(err)
 	}

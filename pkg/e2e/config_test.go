@@ -5,13 +5,13 @@ import (
 	"testing"
 
 	"github.com/prowctl/prowctl/pkg/e2e"
-	_ "github.com/prowctl/prowctl/pkg/e2e/steps"
+	"github.com/prowctl/prowctl/pkg/e2e/steps"
 )
 
 // TestRepoPipeline checks the repository's own pipeline loads with the
 // built-in kinds and has the tf-k8s shape.
 func TestRepoPipeline(t *testing.T) {
-	p, err := e2e.LoadPipeline("../../config/e2e.yaml")
+	p, err := e2e.LoadPipeline("../../config/e2e.yaml", steps.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}

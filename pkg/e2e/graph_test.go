@@ -7,7 +7,7 @@ import (
 )
 
 func TestWriteGraph(t *testing.T) {
-	p, err := LoadPipeline("testdata/run-pipeline.yaml")
+	p, err := LoadPipeline("testdata/run-pipeline.yaml", CoreKinds())
 	if err != nil {
 		t.Fatal(err)
 	}

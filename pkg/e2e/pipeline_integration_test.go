@@ -12,6 +12,7 @@ import (
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
 	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/e2e/steps"
 )
 
 // TestRepoPipelineEndToEnd runs the repository's own config/e2e.yaml on a
@@ -37,7 +38,7 @@ func TestRepoPipelineEndToEnd(t *testing.T) {
 	if edited == string(spec) {
 		t.Fatal("config/e2e.yaml: no `provider: local` to point at the test's cluster directory")
 	}
-	p, err := e2e.ParsePipeline("config/e2e.yaml", []byte(edited))
+	p, err := e2e.ParsePipeline("config/e2e.yaml", []byte(edited), steps.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}

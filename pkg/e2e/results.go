@@ -1,17 +1,14 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/GoogleCloudPlatform/testgrid/metadata"
-	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
 
-	"github.com/prowctl/prowctl/pkg/atomicfile"
 	"github.com/prowctl/prowctl/pkg/junit"
 )
 
@@ -49,52 +46,6 @@ func Finished(rep *Report, state map[string]string) metadata.Finished {
 		Metadata:           md,
 		DeprecatedRevision: downwardapi.GetRevisionFromSpec(rep.Job),
 	}
-}
-
-func (r *runner) writeStarted() error {
-	b, err := json.MarshalIndent(Started(r.opts.Job, r.report.Start), "", "  ")
-	if err != nil {
-		return fmt.Errorf("started.json: %w", err)
-	}
-	return atomicfile.Write(filepath.Join(r.opts.Artifacts, prowapi.StartedStatusFile), append(b, '\n'), 0o644)
-}
-
-// writeResults writes finished.json and the JUnit report for the steps as
-// they stand: at the end of the run, and when the upload step asks, before
-// it copies them.
-func (r *runner) writeResults() error {
-	r.mu.Lock()
-	rep := *r.report
-	if rep.End.IsZero() {
-		rep.End = r.opts.Now()
-	}
-	rep.Results = make([]*Result, len(r.report.Results))
-	for i, res := range r.report.Results {
-		c := *res
-		rep.Results[i] = &c
-	}
-	r.mu.Unlock()
-	// The step asking (upload) is still running; count it as passed here, it
-	// cannot report on itself in what it uploads.
-	for _, res := range rep.Results {
-		if res.Status == Running {
-			res.Status = Passed
-			res.Duration = rep.End.Sub(res.Start)
-		}
-	}
-	state, _ := r.state.All()
-	b, err := json.MarshalIndent(Finished(&rep, state), "", "  ")
-	if err != nil {
-		return fmt.Errorf("finished.json: %w", err)
-	}
-	if err := atomicfile.Write(filepath.Join(r.opts.Artifacts, prowapi.FinishedStatusFile), append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	x, err := JUnit(&rep)
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(filepath.Join(r.opts.Artifacts, JUnitFile), x, 0o644)
 }
 
 // JUnit renders the steps as one test suite, a test case per step, the way

@@ -8,90 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
+
+	"github.com/prowctl/prowctl/pkg/process"
 )
-
-// Status is where a step is in a run.
-type Status string
-
-const (
-	Pending Status = "pending"
-	Running Status = "running"
-	Passed  Status = "passed"
-	Failed  Status = "failed"
-	Skipped Status = "skipped"
-)
-
-func (s Status) done() bool { return s == Passed || s == Failed || s == Skipped }
-
-// Result is what happened to one step.
-type Result struct {
-	Name     string
-	Kind     string
-	Needs    []string
-	Always   bool
-	Status   Status
-	Start    time.Time
-	Duration time.Duration
-	Attempts int
-	// Reason says why the step failed or was skipped.
-	Reason string
-	// Log is the path of the step's own log file.
-	Log string
-}
-
-// Report is the outcome of a run.
-type Report struct {
-	Job     *downwardapi.JobSpec
-	Results []*Result // selected steps, in spec order
-	Start   time.Time
-	End     time.Time
-	// Aborted is true when the run was cancelled (SIGINT/SIGTERM) before its
-	// regular steps finished.
-	Aborted bool
-}
-
-// Passed reports whether every step that was not skipped passed and the run
-// was not aborted.
-func (r *Report) Passed() bool {
-	if r.Aborted {
-		return false
-	}
-	for _, res := range r.Results {
-		if res.Status != Passed && res.Status != Skipped {
-			return false
-		}
-	}
-	return true
-}
-
-// Result is Prow's word for the outcome: SUCCESS, FAILURE or ABORTED.
-func (r *Report) Result() string {
-	switch {
-	case r.Aborted:
-		return "ABORTED"
-	case r.Passed():
-		return "SUCCESS"
-	default:
-		return "FAILURE"
-	}
-}
-
-// Lookup returns the result of the step called name.
-func (r *Report) Lookup(name string) *Result {
-	for _, res := range r.Results {
-		if res.Name == name {
-			return res
-		}
-	}
-	return nil
-}
 
 // Options configure a run. Zero values take the defaults noted.
 type Options struct {
@@ -118,8 +43,8 @@ type Options struct {
 	// steps' output) otherwise.
 	Out io.Writer
 	TTY bool
-	// Runner runs external programs (default ExecRunner).
-	Runner Runner
+	// Runner runs external programs (default process.Exec).
+	Runner process.Runner
 	// Environ is the base environment of steps (default os.Environ()).
 	Environ []string
 	// Now is the clock (default time.Now).
@@ -174,7 +99,7 @@ func newRunner(p *Pipeline, opts Options) (*runner, error) {
 		opts.GracePeriod = 30 * time.Second
 	}
 	if opts.Runner == nil {
-		opts.Runner = ExecRunner{}
+		opts.Runner = process.Exec{}
 	}
 	if opts.Environ == nil {
 		opts.Environ = os.Environ()
@@ -307,7 +232,8 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	}
 	r.schedule(ctx, main, false)
 	if ctx.Err() != nil {
-		// Said now, so what the upload finalizer writes says it too.
+		// Said now, so the record a ResultsStep finalizer (upload) is
+		// handed says it too.
 		r.mu.Lock()
 		r.report.Aborted = true
 		r.mu.Unlock()
@@ -329,260 +255,11 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	r.mu.Unlock()
 	r.view.end(r.report, r.snapshot())
 	if o.Results {
-		if err := r.writeResults(); err != nil {
+		if _, err := r.writeResults(); err != nil {
 			return r.report, err
 		}
 	}
 	return r.report, nil
-}
-
-// graceContext returns a context that is not cancelled with parent but
-// gracePeriod after it.
-func graceContext(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	go func() {
-		select {
-		case <-parent.Done():
-		case <-ctx.Done():
-			return
-		}
-		t := time.NewTimer(grace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
-}
-
-// schedule runs nodes in dependency order, at most Parallelism at a time.
-// For regular steps a failed or skipped dependency skips the step; for
-// finalizers any outcome of a dependency will do. Each node keeps a count of
-// unfinished dependencies, so a step finishing costs O(its dependents), and
-// the goroutine of a finishing step starts what it unblocked itself: no
-// hand-off to a scheduler goroutine between one step and the next.
-func (r *runner) schedule(ctx context.Context, nodes []*node, finalizers bool) {
-	ph := &phase{r: r, ctx: ctx, nodes: nodes, finalizers: finalizers, allDone: make(chan struct{})}
-	ph.mu.Lock()
-	ph.init()
-	ph.launch()
-	ph.mu.Unlock()
-	select {
-	case <-ph.allDone:
-	case <-ctx.Done():
-		ph.mu.Lock()
-		ph.aborted = true
-		ph.mu.Unlock()
-		<-ph.allDone
-	}
-	for _, n := range nodes {
-		if r.status(n) == Pending {
-			r.finish(n, Skipped, "aborted before it started", 0)
-		}
-	}
-}
-
-// phase is one scheduling pass: the regular steps, then the finalizers.
-type phase struct {
-	r          *runner
-	ctx        context.Context
-	nodes      []*node
-	finalizers bool
-	allDone    chan struct{} // closed when nothing runs and nothing more will
-
-	mu         sync.Mutex
-	waiting    []int    // unfinished dependencies in this phase
-	blocker    []string // why a regular step will be skipped
-	dependents [][]int  // reverse edges within this phase
-	ready      []int    // sorted by spec order
-	running    int
-	aborted    bool
-}
-
-func (ph *phase) init() {
-	index := make(map[*node]int, len(ph.nodes))
-	for i, n := range ph.nodes {
-		index[n] = i
-	}
-	ph.waiting = make([]int, len(ph.nodes))
-	ph.blocker = make([]string, len(ph.nodes))
-	ph.dependents = make([][]int, len(ph.nodes))
-	for i, n := range ph.nodes {
-		for _, d := range n.deps {
-			if j, ok := index[d]; ok {
-				ph.waiting[i]++
-				ph.dependents[j] = append(ph.dependents[j], i)
-			}
-		}
-	}
-	for i := range ph.nodes {
-		if ph.waiting[i] == 0 {
-			ph.push(i)
-		}
-	}
-}
-
-func (ph *phase) push(i int) {
-	at := sort.SearchInts(ph.ready, i)
-	ph.ready = append(ph.ready, 0)
-	copy(ph.ready[at+1:], ph.ready[at:])
-	ph.ready[at] = i
-}
-
-// launch starts ready steps while there is room; with ph.mu held.
-func (ph *phase) launch() {
-	for len(ph.ready) > 0 && ph.running < ph.r.opts.Parallelism && !ph.aborted {
-		i := ph.ready[0]
-		ph.ready = ph.ready[1:]
-		ph.running++
-		ph.r.start(ph.ctx, ph.nodes[i], func() { ph.finished(i) })
-	}
-	if ph.running == 0 {
-		close(ph.allDone)
-	}
-}
-
-// finished is called by step i's goroutine once the step's result is in.
-func (ph *phase) finished(i int) {
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
-	ph.running--
-	ph.settle(i)
-	ph.launch()
-}
-
-// settle counts step j's end against its dependents, skipping those it
-// blocks (and theirs), queueing those now ready; with ph.mu held.
-func (ph *phase) settle(j int) {
-	st := ph.r.status(ph.nodes[j])
-	for _, i := range ph.dependents[j] {
-		if st != Passed && !ph.finalizers && ph.blocker[i] == "" {
-			ph.blocker[i] = fmt.Sprintf("needs %s (%s)", ph.nodes[j].spec.Name, st)
-		}
-		ph.waiting[i]--
-		if ph.waiting[i] > 0 {
-			continue
-		}
-		if ph.blocker[i] != "" {
-			ph.r.finish(ph.nodes[i], Skipped, ph.blocker[i], 0)
-			ph.settle(i)
-			continue
-		}
-		ph.push(i)
-	}
-}
-
-func (r *runner) status(n *node) Status {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return n.res.Status
-}
-
-func (r *runner) finish(n *node, st Status, reason string, attempts int) {
-	now := r.opts.Now()
-	r.mu.Lock()
-	n.res.Status = st
-	n.res.Reason = reason
-	n.res.Attempts = attempts
-	if !n.res.Start.IsZero() {
-		n.res.Duration = now.Sub(n.res.Start)
-	}
-	res := *n.res
-	r.mu.Unlock()
-	r.view.update(res)
-}
-
-// snapshot copies every result, for progress views.
-func (r *runner) snapshot() []Result {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]Result, len(r.nodes))
-	for i, n := range r.nodes {
-		out[i] = *n.res
-	}
-	return out
-}
-
-func (r *runner) start(ctx context.Context, n *node, done func()) {
-	r.mu.Lock()
-	n.res.Status = Running
-	n.res.Start = r.opts.Now()
-	res := *n.res
-	r.mu.Unlock()
-	go func() {
-		// Reported from the step's goroutine: the scheduler only spawns, so
-		// the last of many steps that become ready together starts as soon
-		// as the first.
-		r.view.update(res)
-		st, reason, attempts := r.runStep(ctx, n)
-		r.finish(n, st, reason, attempts)
-		done()
-	}()
-}
-
-// runStep runs one step with its timeout and retries, its output in its
-// own log file and the combined log.
-func (r *runner) runStep(ctx context.Context, n *node) (Status, string, int) {
-	s := n.spec
-	f := &lazyFile{path: n.res.Log}
-	defer func() {
-		if !f.close() {
-			r.mu.Lock()
-			n.res.Log = "" // the step wrote nothing
-			r.mu.Unlock()
-		}
-	}()
-	out := &prefixWriter{prefix: "[" + s.Name + "] ", sink: r.logs}
-	defer out.Flush()
-	log := io.MultiWriter(f, out)
-	env := r.env(n, log)
-
-	attempts := 0
-	var stepErr error
-	for {
-		attempts++
-		if attempts > 1 {
-			fmt.Fprintf(log, "--- attempt %d of %d (previous: %v)\n", attempts, s.Retries+1, stepErr)
-		}
-		sctx, cancel := ctx, context.CancelFunc(func() {})
-		if s.Timeout > 0 {
-			sctx, cancel = context.WithTimeout(ctx, s.Timeout)
-		}
-		stepErr = safeRun(sctx, s.Step, env)
-		timedOut := stepErr != nil && errors.Is(sctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
-		cancel()
-		if timedOut {
-			stepErr = fmt.Errorf("timed out after %s: %w", s.Timeout, stepErr)
-		}
-		if stepErr == nil || errors.Is(stepErr, ErrSkip) || ctx.Err() != nil || attempts > s.Retries {
-			break
-		}
-	}
-	switch {
-	case stepErr == nil:
-		return Passed, "", attempts
-	case errors.Is(stepErr, ErrSkip):
-		reason := strings.TrimSuffix(stepErr.Error(), ": "+ErrSkip.Error())
-		fmt.Fprintf(f, "skipped: %s\n", reason) // the progress line says it in the build log
-		return Skipped, reason, attempts
-	case ctx.Err() != nil:
-		fmt.Fprintf(f, "aborted: %v\n", stepErr)
-		return Failed, "aborted: " + stepErr.Error(), attempts
-	default:
-		fmt.Fprintf(f, "failed: %v\n", stepErr)
-		return Failed, stepErr.Error(), attempts
-	}
-}
-
-func safeRun(ctx context.Context, s Step, env *Env) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return s.Run(ctx, env)
 }
 
 // env builds the Env of one step.
@@ -620,9 +297,6 @@ func (r *runner) env(n *node, log io.Writer) *Env {
 		Upload:    o.Upload,
 		exits:     r.exits,
 	}
-	if o.Results {
-		env.results = r
-	}
 	return env
 }
 
@@ -642,36 +316,3 @@ func envName(key string) string {
 
 // stamp formats a time for progress lines.
 func stamp(t time.Time) string { return t.Format("15:04:05") }
-
-// lazyFile creates its file on the first write: a step that prints nothing
-// leaves no empty log (and costs no file creation, which is slow on some
-// disks).
-type lazyFile struct {
-	path string
-	mu   sync.Mutex
-	f    *os.File
-	err  error
-}
-
-func (l *lazyFile) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f == nil && l.err == nil {
-		l.f, l.err = os.Create(l.path)
-	}
-	if l.err != nil {
-		return 0, l.err
-	}
-	return l.f.Write(p)
-}
-
-// close closes the file and says whether there was one.
-func (l *lazyFile) close() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f == nil {
-		return false
-	}
-	l.f.Close()
-	return true
-}

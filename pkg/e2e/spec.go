@@ -69,19 +69,20 @@ func (e *ValidationError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// LoadPipeline reads and validates the spec at path.
-func LoadPipeline(path string) (*Pipeline, error) {
+// LoadPipeline reads and validates the spec at path; kinds are the step
+// kinds it may use (steps.Builtin() for prowctl's own).
+func LoadPipeline(path string, kinds Kinds) (*Pipeline, error) {
 	b, err := yamlpos.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load pipeline: %w", err)
 	}
-	return ParsePipeline(path, b)
+	return ParsePipeline(path, b, kinds)
 }
 
 // ParsePipeline parses and validates a spec; file names it in errors. Every
-// `uses:` kind must be registered: its settings are decoded here, so a bad
-// spec fails before anything runs.
-func ParsePipeline(file string, data []byte) (*Pipeline, error) {
+// `uses:` kind, and "run" for `run:` steps, must be in kinds: settings are
+// decoded here, so a bad spec fails before anything runs.
+func ParsePipeline(file string, data []byte, kinds Kinds) (*Pipeline, error) {
 	v := &ValidationError{File: file}
 	p := &Pipeline{File: file}
 	// Syntax errors and a second document come back as file:line:col.
@@ -116,7 +117,7 @@ func ParsePipeline(file string, data []byte) (*Pipeline, error) {
 		return nil, v
 	}
 	for i, n := range stepsNode.Content {
-		if s := parseStep(v, n, fmt.Sprintf("steps[%d]", i)); s != nil {
+		if s := parseStep(v, n, fmt.Sprintf("steps[%d]", i), kinds); s != nil {
 			p.Steps = append(p.Steps, s)
 		}
 	}
@@ -133,13 +134,13 @@ func (v *ValidationError) add(n *yaml.Node, field, format string, args ...any) {
 
 var stepFields = []string{"always", "dir", "env", "name", "needs", "retries", "run", "timeout", "uses", "with"}
 
-func parseStep(v *ValidationError, n *yaml.Node, path string) *StepSpec {
+func parseStep(v *ValidationError, n *yaml.Node, path string, kinds Kinds) *StepSpec {
 	if n.Kind != yaml.MappingNode {
 		v.add(n, path, "want a mapping (name:, uses: or run:, ...), got %s", yamlpos.Describe(n))
 		return nil
 	}
 	s := &StepSpec{Line: n.Line, Column: n.Column}
-	var usesNode, runNode *yaml.Node
+	var usesNode, runNode, dirNode *yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		field := path + "." + k.Value
@@ -158,6 +159,7 @@ func parseStep(v *ValidationError, n *yaml.Node, path string) *StepSpec {
 			runNode = val
 			s.Run = scalar(v, val, field)
 		case "dir":
+			dirNode = val
 			s.Dir = scalar(v, val, field)
 		case "needs":
 			s.Needs = stringList(v, val, field)
@@ -209,34 +211,53 @@ func parseStep(v *ValidationError, n *yaml.Node, path string) *StepSpec {
 		v.add(n, path, "needs uses: (a step kind) or run: (a command)")
 	case s.Run != "" && s.With != nil:
 		v.add(s.With, path+".with", "with: applies to uses: steps only")
-	case s.Uses != "":
-		kind, ok := LookupKind(s.Uses)
-		if !ok {
-			v.add(usesNode, path+".uses", "unknown step kind %q (known: %s)", s.Uses, strings.Join(Kinds(), ", "))
-			break
-		}
-		st, err := kind.New(s.With)
-		if err != nil {
-			var pe *PositionError
-			if errors.As(err, &pe) {
-				if pe.Field == "" || pe.Field == "with" || strings.HasPrefix(pe.Field, "with.") || strings.HasPrefix(pe.Field, "with[") {
-					pe.Field = strings.TrimSuffix(path+"."+pe.Field, ".")
-				}
-				v.Errs = append(v.Errs, pe)
-			} else {
-				at := n
-				if s.With != nil {
-					at = s.With
-				}
-				v.add(at, path+".with", "%v", err)
-			}
-			break
-		}
-		s.Step = st
 	default:
-		s.Step = &RunStep{Command: s.Run, Dir: s.Dir}
+		s.Step = newStep(v, n, s, path, kinds, usesNode, runNode, dirNode)
 	}
 	return s
+}
+
+// newStep builds the step of s from the kinds table: its uses: kind with its
+// with: settings, or the run kind with the run: shorthand's command and dir.
+func newStep(v *ValidationError, n *yaml.Node, s *StepSpec, path string, kinds Kinds, usesNode, runNode, dirNode *yaml.Node) Step {
+	name, at, field, settings := s.Uses, usesNode, path+".uses", s.With
+	if s.Uses == "" {
+		name, at, field, settings = RunKindName, runNode, path+".run", runSettings(runNode, dirNode)
+	}
+	kind, ok := kinds[name]
+	if !ok {
+		known := "none"
+		if len(kinds) > 0 {
+			known = strings.Join(kinds.Names(), ", ")
+		}
+		v.add(at, field, "unknown step kind %q (known: %s)", name, known)
+		return nil
+	}
+	st, err := kind.New(settings)
+	if err == nil {
+		return st
+	}
+	var pe *PositionError
+	if errors.As(err, &pe) {
+		switch {
+		case s.Uses == "":
+			// The shorthand's settings are the step's own run: and dir:.
+			if strings.HasPrefix(pe.Field, "with.dir") {
+				pe.Field = path + ".dir"
+			} else {
+				pe.Field = path + ".run"
+			}
+		case pe.Field == "" || pe.Field == "with" || strings.HasPrefix(pe.Field, "with.") || strings.HasPrefix(pe.Field, "with["):
+			pe.Field = strings.TrimSuffix(path+"."+pe.Field, ".")
+		}
+		v.Errs = append(v.Errs, pe)
+		return nil
+	}
+	if settings != nil {
+		n = settings
+	}
+	v.add(n, path+".with", "%v", err)
+	return nil
 }
 
 func validName(s string) bool {

@@ -31,7 +31,7 @@ steps:
   always: true
   needs: test
 `
-	p, err := ParsePipeline("e2e.yaml", []byte(spec))
+	p, err := ParsePipeline("e2e.yaml", []byte(spec), CoreKinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestParsePipelineErrors(t *testing.T) {
 		{
 			name: "unknown kind",
 			spec: "steps:\n- name: a\n  uses: bulid-image\n",
-			want: []string{`e2e.yaml:3:9: steps[a].uses: unknown step kind "bulid-image" (known: ` + strings.Join(Kinds(), ", ") + `)`},
+			want: []string{`e2e.yaml:3:9: steps[a].uses: unknown step kind "bulid-image" (known: ` + "run, upload" + `)`},
 		},
 		{
 			name: "unknown step field",
@@ -150,7 +150,7 @@ func TestParsePipelineErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParsePipeline("e2e.yaml", []byte(tt.spec))
+			_, err := ParsePipeline("e2e.yaml", []byte(tt.spec), CoreKinds())
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -3,8 +3,9 @@
 // finalizers that always run, results in Prow's artifact layout and an
 // optional upload to where Spyglass looks.
 //
-// Built-in step kinds live in pkg/e2e/steps and register themselves here;
-// the runner only knows the Step interface.
+// The loader is given the table of step kinds a pipeline may use (Kinds);
+// pkg/e2e defines run and upload (CoreKinds), pkg/e2e/steps the rest
+// (steps.Builtin). The runner only knows the Step interface.
 package e2e
 
 import (
@@ -12,13 +13,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
 	"gopkg.in/yaml.v3"
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
+
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // Step is one unit of work of a pipeline. Run returns nil when the step
@@ -54,41 +58,34 @@ type KindFunc func(settings *yaml.Node) (Step, error)
 // New calls f.
 func (f KindFunc) New(settings *yaml.Node) (Step, error) { return f(settings) }
 
-var (
-	kindsMu sync.RWMutex
-	kinds   = map[string]Kind{}
-)
+// Kinds is the table of step kinds a pipeline may use, by the name `uses:`
+// gives. The loader is handed one: there is no registry, so what a pipeline
+// may use is whatever its caller says (steps.Builtin() for prowctl's own, a
+// copy with more entries for a program that adds its own). The `run:`
+// shorthand is the kind "run" of the table.
+type Kinds map[string]Kind
 
-// Register makes a step kind available to `uses: name`. It panics on a
-// duplicate name: registration happens in init and a clash is a programming
-// error.
-func Register(name string, k Kind) {
-	kindsMu.Lock()
-	defer kindsMu.Unlock()
-	if _, dup := kinds[name]; dup {
-		panic("e2e: step kind registered twice: " + name)
+// Names returns the kinds' names, sorted.
+func (k Kinds) Names() []string { return slices.Sorted(maps.Keys(k)) }
+
+// CoreKinds returns the kinds pkg/e2e defines itself: run (a shell command,
+// also written `run: CMD`) and upload (the run's results to where Spyglass
+// reads them). A new table each call, so callers may add to it.
+func CoreKinds() Kinds {
+	return Kinds{
+		RunKindName:    KindFunc(newRunStep),
+		UploadKindName: KindFunc(newUploadStep),
 	}
-	kinds[name] = k
 }
 
-// LookupKind returns the registered kind called name.
-func LookupKind(name string) (Kind, bool) {
-	kindsMu.RLock()
-	defer kindsMu.RUnlock()
-	k, ok := kinds[name]
-	return k, ok
-}
-
-// Kinds returns the names of all registered kinds, sorted.
-func Kinds() []string {
-	kindsMu.RLock()
-	defer kindsMu.RUnlock()
-	names := make([]string, 0, len(kinds))
-	for n := range kinds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+// ResultsStep is implemented by steps that act on the run's record, such as
+// upload. Before such a step runs, the runner writes finished.json and the
+// JUnit report as they stand and hands the step the Report it wrote in
+// Env.Results; the step itself counts as passed there, since it cannot
+// report on itself in what it uploads.
+type ResultsStep interface {
+	Step
+	UsesResults()
 }
 
 // Env is what a step sees of the run.
@@ -111,17 +108,21 @@ type Env struct {
 	State *State
 	// Job is the Prow job spec of the run (from JOB_SPEC, or a local default).
 	Job *downwardapi.JobSpec
-	// Runner runs external programs; tests inject a recording one.
-	Runner Runner
+	// Runner runs external programs; tests inject a process.Recorder.
+	Runner process.Runner
 	// Environ is the environment for commands the step runs: the process's
 	// environment, the job's Prow variables and the step's `env:`.
 	Environ []string
 	// Upload is where the run uploads its results ("" for none): a
 	// gs://bucket[/prefix], s3://bucket[/prefix] or local directory.
 	Upload string
+	// Results is, for a ResultsStep, the run's report as written to
+	// finished.json and the JUnit report just before the step started; nil
+	// for other steps and when the run writes no results (one step run by
+	// hand), in which case the artifacts are taken as they are.
+	Results *Report
 
-	exits   *exitList
-	results interface{ writeResults() error } // the runner, for the upload kind
+	exits *exitList
 }
 
 // exitList collects AtExit functions; one list is shared by all steps of a run.
@@ -173,12 +174,12 @@ func (e *Env) AtExit(fn func(context.Context) error) {
 }
 
 // NewTestEnv returns an Env for exercising one step in a test: artifacts and
-// state in dir, output to log, commands through runner (nil for ExecRunner),
+// state in dir, output to log, commands through runner (nil for process.Exec),
 // a periodic local job spec. The returned function runs what the step
 // registered with AtExit.
-func NewTestEnv(dir string, log io.Writer, runner Runner) (*Env, func(context.Context) error) {
+func NewTestEnv(dir string, log io.Writer, runner process.Runner) (*Env, func(context.Context) error) {
 	if runner == nil {
-		runner = ExecRunner{}
+		runner = process.Exec{}
 	}
 	env := &Env{
 		Name:      "test",

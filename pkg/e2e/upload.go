@@ -221,32 +221,39 @@ type uploadSettings struct {
 	Decorated bool `yaml:"decorated"`
 }
 
-// UploadStep is the built-in `upload` kind, normally a finalizer.
+// UploadKindName is the kind of the upload step.
+const UploadKindName = "upload"
+
+// UploadStep is the built-in `upload` kind, normally a finalizer. It is a
+// ResultsStep: the runner writes the run's record before it starts.
 type UploadStep struct{ settings uploadSettings }
 
-func init() {
-	Register("upload", KindFunc(func(n *yaml.Node) (Step, error) {
-		s := &UploadStep{}
-		if err := DecodeSettings(n, &s.settings); err != nil {
-			return nil, err
+var _ ResultsStep = (*UploadStep)(nil)
+
+func newUploadStep(n *yaml.Node) (Step, error) {
+	s := &UploadStep{}
+	if err := DecodeSettings(n, &s.settings); err != nil {
+		return nil, err
+	}
+	switch s.settings.PathStrategy {
+	case "", prowapi.PathStrategyExplicit:
+	case prowapi.PathStrategyLegacy, prowapi.PathStrategySingle:
+		if s.settings.DefaultOrg == "" || s.settings.DefaultRepo == "" {
+			return nil, Errorf(ValueNode(n, "path_strategy"), "with.path_strategy", "%q needs default_org and default_repo", s.settings.PathStrategy)
 		}
-		switch s.settings.PathStrategy {
-		case "", prowapi.PathStrategyExplicit:
-		case prowapi.PathStrategyLegacy, prowapi.PathStrategySingle:
-			if s.settings.DefaultOrg == "" || s.settings.DefaultRepo == "" {
-				return nil, Errorf(ValueNode(n, "path_strategy"), "with.path_strategy", "%q needs default_org and default_repo", s.settings.PathStrategy)
-			}
-		default:
-			return nil, Errorf(ValueNode(n, "path_strategy"), "with.path_strategy", "unknown %q (want explicit, legacy or single)", s.settings.PathStrategy)
+	default:
+		return nil, Errorf(ValueNode(n, "path_strategy"), "with.path_strategy", "unknown %q (want explicit, legacy or single)", s.settings.PathStrategy)
+	}
+	if s.settings.To != "" && !strings.Contains(s.settings.To, "$") {
+		if _, _, _, err := parseDest(s.settings.To); err != nil {
+			return nil, Errorf(ValueNode(n, "to"), "with.to", "%v", strings.TrimPrefix(err.Error(), "upload: "))
 		}
-		if s.settings.To != "" && !strings.Contains(s.settings.To, "$") {
-			if _, _, _, err := parseDest(s.settings.To); err != nil {
-				return nil, Errorf(ValueNode(n, "to"), "with.to", "%v", strings.TrimPrefix(err.Error(), "upload: "))
-			}
-		}
-		return s, nil
-	}))
+	}
+	return s, nil
 }
+
+// UsesResults marks UploadStep as a ResultsStep.
+func (*UploadStep) UsesResults() {}
 
 // Run uploads the run's results. It skips when there is nowhere to upload,
 // or when Prow decorates the job and so uploads $ARTIFACTS itself.
@@ -262,10 +269,8 @@ func (s *UploadStep) Run(ctx context.Context, env *Env) error {
 	if dest == "" {
 		return Skip("no destination (set with.to or pass --upload)")
 	}
-	if env.results != nil {
-		if err := env.results.writeResults(); err != nil {
-			return err
-		}
+	if rep := env.Results; rep != nil {
+		fmt.Fprintf(env.Log, "uploading the record of %d steps, %s so far\n", len(rep.Results), rep.Result())
 	}
 	keys, err := Upload(ctx, UploadOptions{
 		Dest: dest, Job: env.Job, Artifacts: env.Artifacts,

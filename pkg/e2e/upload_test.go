@@ -246,7 +246,7 @@ func TestRunUploadsToGCS(t *testing.T) {
   with:
     to: gs://$LOGS_BUCKET/ci
 `
-	p, err := ParsePipeline("e2e.yaml", []byte(spec))
+	p, err := ParsePipeline("e2e.yaml", []byte(spec), CoreKinds())
 	if err != nil {
 		t.Fatal(err)
 	}

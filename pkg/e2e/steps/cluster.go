@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/e2e"
 	"github.com/prowctl/prowctl/pkg/e2e/steps/provider"
 )
@@ -55,15 +56,12 @@ var providers = []string{"gke", "kind", "kubeconfig", "local"}
 // clusterName is what GKE accepts (and kind too).
 var clusterName = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
 
-// LocalCluster is the personal cluster the local provider uses; tests may
-// swap it.
-var LocalCluster provider.LocalCluster = localCluster{}
-
 type clusterUpStep struct {
-	s clusterUpSettings
+	s    clusterUpSettings
+	deps Deps
 }
 
-func newClusterUp(s clusterUpSettings, n *yaml.Node) (e2e.Step, error) {
+func newClusterUp(s clusterUpSettings, n *yaml.Node, d Deps) (e2e.Step, error) {
 	if s.Provider == "" {
 		s.Provider = "local"
 	}
@@ -90,11 +88,11 @@ func newClusterUp(s clusterUpSettings, n *yaml.Node) (e2e.Step, error) {
 	if s.Name != "" && (!clusterName.MatchString(s.Name) || len(s.Name) > provider.MaxNameLen) {
 		return nil, settingsError(n, "name", "%q: want lowercase letters, digits and '-', at most %d characters", s.Name, provider.MaxNameLen)
 	}
-	return &clusterUpStep{s}, nil
+	return &clusterUpStep{s, d}, nil
 }
 
 // provider returns the provider called name, configured from s.
-func newProvider(name string, s clusterUpSettings, env *e2e.Env) provider.Provider {
+func (d Deps) provider(name string, s clusterUpSettings, env *e2e.Env) provider.Provider {
 	switch name {
 	case "kubeconfig":
 		return provider.Kubeconfig{Path: abs(env, s.Kubeconfig.Path), Context: s.Kubeconfig.Context}
@@ -106,13 +104,20 @@ func newProvider(name string, s clusterUpSettings, env *e2e.Env) provider.Provid
 	default:
 		dir := abs(env, s.Local.Dir)
 		if dir == "" {
-			dir = LocalDir()
+			dir = d.LocalDir
+		}
+		if dir == "" {
+			dir = cluster.DefaultDir()
 		}
 		prowConfig := s.Local.ProwConfig
 		if prowConfig == "" {
 			prowConfig = "config/prow/config.yaml"
 		}
-		return provider.Local{Dir: dir, ProwConfig: abs(env, prowConfig), Cluster: LocalCluster}
+		local := d.LocalCluster
+		if local == nil {
+			local = localCluster{}
+		}
+		return provider.Local{Dir: dir, ProwConfig: abs(env, prowConfig), Cluster: local}
 	}
 }
 
@@ -133,7 +138,7 @@ func (c *clusterUpStep) Run(ctx context.Context, env *e2e.Env) error {
 		Job:   env.Job.Job,
 		Build: env.Job.BuildID,
 	}
-	cl, upErr := newProvider(c.s.Provider, c.s, env).Up(ctx, req)
+	cl, upErr := c.deps.provider(c.s.Provider, c.s, env).Up(ctx, req)
 	if cl.Provider != "" {
 		if err := saveCluster(env.State, cl, dir); err != nil {
 			return err
@@ -152,12 +157,10 @@ func (c *clusterUpStep) Run(ctx context.Context, env *e2e.Env) error {
 
 // clusterDownStep: `uses: cluster-down`, no settings: everything it needs is
 // in the state cluster-up wrote.
-type clusterDownStep struct{}
+type clusterDownStep struct{ deps Deps }
 
-func newClusterDown(struct{}, *yaml.Node) (e2e.Step, error) { return clusterDownStep{}, nil }
-
-func (clusterDownStep) Run(ctx context.Context, env *e2e.Env) error {
-	done, err := clusterDown(ctx, env)
+func (c clusterDownStep) Run(ctx context.Context, env *e2e.Env) error {
+	done, err := clusterDown(ctx, env, c.deps)
 	if err != nil {
 		return err
 	}
@@ -171,7 +174,7 @@ func (clusterDownStep) Run(ctx context.Context, env *e2e.Env) error {
 // clusterDown deletes the recorded cluster if the run created it and then
 // forgets it, so running it again does nothing. It says what it did ("" for
 // nothing).
-func clusterDown(ctx context.Context, env *e2e.Env) (string, error) {
+func clusterDown(ctx context.Context, env *e2e.Env, d Deps) (string, error) {
 	st, err := env.State.All()
 	if err != nil {
 		return "", err
@@ -183,7 +186,7 @@ func clusterDown(ctx context.Context, env *e2e.Env) (string, error) {
 	if !cl.Created {
 		return "", forgetCluster(env.State)
 	}
-	p := newProvider(cl.Provider, clusterUpSettings{}, env)
+	p := d.provider(cl.Provider, clusterUpSettings{}, env)
 	if err := p.Down(ctx, provider.Env{Dir: dir, Environ: env.Environ, Log: env.Log}, cl); err != nil {
 		return "", err
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // TestLocalClusterDeployTestTeardown runs the steps one by one, as `prowctl
@@ -36,14 +37,13 @@ func TestLocalClusterDeployTestTeardown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration: starts a personal cluster (needs `make tools`)")
 	}
-	defer func(l any) { LocalCluster = l.(localCluster) }(LocalCluster)
-	LocalCluster = localCluster{stopWithParent: true} // nothing outlives a crashed test
+	kinds := BuiltinWith(Deps{LocalCluster: localCluster{stopWithParent: true}}) // nothing outlives a crashed test
 	root, _ := filepath.Abs("../../..")
 	// git and go through fakes, sh for real: the test command.
 	tools := fakeTools()
-	runner := &e2e.RecordingRunner{Fn: func(ctx context.Context, c e2e.Cmd) error {
+	runner := &process.Recorder{Fn: func(ctx context.Context, c process.Cmd) error {
 		if c.Name == "sh" {
-			return e2e.ExecRunner{}.Run(ctx, c)
+			return process.Exec{}.Run(ctx, c)
 		}
 		return tools.Fn(ctx, c)
 	}}
@@ -54,7 +54,7 @@ func TestLocalClusterDeployTestTeardown(t *testing.T) {
 	step := func(kind, with string) {
 		t.Helper()
 		began := time.Now()
-		if err := newStep(t, kind, with).Run(ctx, env.Env); err != nil {
+		if err := newStepOf(t, kinds, kind, with).Run(ctx, env.Env); err != nil {
 			t.Fatalf("%s: %v\nlog:\n%s", kind, err, env.log)
 		}
 		t.Logf("%s: %.1fs", kind, time.Since(began).Seconds())
@@ -138,7 +138,7 @@ func TestLocalClusterDeployTestTeardown(t *testing.T) {
 	if diff := cmp.Diff(map[string]string{}, withoutBuild(state(t, env))); diff != "" {
 		t.Errorf("state after teardown (-want +got):\n%s", diff)
 	}
-	if err := newStep(t, "teardown", "").Run(ctx, env.Env); !errors.Is(err, e2e.ErrSkip) {
+	if err := newStepOf(t, kinds, "teardown", "").Run(ctx, env.Env); !errors.Is(err, e2e.ErrSkip) {
 		t.Errorf("teardown again: %v, want a skip", err)
 	}
 }

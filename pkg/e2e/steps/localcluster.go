@@ -8,10 +8,6 @@ import (
 	"github.com/prowctl/prowctl/pkg/cluster"
 )
 
-// LocalDir is where the local provider runs the personal cluster by
-// default: where `prowctl cluster up` does, so a cluster already up is used.
-var LocalDir = cluster.DefaultDir
-
 // localCluster runs the personal cluster of pkg/cluster.
 type localCluster struct {
 	// stopWithParent ties the cluster to this process, for tests. Otherwise

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // TestPipelineOnGKE runs the built-in kinds through the runner: a failing
@@ -44,14 +45,14 @@ func TestPipelineOnGKE(t *testing.T) {
     uses: teardown
     always: true
 `
-	p, err := e2e.ParsePipeline("e2e.yaml", []byte(spec))
+	p, err := e2e.ParsePipeline("e2e.yaml", []byte(spec), Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}
 	tools := fakeTools()
-	runner := &e2e.RecordingRunner{Fn: func(ctx context.Context, c e2e.Cmd) error {
+	runner := &process.Recorder{Fn: func(ctx context.Context, c process.Cmd) error {
 		if c.Name == "sh" {
-			return e2e.ExecRunner{}.Run(ctx, c)
+			return process.Exec{}.Run(ctx, c)
 		}
 		return tools.Fn(ctx, c)
 	}}

@@ -1,13 +1,13 @@
-// Package steps holds the built-in step kinds of the e2e pipeline and
-// registers them with pkg/e2e: registry, build-image, build-chart,
-// cluster-up, cluster-down, deploy, test and teardown. Each kind decodes its
-// `with:` settings strictly, then calls a library (image, chart, provider,
-// deploy) that knows nothing of the pipeline; what one step hands to the next
-// goes through the run's State.
+// Package steps holds the built-in step kinds of the e2e pipeline: registry,
+// build-image, build-chart, cluster-up, cluster-down, deploy, test and
+// teardown. Builtin returns them, with pkg/e2e's run and upload, as the table
+// the pipeline loader is given:
 //
-// Import it for its side effect:
+//	p, err := e2e.LoadPipeline("config/e2e.yaml", steps.Builtin())
 //
-//	import _ "github.com/prowctl/prowctl/pkg/e2e/steps"
+// Each kind decodes its `with:` settings strictly, then calls a library
+// (image, chart, provider, deploy) that knows nothing of the pipeline; what
+// one step hands to the next goes through the run's State.
 package steps
 
 import (
@@ -23,6 +23,8 @@ import (
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/e2e/steps/provider"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // State keys of this package, beyond the shared ones of pkg/e2e.
@@ -39,15 +41,37 @@ const (
 	StateNamespaceMade   = "deploy.namespace-created"
 )
 
-func init() {
-	e2e.Register("registry", kind(newRegistry))
-	e2e.Register("build-image", kind(newBuildImage))
-	e2e.Register("build-chart", kind(newBuildChart))
-	e2e.Register("cluster-up", kind(newClusterUp))
-	e2e.Register("cluster-down", kind(newClusterDown))
-	e2e.Register("deploy", kind(newDeploy))
-	e2e.Register("test", kind(newTest))
-	e2e.Register("teardown", kind(newTeardown))
+// Deps are what the built-in kinds use beyond a step's settings and its Env.
+// The zero value is what prowctl uses.
+type Deps struct {
+	// LocalCluster is the personal cluster the local provider runs
+	// (default: pkg/cluster's, which outlives the process so that later
+	// steps run by hand find it).
+	LocalCluster provider.LocalCluster
+	// LocalDir is the personal cluster's directory when a step does not
+	// name one (default: cluster.DefaultDir(), where `prowctl cluster up`
+	// runs it, so a cluster already up is used).
+	LocalDir string
+}
+
+// Builtin returns the table of every built-in step kind: run and upload
+// (pkg/e2e's own) and registry, build-image, build-chart, cluster-up,
+// cluster-down, deploy, test and teardown. A new table each call: a program
+// may add kinds of its own to it.
+func Builtin() e2e.Kinds { return BuiltinWith(Deps{}) }
+
+// BuiltinWith returns the built-in table with its dependencies given.
+func BuiltinWith(d Deps) e2e.Kinds {
+	k := e2e.CoreKinds()
+	k["registry"] = kind(newRegistry)
+	k["build-image"] = kind(newBuildImage)
+	k["build-chart"] = kind(newBuildChart)
+	k["cluster-up"] = kind(func(s clusterUpSettings, n *yaml.Node) (e2e.Step, error) { return newClusterUp(s, n, d) })
+	k["cluster-down"] = kind(func(struct{}, *yaml.Node) (e2e.Step, error) { return clusterDownStep{d}, nil })
+	k["deploy"] = kind(newDeploy)
+	k["test"] = kind(newTest)
+	k["teardown"] = kind(func(s teardownSettings, _ *yaml.Node) (e2e.Step, error) { return &teardownStep{s, d}, nil })
+	return k
 }
 
 // kind makes a Kind of a constructor taking decoded settings S.
@@ -87,7 +111,7 @@ func revision(ctx context.Context, env *e2e.Env) (sha string, pr int, err error)
 		}
 	}
 	var out, errOut bytes.Buffer
-	err = env.Runner.Run(ctx, e2e.Cmd{
+	err = env.Runner.Run(ctx, process.Cmd{
 		Name: "git", Args: []string{"rev-parse", "HEAD"},
 		Dir: env.Dir, Env: env.Environ, Stdout: &out, Stderr: &errOut,
 	})

@@ -20,24 +20,30 @@ import (
 
 	"github.com/prowctl/prowctl/pkg/e2e"
 	"github.com/prowctl/prowctl/pkg/e2e/steps/chart"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 const sha = "0123456789abcdef0123456789abcdef01234567"
 
-// newStep builds a step of kind from its `with:` YAML.
+// newStep builds a step of kind, from the built-in table, from its `with:` YAML.
 func newStep(t *testing.T, kind, with string) e2e.Step {
 	t.Helper()
-	st, err := buildStep(kind, with)
+	return newStepOf(t, Builtin(), kind, with)
+}
+
+func newStepOf(t *testing.T, kinds e2e.Kinds, kind, with string) e2e.Step {
+	t.Helper()
+	st, err := buildStep(kinds, kind, with)
 	if err != nil {
 		t.Fatalf("%s: %v", kind, err)
 	}
 	return st
 }
 
-func buildStep(kind, with string) (e2e.Step, error) {
-	k, ok := e2e.LookupKind(kind)
+func buildStep(kinds e2e.Kinds, kind, with string) (e2e.Step, error) {
+	k, ok := kinds[kind]
 	if !ok {
-		return nil, fmt.Errorf("kind %s not registered", kind)
+		return nil, fmt.Errorf("kind %s not in the table", kind)
 	}
 	var node *yaml.Node
 	if with != "" {
@@ -51,8 +57,8 @@ func buildStep(kind, with string) (e2e.Step, error) {
 }
 
 // fakeTools answers git rev-parse and go build like the real tools would.
-func fakeTools() *e2e.RecordingRunner {
-	return &e2e.RecordingRunner{Fn: func(_ context.Context, c e2e.Cmd) error {
+func fakeTools() *process.Recorder {
+	return &process.Recorder{Fn: func(_ context.Context, c process.Cmd) error {
 		switch {
 		case c.Name == "git":
 			fmt.Fprintln(c.Stdout, sha)
@@ -73,7 +79,7 @@ type testEnv struct {
 	exit func(context.Context) error
 }
 
-func newEnv(t *testing.T, runner e2e.Runner) testEnv {
+func newEnv(t *testing.T, runner process.Runner) testEnv {
 	t.Helper()
 	var log bytes.Buffer
 	env, exit := e2e.NewTestEnv(t.TempDir(), &log, runner)
@@ -101,15 +107,6 @@ func state(t *testing.T, env testEnv) map[string]string {
 	return m
 }
 
-func TestKindsRegistered(t *testing.T) {
-	want := []string{"build-chart", "build-image", "cluster-down", "cluster-up", "deploy", "registry", "teardown", "test"}
-	for _, k := range want {
-		if _, ok := e2e.LookupKind(k); !ok {
-			t.Errorf("kind %s not registered", k)
-		}
-	}
-}
-
 func TestSettingsErrors(t *testing.T) {
 	for _, tc := range []struct {
 		kind, with, want string
@@ -130,7 +127,7 @@ func TestSettingsErrors(t *testing.T) {
 		{"test", "command: make e2e\njunit: ['[']", `with.junit: bad glob "["`},
 	} {
 		t.Run(tc.kind+" "+tc.with, func(t *testing.T) {
-			_, err := buildStep(tc.kind, tc.with)
+			_, err := buildStep(Builtin(), tc.kind, tc.with)
 			var pe *e2e.PositionError
 			if !errors.As(err, &pe) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want a position error containing %q", err, tc.want)
@@ -301,7 +298,7 @@ func TestBuildChartWithoutRegistryWritesTgz(t *testing.T) {
 }
 
 func TestClusterUpDownGKE(t *testing.T) {
-	runner := &e2e.RecordingRunner{}
+	runner := &process.Recorder{}
 	env := newEnv(t, runner)
 	env.Job.Job, env.Job.BuildID = "periodic-tf-k8s-gke", "1234"
 	dir := filepath.Join(t.TempDir(), "work")
@@ -322,7 +319,7 @@ func TestClusterUpDownGKE(t *testing.T) {
 	}
 
 	// cluster-down in another process: only the state file carries over.
-	runner2 := &e2e.RecordingRunner{}
+	runner2 := &process.Recorder{}
 	env2 := newEnv(t, runner2)
 	env2.State = env.State
 	run(t, env2, newStep(t, "cluster-down", ""))
@@ -346,7 +343,7 @@ func TestClusterUpDownGKE(t *testing.T) {
 }
 
 func TestClusterUpFailureIsTornDown(t *testing.T) {
-	runner := &e2e.RecordingRunner{Fn: func(ctx context.Context, c e2e.Cmd) error {
+	runner := &process.Recorder{Fn: func(ctx context.Context, c process.Cmd) error {
 		if len(c.Args) > 0 && c.Args[0] == "create" {
 			<-ctx.Done() // interrupted, as by SIGTERM
 			return ctx.Err()
@@ -371,7 +368,7 @@ func TestClusterUpFailureIsTornDown(t *testing.T) {
 }
 
 func TestClusterUpKubeconfigIsNotDeleted(t *testing.T) {
-	runner := &e2e.RecordingRunner{}
+	runner := &process.Recorder{}
 	env := newEnv(t, runner)
 	kc := filepath.Join(t.TempDir(), "config")
 	os.WriteFile(kc, []byte(`apiVersion: v1
@@ -410,7 +407,7 @@ func TestTestStepCollectsJUnit(t *testing.T) {
 		{"pass without junit", `true`, "test command passed but wrote no JUnit file matching out/*.xml", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newEnv(t, e2e.ExecRunner{})
+			env := newEnv(t, process.Exec{})
 			env.State.Update(func(m map[string]string) {
 				m[e2e.StateKubeconfig] = "/kc"
 				m[e2e.StateNamespace] = "e2e-1"

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/prowctl/prowctl/pkg/e2e"
 )
 
@@ -17,10 +15,9 @@ type teardownSettings struct {
 	Cluster *bool `yaml:"cluster"`
 }
 
-type teardownStep struct{ teardownSettings }
-
-func newTeardown(s teardownSettings, _ *yaml.Node) (e2e.Step, error) {
-	return &teardownStep{s}, nil
+type teardownStep struct {
+	teardownSettings
+	deps Deps
 }
 
 // Run uninstalls the release, deletes the CRDs and the namespace the deploy
@@ -37,7 +34,7 @@ func (t *teardownStep) Run(ctx context.Context, env *e2e.Env) error {
 	// more than a leaked release in a cluster that is deleted anyway.
 	var downErr error
 	if t.Cluster == nil || *t.Cluster {
-		msg, downErr = clusterDown(ctx, env)
+		msg, downErr = clusterDown(ctx, env, t.deps)
 		if msg != "" {
 			did = append(did, msg)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prowctl/prowctl/pkg/atomicfile"
 	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // testSettings: `uses: test`.
@@ -70,7 +71,7 @@ func (t *testStep) Run(ctx context.Context, env *e2e.Env) error {
 	if t.Dir != "" {
 		dir = abs(env, t.Dir)
 	}
-	runErr := env.Runner.Run(ctx, e2e.Cmd{
+	runErr := env.Runner.Run(ctx, process.Cmd{
 		Name:   "sh",
 		Args:   []string{"-c", t.Command},
 		Dir:    dir,

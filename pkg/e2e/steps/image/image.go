@@ -26,7 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // Options say what to build and where to push it.
@@ -58,7 +58,7 @@ type Options struct {
 	// (the Docker config file and its credential helpers).
 	Keychain authn.Keychain
 	// Runner runs `go build`; Log gets its output.
-	Runner e2e.Runner
+	Runner process.Runner
 	Log    io.Writer
 }
 
@@ -190,7 +190,7 @@ func compile(ctx context.Context, o Options) ([]byte, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
-	cmd := e2e.Cmd{
+	cmd := process.Cmd{
 		Name:   "go",
 		Args:   []string{"build", "-trimpath", "-o", out, o.Package},
 		Dir:    o.Dir,

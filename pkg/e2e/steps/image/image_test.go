@@ -20,7 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/process"
 	"github.com/prowctl/prowctl/pkg/registry"
 )
 
@@ -39,8 +39,8 @@ func startRegistry(t testing.TB) string {
 }
 
 // fakeGo answers `go build -o OUT PKG` by writing content to OUT.
-func fakeGo(content []byte) *e2e.RecordingRunner {
-	return &e2e.RecordingRunner{Fn: func(_ context.Context, c e2e.Cmd) error {
+func fakeGo(content []byte) *process.Recorder {
+	return &process.Recorder{Fn: func(_ context.Context, c process.Cmd) error {
 		for i, a := range c.Args {
 			if a == "-o" {
 				return os.WriteFile(c.Args[i+1], content, 0o755)
@@ -239,7 +239,7 @@ func TestBuildLayout(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
-	failing := &e2e.RecordingRunner{Fn: func(context.Context, e2e.Cmd) error { return io.ErrUnexpectedEOF }}
+	failing := &process.Recorder{Fn: func(context.Context, process.Cmd) error { return io.ErrUnexpectedEOF }}
 	for _, tc := range []struct {
 		name string
 		opts Options
@@ -274,7 +274,7 @@ func TestBuildRealOperator(t *testing.T) {
 		Dir:        root,
 		Repository: addr + "/tf-operator",
 		Tags:       []string{"test"},
-		Runner:     e2e.ExecRunner{},
+		Runner:     process.Exec{},
 		Log:        testWriter{t},
 	})
 	if err != nil {

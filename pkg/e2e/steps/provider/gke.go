@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // GKE creates a GKE cluster with gcloud, labelled created-by=prowctl plus the
@@ -26,7 +26,7 @@ type GKE struct {
 	ExtraArgs []string
 	// Gcloud is the gcloud program (default "gcloud").
 	Gcloud string
-	Runner e2e.Runner
+	Runner process.Runner
 }
 
 func (g GKE) gcloud() string {
@@ -111,7 +111,7 @@ func (g GKE) run(ctx context.Context, env Env, args []string) (string, error) {
 	environ = append(append([]string(nil), environ...), "KUBECONFIG="+filepath.Join(env.Dir, "kubeconfig"))
 	var stderr bytes.Buffer
 	log := logWriter(env.Log)
-	err := g.Runner.Run(ctx, e2e.Cmd{
+	err := g.Runner.Run(ctx, process.Cmd{
 		Name:   g.gcloud(),
 		Args:   args,
 		Env:    environ,

@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // Kind creates a kind cluster (Kubernetes in Docker) and deletes it at Down.
@@ -16,7 +16,7 @@ type Kind struct {
 	Wait string
 	// Kind is the kind program (default "kind").
 	Kind   string
-	Runner e2e.Runner
+	Runner process.Runner
 }
 
 func (k Kind) kind() string {
@@ -73,5 +73,5 @@ func (k Kind) run(ctx context.Context, env Env, args []string) error {
 		environ = os.Environ()
 	}
 	log := logWriter(env.Log)
-	return k.Runner.Run(ctx, e2e.Cmd{Name: k.kind(), Args: args, Env: environ, Stdout: log, Stderr: log})
+	return k.Runner.Run(ctx, process.Cmd{Name: k.kind(), Args: args, Env: environ, Stdout: log, Stderr: log})
 }

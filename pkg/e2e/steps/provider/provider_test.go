@@ -14,7 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 func TestName(t *testing.T) {
@@ -49,7 +49,7 @@ func request(dir string) Request {
 
 func TestGKEUpDown(t *testing.T) {
 	dir := t.TempDir()
-	runner := &e2e.RecordingRunner{}
+	runner := &process.Recorder{}
 	g := GKE{Project: "proj", Zone: "us-central1-a", NumNodes: 3, MachineType: "n1-standard-8", Version: "1.28", ExtraArgs: []string{"--enable-ip-alias"}, Runner: runner}
 	c, err := g.Up(context.Background(), request(dir))
 	if err != nil {
@@ -82,7 +82,7 @@ func TestGKEUpDown(t *testing.T) {
 }
 
 func TestGKERegion(t *testing.T) {
-	runner := &e2e.RecordingRunner{}
+	runner := &process.Recorder{}
 	if _, err := (GKE{Project: "p", Region: "europe-west1", Runner: runner}).Up(context.Background(), request(t.TempDir())); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestGKERegion(t *testing.T) {
 }
 
 func TestGKEFailedCreateIsStillTheRuns(t *testing.T) {
-	runner := &e2e.RecordingRunner{Fn: func(_ context.Context, c e2e.Cmd) error {
+	runner := &process.Recorder{Fn: func(_ context.Context, c process.Cmd) error {
 		if c.Args[2] == "create" {
 			fmt.Fprintln(c.Stderr, "ERROR: quota exceeded")
 			return errors.New("exit status 1")
@@ -128,7 +128,7 @@ func TestGKEDown(t *testing.T) {
 		{"fails", created, "ERROR: permission denied", true, 1, "gke: delete cluster c: exit status 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			runner := &e2e.RecordingRunner{Fn: func(_ context.Context, c e2e.Cmd) error {
+			runner := &process.Recorder{Fn: func(_ context.Context, c process.Cmd) error {
 				fmt.Fprint(c.Stderr, tc.stderr)
 				if tc.fail {
 					return errors.New("exit status 1")
@@ -156,7 +156,7 @@ func TestGKENeedsProjectAndOneLocation(t *testing.T) {
 
 func TestKindUpDown(t *testing.T) {
 	dir := t.TempDir()
-	runner := &e2e.RecordingRunner{}
+	runner := &process.Recorder{}
 	k := Kind{Image: "kindest/node:v1.28.0", Config: "kind.yaml", Wait: "5m", Runner: runner}
 	c, err := k.Up(context.Background(), request(dir))
 	if err != nil {

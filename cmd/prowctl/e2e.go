@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/prowctl/prowctl/pkg/e2e"
-	_ "github.com/prowctl/prowctl/pkg/e2e/steps" // registers the built-in step kinds
+	"github.com/prowctl/prowctl/pkg/e2e/steps"
 	"github.com/prowctl/prowctl/pkg/iostreams"
 	"github.com/prowctl/prowctl/pkg/shutdown"
 )
@@ -27,17 +26,17 @@ local periodic-style build writing to ./_artifacts.`,
 	return cmd
 }
 
-// E2ERunOptions are the flags of `prowctl e2e run` and `prowctl e2e step`.
+// E2ERunOptions are what `prowctl e2e run` and `prowctl e2e step` need: the
+// flags, bound straight onto the library's Invocation, and the streams.
 type E2ERunOptions struct {
 	IO *iostreams.IOStreams
+	e2e.Invocation
+}
 
-	Pipeline    string
-	Only, Skip  []string
-	Parallelism int
-	GracePeriod time.Duration
-	Upload      string
-	Artifacts   string
-	Step        string
+// newE2ERunOptions returns the options before flags are parsed: prowctl's
+// own step kinds.
+func newE2ERunOptions(streams *iostreams.IOStreams) *E2ERunOptions {
+	return &E2ERunOptions{IO: streams, Invocation: e2e.Invocation{Kinds: steps.Builtin()}}
 }
 
 func addE2EFlags(cmd *cobra.Command, o *E2ERunOptions, step bool) {
@@ -56,7 +55,7 @@ func addE2EFlags(cmd *cobra.Command, o *E2ERunOptions, step bool) {
 }
 
 func newCmdE2ERun(streams *iostreams.IOStreams, runF func(context.Context, *E2ERunOptions) error) *cobra.Command {
-	o := &E2ERunOptions{IO: streams}
+	o := newE2ERunOptions(streams)
 	if runF == nil {
 		runF = runE2E
 	}
@@ -84,7 +83,7 @@ the run carries on the last build's state (image, chart, kubeconfig).`,
 }
 
 func newCmdE2EStep(streams *iostreams.IOStreams, runF func(context.Context, *E2ERunOptions) error) *cobra.Command {
-	o := &E2ERunOptions{IO: streams}
+	o := newE2ERunOptions(streams)
 	if runF == nil {
 		runF = runE2E
 	}
@@ -120,18 +119,9 @@ func runE2E(ctx context.Context, o *E2ERunOptions) error {
 	// the root's signal cancels the steps, the finalizers get their time
 	// (pkg/e2e bounds them), and a second signal ends the process at once.
 	defer shutdown.Hold(ctx, e2eGrace(o.GracePeriod))()
-	rep, err := e2e.Invoke(ctx, e2e.Invocation{
-		Pipeline:    o.Pipeline,
-		Only:        o.Only,
-		Skip:        o.Skip,
-		Parallelism: o.Parallelism,
-		GracePeriod: o.GracePeriod,
-		Upload:      o.Upload,
-		Artifacts:   o.Artifacts,
-		Step:        o.Step,
-		Out:         o.IO.Out,
-		TTY:         o.IO.OutTTY,
-	})
+	inv := o.Invocation
+	inv.Out, inv.TTY = o.IO.Out, o.IO.OutTTY
+	rep, err := e2e.Invoke(ctx, inv)
 	if err != nil {
 		return err
 	}
@@ -171,7 +161,7 @@ func runE2EGraph(o *E2EGraphOptions) error {
 	if o.Output != "text" && o.Output != "dot" {
 		return fmt.Errorf("-o %q: want text or dot", o.Output)
 	}
-	p, err := e2e.LoadPipeline(o.Pipeline)
+	p, err := e2e.LoadPipeline(o.Pipeline, steps.Builtin())
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/spf13/cobra"
 
+	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/e2e/steps"
 	"github.com/prowctl/prowctl/pkg/iostreams"
 )
 
@@ -136,24 +138,24 @@ func TestE2EFlags(t *testing.T) {
 		name string
 		cmd  func(*iostreams.IOStreams, func(context.Context, *E2ERunOptions) error) *cobra.Command
 		args []string
-		want E2ERunOptions
+		want e2e.Invocation
 	}{
 		{
 			name: "run defaults",
 			cmd:  newCmdE2ERun,
-			want: E2ERunOptions{Pipeline: "config/e2e.yaml"},
+			want: e2e.Invocation{Pipeline: "config/e2e.yaml"},
 		},
 		{
 			name: "run everything",
 			cmd:  newCmdE2ERun,
 			args: []string{"--pipeline", "p.yaml", "--only", "a,b", "--skip", "c", "--parallelism", "3", "--grace-period", "1m", "--upload", "gs://b/x", "--artifacts", "/tmp/a"},
-			want: E2ERunOptions{Pipeline: "p.yaml", Only: []string{"a", "b"}, Skip: []string{"c"}, Parallelism: 3, GracePeriod: time.Minute, Upload: "gs://b/x", Artifacts: "/tmp/a"},
+			want: e2e.Invocation{Pipeline: "p.yaml", Only: []string{"a", "b"}, Skip: []string{"c"}, Parallelism: 3, GracePeriod: time.Minute, Upload: "gs://b/x", Artifacts: "/tmp/a"},
 		},
 		{
 			name: "step",
 			cmd:  newCmdE2EStep,
 			args: []string{"deploy", "--artifacts", "/tmp/a"},
-			want: E2ERunOptions{Pipeline: "config/e2e.yaml", Artifacts: "/tmp/a", Step: "deploy"},
+			want: e2e.Invocation{Pipeline: "config/e2e.yaml", Artifacts: "/tmp/a", Step: "deploy"},
 		},
 	}
 	for _, tt := range tests {
@@ -165,8 +167,15 @@ func TestE2EFlags(t *testing.T) {
 			if err := cmd.Execute(); err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(tt.want, *got, cmpopts.IgnoreFields(E2ERunOptions{}, "IO")); d != "" {
-				t.Errorf("options (-want +got):\n%s", d)
+			// The flags land on the library's Invocation as they are.
+			if d := cmp.Diff(tt.want, got.Invocation, cmpopts.IgnoreFields(e2e.Invocation{}, "Kinds")); d != "" {
+				t.Errorf("invocation (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(steps.Builtin().Names(), got.Kinds.Names()); d != "" {
+				t.Errorf("step kinds (-want +got):\n%s", d)
+			}
+			if got.IO != streams {
+				t.Errorf("options carry streams %p, want %p", got.IO, streams)
 			}
 		})
 	}

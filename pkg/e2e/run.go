@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"path/filepath"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -26,7 +25,7 @@ func newRunStep(settings *yaml.Node) (Step, error) {
 	if err := DecodeSettings(settings, s); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(s.Command) == "" {
+	if s.Command == "" {
 		return nil, Errorf(ValueNode(settings, "command"), "with.command", "missing: the shell command to run")
 	}
 	return s, nil

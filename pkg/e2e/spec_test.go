@@ -160,3 +160,37 @@ func TestParsePipelineErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestParsePipelineRunKind: `run: CMD` is shorthand for the table's run kind,
+// so a table without it refuses run: steps like any other missing kind.
+func TestParsePipelineRunKind(t *testing.T) {
+	spec := "steps:\n- name: short\n  run: make e2e\n  dir: sub\n- name: long\n  uses: run\n  with: {command: make e2e, dir: sub}\n"
+	p, err := ParsePipeline("e2e.yaml", []byte(spec), CoreKinds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &RunStep{Command: "make e2e", Dir: "sub"}
+	for _, name := range []string{"short", "long"} {
+		if d := cmp.Diff(want, p.Lookup(name).Step); d != "" {
+			t.Errorf("%s (-want +got):\n%s", name, d)
+		}
+	}
+
+	for _, tt := range []struct {
+		name, spec string
+		kinds      Kinds
+		want       string
+	}{
+		{"no run kind", "steps:\n- name: a\n  run: x\n", Kinds{UploadKindName: CoreKinds()[UploadKindName]}, `e2e.yaml:3:8: steps[a].run: unknown step kind "run" (known: upload)`},
+		{"empty table", "steps:\n- name: a\n  uses: upload\n", nil, `e2e.yaml:3:9: steps[a].uses: unknown step kind "upload" (known: none)`},
+		{"run kind without command", "steps:\n- name: a\n  uses: run\n  with: {dir: x}\n", CoreKinds(), `e2e.yaml:4:9: steps[a].with.command: missing: the shell command to run`},
+		{"run kind unknown setting", "steps:\n- name: a\n  uses: run\n  with: {command: x, shell: bash}\n", CoreKinds(), `e2e.yaml:4:22: steps[a].with.shell: unknown field (known: command, dir)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParsePipeline("e2e.yaml", []byte(tt.spec), tt.kinds)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("err = %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}

@@ -42,6 +42,8 @@ type StepSpec struct {
 
 	Line, Column int
 	needsAt      []*yaml.Node // position of each needs entry
+	usesAt       *yaml.Node   // and of uses:, run:, dir: when given
+	runAt, dirAt *yaml.Node
 	// Step is what runs; built from Uses/With or Run when the spec is loaded.
 	Step Step
 }
@@ -140,7 +142,6 @@ func parseStep(v *ValidationError, n *yaml.Node, path string, kinds Kinds) *Step
 		return nil
 	}
 	s := &StepSpec{Line: n.Line, Column: n.Column}
-	var usesNode, runNode, dirNode *yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		field := path + "." + k.Value
@@ -151,15 +152,15 @@ func parseStep(v *ValidationError, n *yaml.Node, path string, kinds Kinds) *Step
 				path = fmt.Sprintf("steps[%s]", s.Name)
 			}
 		case "uses":
-			usesNode = val
+			s.usesAt = val
 			s.Uses = scalar(v, val, field)
 		case "with":
 			s.With = val
 		case "run":
-			runNode = val
+			s.runAt = val
 			s.Run = scalar(v, val, field)
 		case "dir":
-			dirNode = val
+			s.dirAt = val
 			s.Dir = scalar(v, val, field)
 		case "needs":
 			s.Needs = stringList(v, val, field)
@@ -206,23 +207,23 @@ func parseStep(v *ValidationError, n *yaml.Node, path string, kinds Kinds) *Step
 	}
 	switch {
 	case s.Uses != "" && s.Run != "":
-		v.add(runNode, path, "has both uses: and run:; pick one")
+		v.add(s.runAt, path, "has both uses: and run:; pick one")
 	case s.Uses == "" && s.Run == "":
 		v.add(n, path, "needs uses: (a step kind) or run: (a command)")
 	case s.Run != "" && s.With != nil:
 		v.add(s.With, path+".with", "with: applies to uses: steps only")
 	default:
-		s.Step = newStep(v, n, s, path, kinds, usesNode, runNode, dirNode)
+		s.Step = newStep(v, s, path, kinds)
 	}
 	return s
 }
 
 // newStep builds the step of s from the kinds table: its uses: kind with its
 // with: settings, or the run kind with the run: shorthand's command and dir.
-func newStep(v *ValidationError, n *yaml.Node, s *StepSpec, path string, kinds Kinds, usesNode, runNode, dirNode *yaml.Node) Step {
-	name, at, field, settings := s.Uses, usesNode, path+".uses", s.With
+func newStep(v *ValidationError, s *StepSpec, path string, kinds Kinds) Step {
+	name, at, field, settings := s.Uses, s.usesAt, path+".uses", s.With
 	if s.Uses == "" {
-		name, at, field, settings = RunKindName, runNode, path+".run", runSettings(runNode, dirNode)
+		name, at, field, settings = RunKindName, s.runAt, path+".run", runSettings(s.runAt, s.dirAt)
 	}
 	kind, ok := kinds[name]
 	if !ok {
@@ -253,10 +254,11 @@ func newStep(v *ValidationError, n *yaml.Node, s *StepSpec, path string, kinds K
 		v.Errs = append(v.Errs, pe)
 		return nil
 	}
+	at = &yaml.Node{Line: s.Line, Column: s.Column}
 	if settings != nil {
-		n = settings
+		at = settings
 	}
-	v.add(n, path+".with", "%v", err)
+	v.add(at, path+".with", "%v", err)
 	return nil
 }
 

@@ -82,7 +82,9 @@ func CoreKinds() Kinds {
 // upload. Before such a step runs, the runner writes finished.json and the
 // JUnit report as they stand and hands the step the Report it wrote in
 // Env.Results; the step itself counts as passed there, since it cannot
-// report on itself in what it uploads.
+// report on itself in what it uploads. A driver that runs each step in a
+// process of its own (a pod per step) builds the Report from its own record
+// instead, writes it with WriteResults and sets Env.Results the same way.
 type ResultsStep interface {
 	Step
 	UsesResults()

@@ -11,7 +11,6 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -110,15 +109,13 @@ func revision(ctx context.Context, env *e2e.Env) (sha string, pr int, err error)
 			return refs.BaseSHA, 0, nil
 		}
 	}
-	var out, errOut bytes.Buffer
-	err = env.Runner.Run(ctx, process.Cmd{
-		Name: "git", Args: []string{"rev-parse", "HEAD"},
-		Dir: env.Dir, Env: env.Environ, Stdout: &out, Stderr: &errOut,
+	sha, err = process.Output(ctx, env.Runner, process.Cmd{
+		Name: "git", Args: []string{"rev-parse", "HEAD"}, Dir: env.Dir, Env: env.Environ,
 	})
 	if err != nil {
-		return "", 0, fmt.Errorf("commit under test: no refs in the job spec and git rev-parse HEAD failed: %w: %s", err, strings.TrimSpace(errOut.String()))
+		return "", 0, fmt.Errorf("commit under test: no refs in the job spec: %w", err)
 	}
-	return strings.TrimSpace(out.String()), 0, nil
+	return sha, 0, nil
 }
 
 // imageTags are the tags of an image built from commit sha: the commit, and

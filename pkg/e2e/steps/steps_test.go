@@ -174,6 +174,19 @@ func TestRevision(t *testing.T) {
 	}
 }
 
+func TestRevisionWithoutGit(t *testing.T) {
+	runner := &process.Recorder{Fn: func(_ context.Context, c process.Cmd) error {
+		fmt.Fprintln(c.Stderr, "fatal: not a git repository (or any of the parent directories): .git")
+		return errors.New("git: exit status 128")
+	}}
+	env := newEnv(t, runner)
+	_, _, err := revision(context.Background(), env.Env)
+	want := "commit under test: no refs in the job spec: git rev-parse HEAD: fatal: not a git repository (or any of the parent directories): .git"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
 // TestRegistryBuildImageBuildChart runs the registry, build-image and
 // build-chart steps of a presubmit against the in-process registry and pulls
 // what they pushed.

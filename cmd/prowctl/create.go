@@ -45,11 +45,7 @@ func runCreate(ctx context.Context, o *CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := o.Cluster.prowConfig()
-	if err != nil {
-		return err
-	}
-	c, err := o.Cluster.connect(ctx, cfg, 0)
+	c, err := o.Cluster.client(ctx)
 	if err != nil {
 		return err
 	}

@@ -65,11 +65,7 @@ func runGet(ctx context.Context, o *GetOptions) error {
 		}
 		return runWatch(ctx, &WatchOptions{IO: o.IO, Name: o.Name, Timeout: o.Timeout, Cluster: o.Cluster})
 	}
-	cfg, err := o.Cluster.prowConfig()
-	if err != nil {
-		return err
-	}
-	c, err := o.Cluster.connect(ctx, cfg, 0)
+	c, err := o.Cluster.client(ctx)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/prowjob"
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // newCmdsProwJob returns the verbs on ProwJobs of a cluster: create, rerun,
@@ -40,7 +41,7 @@ func readProwJob(ctx context.Context, in io.Reader, path string) (*prowapi.ProwJ
 			return nil, err
 		}
 		if !fi.Mode().IsRegular() {
-			return nil, usageErrorf("-f %s: not a regular file (%s): give a ProwJob file, or - for standard input", path, fileKind(fi.Mode()))
+			return nil, usageErrorf("-f %s: not a regular file (%s): give a ProwJob file, or - for standard input", path, yamlpos.SpecialKind(fi.Mode()))
 		}
 		file, err := os.Open(path)
 		if err != nil {
@@ -77,20 +78,4 @@ func readAll(ctx context.Context, r io.Reader, limit int64) ([]byte, error) {
 		}
 		return res.b, res.err
 	}
-}
-
-func fileKind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&os.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&os.ModeCharDevice != 0:
-		return "a character device"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	}
-	return m.Type().String()
 }

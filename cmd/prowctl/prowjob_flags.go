@@ -80,6 +80,16 @@ func (f *pjClusterFlags) connect(ctx context.Context, c *config.Config, timeout 
 }
 
 // completeProwJobNames completes ProwJob names from the cluster.
+// client connects to the cluster of the flags, with the ProwJob namespace
+// of the Prow config when --namespace is not given.
+func (f *pjClusterFlags) client(ctx context.Context) (*prowjob.Client, error) {
+	cfg, err := f.prowConfig()
+	if err != nil {
+		return nil, err
+	}
+	return f.connect(ctx, cfg, 0)
+}
+
 func (f *pjClusterFlags) completeProwJobNames(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp

@@ -43,11 +43,7 @@ apiserver restarts.`,
 }
 
 func runWatch(ctx context.Context, o *WatchOptions) error {
-	cfg, err := o.Cluster.prowConfig()
-	if err != nil {
-		return err
-	}
-	c, err := o.Cluster.connect(ctx, cfg, 0)
+	c, err := o.Cluster.client(ctx)
 	if err != nil {
 		return err
 	}

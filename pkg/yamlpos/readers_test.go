@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/e2e/steps"
 	"github.com/prowctl/prowctl/pkg/jobs"
 	"github.com/prowctl/prowctl/pkg/jobs/lint"
 	"github.com/prowctl/prowctl/pkg/mkpj"
@@ -64,7 +65,7 @@ var readers = []reader{
 		return lintFinding(lint.Lint(context.Background(), lint.Options{ConfigPath: path}))
 	}},
 	{"e2e pipeline", func(t *testing.T, dir, path string) string {
-		_, err := e2e.LoadPipeline(path)
+		_, err := e2e.LoadPipeline(path, steps.Builtin())
 		return fmt.Sprint(err)
 	}},
 	{"create -f", func(t *testing.T, dir, path string) string {

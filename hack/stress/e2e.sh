@@ -71,7 +71,7 @@ for i in $(seq "$n"); do
 		result="FAILED (exit $?)"
 		failed+=("$i")
 	fi
-	secs=$(echo "$(date +%s.%N) - $start" | bc)
+	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
 	times+=("$secs")
 	# Whatever the run left behind, by the pids of its own state file.
 	XDG_STATE_HOME=$state "$bin" cluster down >/dev/null 2>&1 || true

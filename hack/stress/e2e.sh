@@ -30,7 +30,8 @@ cleanup() {
 		kill -TERM -- "-$load_pid" 2>/dev/null || true
 		wait "$load_pid" 2>/dev/null || true
 	fi
-	rm -rf "$work/gocache" "$work/state"
+	# The killed build may still be writing its cache for a moment.
+	rm -rf "$work/gocache" "$work/state" 2>/dev/null || { sleep 1; rm -rf "$work/gocache" "$work/state"; }
 }
 trap cleanup EXIT
 trap 'exit 130' INT

@@ -25,6 +25,15 @@ export CGO_ENABLED=0
 tmp_files=()
 cleanup() { rm -f "${tmp_files[@]}"; }
 trap cleanup EXIT
+# A build runs in the background (below), so a signal reaches this trap at
+# once; it stops the build before the script exits.
+building=
+stop() {
+	[[ -n $building ]] && kill -TERM "$building" 2>/dev/null && wait "$building" 2>/dev/null
+	exit "$1"
+}
+trap 'stop 130' INT
+trap 'stop 143' TERM
 
 # module_version DIR MODULE prints the version of MODULE that DIR's go.mod requires.
 module_version() {
@@ -64,6 +73,7 @@ run_with_progress() {
 	local start=$SECONDS last=0 rc=0
 	"$@" &
 	local pid=$!
+	trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 143' TERM
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
 		local el=$((SECONDS - start))
@@ -96,7 +106,10 @@ build() {
 		tmp_files+=("$tmp")
 		echo "tools: building $name from $pkg -> $out/$name"
 		start=$SECONDS
-		(cd "$mod" && run_with_progress "$name" "$go" build -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg")
+		(cd "$mod" && run_with_progress "$name" "$go" build -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg") &
+		building=$!
+		wait "$building"
+		building=
 		mv -f "$tmp" "$out/$name"
 		echo "tools: built $name in $((SECONDS - start))s (remaining: $(remaining))"
 	done

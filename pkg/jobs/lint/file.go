@@ -5,21 +5,38 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 	"sigs.k8s.io/prow/pkg/config"
 	syaml "sigs.k8s.io/yaml"
 
+	"github.com/prowctl/prowctl/pkg/jobconfig"
 	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
-// file is one job config file: its bytes, its YAML node tree (for
-// positions) and what Prow's own decoder made of it.
+// file is one job config file: what Prow's own decoder made of it and,
+// while it is checked, its bytes and YAML node tree.
+//
+// A node tree is several times the size of the file, and on a clean config
+// no finding needs a position below a job's first line: bytes and tree are
+// dropped once the file is checked, and a file some later finding needs a
+// position in is read and parsed again. Parsing is deterministic, so the
+// rebuilt tree has the same positions; a checksum catches a file changed
+// in between.
 type file struct {
 	path string
-	data []byte
-	root *yaml.Node // the document's top mapping; nil when the file is empty or not YAML
+	data []byte // nil after parseFiles
+	sum  uint32 // CRC-32 of data
+
+	// root is the document's top mapping; nil when the file is empty or not
+	// YAML, and between parseFiles and the first call of tree.
+	root *yaml.Node
+	// mapping says the file is a mapping (root is or was non-nil).
+	mapping bool
+	// nodes are the jobs' mappings in root, in the order of jobs.
+	nodes []*yaml.Node
 
 	jc       config.JobConfig
 	decoded  bool // Prow's decoder accepted the file
@@ -33,10 +50,69 @@ type job struct {
 	repo string // "org/repo" for presubmits and postsubmits
 	name string
 	file *file
-	node *yaml.Node // the job's mapping
-	// index is the job's position in its list (repo list or periodics).
+	// line and column are where the job's mapping starts.
+	line, column int
+	// seq is the job's position in file.jobs; index its position in its
+	// list (repo list or periodics).
+	seq   int
 	index int
 	owned bool
+}
+
+// node returns the job's mapping, rebuilding the file's tree if need be.
+func (j *job) node() *yaml.Node {
+	j.file.tree()
+	return j.file.nodes[j.seq]
+}
+
+// tree returns the file's top mapping (nil when it has none), reading and
+// parsing the file again when the tree was dropped. Should the file have
+// changed since it was checked, the tree holds only the jobs' mappings, at
+// their first lines. Not safe for concurrent use: the lint reads trees only
+// after the parallel parse.
+func (f *file) tree() *yaml.Node {
+	if f.root != nil || !f.mapping {
+		return f.root
+	}
+	if root := f.reparse(); root != nil {
+		f.root = root
+		f.nodes = f.nodes[:0]
+		for _, e := range jobEntries(root) {
+			f.nodes = append(f.nodes, e.node)
+		}
+		return root
+	}
+	f.root = &yaml.Node{Kind: yaml.MappingNode, Line: 1, Column: 1}
+	f.nodes = f.nodes[:0]
+	for _, j := range f.jobs {
+		f.nodes = append(f.nodes, &yaml.Node{Kind: yaml.MappingNode, Line: j.line, Column: j.column})
+	}
+	return f.root
+}
+
+// reparse reads and parses the file again; nil when it is not what was
+// checked.
+func (f *file) reparse() *yaml.Node {
+	data := f.data
+	if data == nil {
+		var err error
+		if data, err = jobconfig.ReadFile(f.path); err != nil || crc32.ChecksumIEEE(data) != f.sum {
+			return nil
+		}
+	}
+	doc, err := yamlpos.ParseFirst(f.path, data)
+	if err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	if len(jobEntries(doc.Content[0])) != len(f.jobs) {
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// release drops the bytes and node tree; tree rebuilds the tree on demand.
+func (f *file) release() {
+	f.data, f.root, f.nodes = nil, nil, nil
 }
 
 const (
@@ -57,6 +133,7 @@ func (f *file) add(n *yaml.Node, sev Severity, rule, format string, args ...any)
 // syntax errors, tabs, duplicate keys, unknown top-level keys and fields.
 // It then decodes the file with Prow's own decoder.
 func (f *file) parse(owner Owner) {
+	f.sum = crc32.ChecksumIEEE(f.data)
 	doc, err := yamlpos.ParseFirst(f.path, f.data)
 	if err != nil {
 		f.syntaxError(err)
@@ -72,14 +149,14 @@ func (f *file) parse(owner Owner) {
 		f.add(root, SeverityError, RuleYAMLType, "job config must be a mapping with presubmits, postsubmits, periodics or presets; found %s", describe(root))
 		return
 	}
-	f.root = root
+	f.root, f.mapping = root, true
 	if line, ok := secondDocument(f.data); ok {
 		f.findings = append(f.findings, Finding{File: f.path, Line: line, Column: 1, Severity: SeverityError, Rule: RuleMultiDocument,
 			Message: "a second YAML document starts here; Prow reads only the first, so everything below is ignored: move it to a file of its own"})
 	}
 	w := walker{f: f, owner: owner}
 	w.top(root)
-	f.indexJobs()
+	f.indexJobs(owner)
 	f.decode(doc)
 }
 
@@ -184,10 +261,49 @@ func describe(n *yaml.Node) string {
 	return yamlpos.DescribeScalar(v2Type(n), n.Value)
 }
 
-// indexJobs records every job entry of the file with its node.
-func (f *file) indexJobs() {
-	for i := 0; i+1 < len(f.root.Content); i += 2 {
-		k, v := f.root.Content[i], f.root.Content[i+1]
+// indexJobs records every job entry of the file, and which the owner owns.
+func (f *file) indexJobs(owner Owner) {
+	for _, e := range jobEntries(f.root) {
+		name := ""
+		if v := valueOf(e.node, "name"); v != nil {
+			name = v.Value
+		}
+		j := &job{kind: e.kind, repo: e.repo, name: name, file: f, line: e.node.Line, column: e.node.Column, seq: len(f.jobs), index: e.index}
+		if owner != nil {
+			if j.kind == kindPeriodic {
+				j.owned = ownsPeriodicNode(owner, e.node)
+			} else {
+				j.owned = owner.OwnsRepo(j.repo)
+			}
+		}
+		f.jobs = append(f.jobs, j)
+		f.nodes = append(f.nodes, e.node)
+	}
+}
+
+// jobEntry is a job's mapping in a file's tree.
+type jobEntry struct {
+	kind, repo string
+	index      int
+	node       *yaml.Node
+}
+
+// jobEntries lists the job mappings under root in file order; a rebuilt
+// tree gives the same list.
+func jobEntries(root *yaml.Node) []jobEntry {
+	var out []jobEntry
+	list := func(kind, repo string, l *yaml.Node) {
+		if l.Kind != yaml.SequenceNode {
+			return
+		}
+		for i, n := range l.Content {
+			if n.Kind == yaml.MappingNode {
+				out = append(out, jobEntry{kind, repo, i, n})
+			}
+		}
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
 		case "presubmits", "postsubmits":
 			if v.Kind != yaml.MappingNode {
@@ -195,29 +311,13 @@ func (f *file) indexJobs() {
 			}
 			kind := strings.TrimSuffix(k.Value, "s")
 			for j := 0; j+1 < len(v.Content); j += 2 {
-				repo, list := v.Content[j].Value, v.Content[j+1]
-				f.indexList(kind, repo, list)
+				list(kind, v.Content[j].Value, v.Content[j+1])
 			}
 		case "periodics":
-			f.indexList(kindPeriodic, "", v)
+			list(kindPeriodic, "", v)
 		}
 	}
-}
-
-func (f *file) indexList(kind, repo string, list *yaml.Node) {
-	if list.Kind != yaml.SequenceNode {
-		return
-	}
-	for i, n := range list.Content {
-		if n.Kind != yaml.MappingNode {
-			continue
-		}
-		name := ""
-		if v := valueOf(n, "name"); v != nil {
-			name = v.Value
-		}
-		f.jobs = append(f.jobs, &job{kind: kind, repo: repo, name: name, file: f, node: n, index: i})
-	}
+	return out
 }
 
 // valueOf returns the value node of key in mapping n.

@@ -181,7 +181,7 @@ func parseFiles(ctx context.Context, files []*file, owner Owner, workers int) er
 				}
 				f.data = data
 				f.parse(owner)
-				f.data = nil // the node tree and Prow's structs hold what is needed
+				f.release()
 			}
 		}()
 	}

@@ -121,7 +121,7 @@ func (l *linter) policy() {
 		if len(l.byName[j.e.name]) > 1 {
 			for _, other := range l.byName[j.e.name] {
 				if other != j.e {
-					pc.add(j, keyOrJob(j.e, "name"), RuleJobNameUnique, "job name %q is also used at %s:%d; deck, testgrid and /test cannot tell them apart", j.e.name, other.file.path, other.node.Line)
+					pc.add(j, keyOrJob(j.e, "name"), RuleJobNameUnique, "job name %q is also used at %s:%d; deck, testgrid and /test cannot tell them apart", j.e.name, other.file.path, other.line)
 					break
 				}
 			}
@@ -136,13 +136,13 @@ type policyCtx struct {
 
 func (pc policyCtx) add(j pjob, n *yaml.Node, rule, format string, args ...any) {
 	if n == nil {
-		n = j.e.node
+		n = j.e.node()
 	}
 	if pc.prowAt[fmt.Sprint(j.e.file.path, ":", n.Line, ":", n.Column)] {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
-	if n != j.e.node && !containsNode(j.e.node, n) {
+	if jn := j.e.node(); n != jn && !containsNode(jn, n) {
 		// Reached through an anchor: the line is shared, so name the job.
 		msg += fmt.Sprintf(" (in job %s, through an alias)", j.e.name)
 	}
@@ -154,7 +154,7 @@ func (pc policyCtx) add(j pjob, n *yaml.Node, rule, format string, args ...any) 
 // index or by their name field as "name=NAME"), the key node when the path
 // ends on a mapping key, or the deepest node found.
 func at(j pjob, path ...string) *yaml.Node {
-	n := j.e.node
+	n := j.e.node()
 	var last *yaml.Node = n
 	for i, p := range path {
 		if n.Kind == yaml.AliasNode {
@@ -283,7 +283,7 @@ func (pc policyCtx) podSpec(j pjob, spec *corev1.PodSpec) {
 			for _, m := range c.VolumeMounts {
 				if secretVolumes[m.Name] && !m.ReadOnly {
 					n := at(j, "spec", group.key, idx, "volumeMounts", "name="+m.Name)
-					if n == j.e.node || n.Kind == yaml.MappingNode && valueOf(n, "name") == nil {
+					if n == j.e.node() || n.Kind == yaml.MappingNode && valueOf(n, "name") == nil {
 						n = at(j, "labels") // the mount came from a preset
 					}
 					pc.add(j, n, RuleSecretReadOnly, "secret volume %q is mounted without readOnly: true", m.Name)

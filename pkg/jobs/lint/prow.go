@@ -145,13 +145,6 @@ func (l *linter) index() {
 	l.byName = map[string][]*job{}
 	for _, f := range l.files {
 		for _, j := range f.jobs {
-			if l.opts.Owner != nil {
-				if j.kind == kindPeriodic {
-					j.owned = ownsPeriodicNode(l.opts.Owner, j.node)
-				} else {
-					j.owned = l.opts.Owner.OwnsRepo(j.repo)
-				}
-			}
 			l.byName[j.name] = append(l.byName[j.name], j)
 			l.njobs++
 		}
@@ -192,7 +185,7 @@ func (l *linter) loadJobs() {
 		for i, p := range f.jc.Presets {
 			for k, v := range p.Labels {
 				if seenPreset[k+":"+v] {
-					l.add(presetNode(f, i, k), RuleProwLoad, fmt.Sprintf("duplicated preset 'label:value' pair : %s:%s", k, v), "")
+					l.addAt(f, presetNode(f, i, k), RuleProwLoad, fmt.Sprintf("duplicated preset 'label:value' pair : %s:%s", k, v))
 				}
 				seenPreset[k+":"+v] = true
 			}
@@ -352,7 +345,7 @@ func (l *linter) loadJobsWithProw() {
 }
 
 func presetNode(f *file, i int, label string) *yaml.Node {
-	if ps := valueOf(f.root, "presets"); ps != nil && i < len(ps.Content) {
+	if ps := valueOf(f.tree(), "presets"); ps != nil && i < len(ps.Content) {
 		if k := keyOf(valueOf(ps.Content[i], "labels"), label); k != nil {
 			return k
 		}
@@ -396,11 +389,11 @@ func (l *linter) checkconfig(cfg *config.Config) {
 			var k *yaml.Node
 			for _, key := range []string{"clone_depth", "clone_uri", "path_alias"} {
 				if k == nil && n != nil {
-					k = keyOf(n.node, key)
+					k = keyOf(n.node(), key)
 				}
 			}
 			if k == nil && n != nil {
-				k = n.node
+				k = n.node()
 			}
 			l.addJob(j, k, RuleCheckconfig, "periodic jobs clone 0, 1 or more repos: top-level clone_depth, clone_uri and path_alias have no effect; set them in extra_refs")
 		}
@@ -421,10 +414,10 @@ func keyOrJob(j *job, key string) *yaml.Node {
 	if j == nil {
 		return nil
 	}
-	if k := keyOf(j.node, key); k != nil {
+	if k := keyOf(j.node(), key); k != nil {
 		return k
 	}
-	return j.node
+	return j.node()
 }
 
 // addJob adds an error about the job behind key (a *config.Presubmit, ...).
@@ -442,19 +435,13 @@ func (l *linter) addJob(key any, n *yaml.Node, rule, msg string) {
 	l.findings = append(l.findings, Finding{File: path, Line: line, Column: col, Severity: SeverityError, Rule: rule, Message: msg, Job: name})
 }
 
-func (l *linter) add(n *yaml.Node, rule, msg, jobName string) {
-	path := l.prow.path
-	for _, f := range l.files {
-		if f.root != nil && n != nil && containsNode(f.root, n) {
-			path = f.path
-			break
-		}
-	}
+// addAt adds an error at n in f (at f's start when n is nil).
+func (l *linter) addAt(f *file, n *yaml.Node, rule, msg string) {
 	line, col := 1, 1
 	if n != nil {
 		line, col = n.Line, n.Column
 	}
-	l.findings = append(l.findings, Finding{File: path, Line: line, Column: col, Severity: SeverityError, Rule: rule, Message: msg, Job: jobName})
+	l.findings = append(l.findings, Finding{File: f.path, Line: line, Column: col, Severity: SeverityError, Rule: rule, Message: msg})
 }
 
 func containsNode(root, n *yaml.Node) bool {
@@ -479,12 +466,12 @@ func (l *linter) addProwError(err error) {
 			l.findings = append(l.findings, Finding{File: l.prow.path, Line: 1, Column: 1, Severity: SeverityError, Rule: RuleProwLoad, Message: msg})
 			continue
 		}
-		n := fieldInMessage(j.node, msg)
+		n := fieldInMessage(j.node(), msg)
 		if strings.Contains(msg, "duplicated") {
 			// Prow names no place: say where the other definition is.
 			for _, o := range l.byName[j.name] {
 				if o != j && o.kind == j.kind && o.repo == j.repo {
-					msg += fmt.Sprintf("; also defined at %s:%d", o.file.path, o.node.Line)
+					msg += fmt.Sprintf("; also defined at %s:%d", o.file.path, o.line)
 					break
 				}
 			}

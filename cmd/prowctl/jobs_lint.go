@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -117,13 +115,6 @@ func jobsLintRun(cmd *cobra.Command, opts *JobsLintOptions) error {
 		return &lintExitError{code: 1}
 	}
 	lo.AllJobs = scope == jobs.ScopeAll
-
-	// Lint is a short batch run over a few hundred MB at most: trading
-	// memory for fewer garbage collections saves a fifth of its CPU. GOGC,
-	// when set, still decides.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
-	}
 
 	res, err := lint.Lint(cmd.Context(), lo)
 	if err != nil {

@@ -600,6 +600,11 @@ func resolveV2(tag, in string) (string, any) {
 			}
 		}
 		plain := strings.ReplaceAll(in, "_", "")
+		if !numberish(plain) {
+			// "10m", "4Gi", "0 * * * *": every parse below would fail, and
+			// a failed parse allocates its error.
+			return "!!str", in
+		}
 		if i, err := strconv.ParseInt(plain, 0, 64); err == nil {
 			if i == int64(int(i)) {
 				return "!!int", int(i)
@@ -628,6 +633,21 @@ func resolveV2(tag, in string) (string, any) {
 		}
 	}
 	return "!!str", in
+}
+
+// numberish reports whether s has only bytes that can occur in a YAML 1.1
+// int or float (bases 2, 8, 16 and exponents included); anything else is
+// certainly a string.
+func numberish(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+		case c == '+', c == '-', c == '.', c == 'x', c == 'X', c == 'o', c == 'O':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 var timestampFormats = []string{

@@ -8,8 +8,11 @@ export PROWCTL_TOOLS
 
 .PHONY: build test test-short bench lint tools demo clean
 
+# Without cgo: helm pulls in Go's plugin package, which with cgo makes the
+# linker export every symbol; the binary then keeps ~20 MiB more resident in
+# every command (measured on jobs lint). prowctl needs nothing from cgo.
 build:
-	$(GO) build -o $(BIN)/prowctl ./cmd/prowctl
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/prowctl ./cmd/prowctl
 
 # Unit and integration tests, in a network namespace of their own where the
 # machine allows it (hack/test.sh). Builds the tools the integration tests
@@ -40,7 +43,7 @@ bench:
 	# jobs generate --in-place on a 15,000-line config.yaml (target <= 100 ms/op).
 	$(GO) test -run '^$$' -bench '^BenchmarkUpdateInPlace$$' -benchtime 20x ./pkg/jobs
 	# mkpj for one job of a ~600-file, 170,000-line config: prowctl beside Prow's mkpj (target <= 0.5x).
-	$(GO) build -o $(BIN)/prowctl ./cmd/prowctl
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/prowctl ./cmd/prowctl
 	PROWCTL_BIN=$(abspath $(BIN)/prowctl) $(GO) test -run '^$$' -bench 'BenchmarkMkpj|BenchmarkBuild' -benchtime 5x ./pkg/mkpj
 
 # The main job on built-in local defaults: personal cluster, loopback registry.

@@ -30,7 +30,8 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$root" && "$go" build -o "$work/prowctl" ./cmd/prowctl)
+# Built as `make build` builds it (without cgo).
+(cd "$root" && CGO_ENABLED=0 "$go" build -o "$work/prowctl" ./cmd/prowctl)
 (cd "$root" && "$go" run ./hack/bench/gencorpus -out "$work/corpus")
 cfg=$work/corpus/config.yaml
 jobs=$work/corpus/jobs

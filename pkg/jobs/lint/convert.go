@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -72,10 +71,8 @@ type topFields struct {
 	exact map[string]int // name -> index[i]
 }
 
-var topFieldCache sync.Map
-
-func structTopFields(t reflect.Type) *topFields {
-	if v, ok := topFieldCache.Load(t); ok {
+func (c *typeCache) structTopFields(t reflect.Type) *topFields {
+	if v, ok := c.fields.Load(t); ok {
 		return v.(*topFields)
 	}
 	tf := &topFields{}
@@ -87,7 +84,7 @@ func structTopFields(t reflect.Type) *topFields {
 			tf.exact[f.name] = f.index[0]
 		}
 	}
-	topFieldCache.Store(t, tf)
+	c.fields.Store(t, tf)
 	return tf
 }
 
@@ -215,8 +212,8 @@ func (tf *topFields) lookup(key string) (int, bool) {
 }
 
 // toJSON converts the document's top node for decoding into a value of type t.
-func toJSON(n *yaml.Node, t reflect.Type) ([]byte, error) {
-	c := converter{buf: bytes.NewBuffer(make([]byte, 0, 4096))}
+func toJSON(types *typeCache, n *yaml.Node, t reflect.Type) ([]byte, error) {
+	c := converter{types: types, buf: bytes.NewBuffer(make([]byte, 0, 4096))}
 	if err := c.value(n, target{typ: reflect.PointerTo(t)}); err != nil {
 		return nil, err
 	}
@@ -224,6 +221,7 @@ func toJSON(n *yaml.Node, t reflect.Type) ([]byte, error) {
 }
 
 type converter struct {
+	types *typeCache
 	buf   *bytes.Buffer
 	depth int
 	// aliases bounds alias expansions: a few aliases can expand to a huge
@@ -300,7 +298,7 @@ func (c *converter) mapping(n *yaml.Node, t target) error {
 	// replaced converts a value a later key overrides, for its errors only:
 	// yaml.v2 decodes every value before the last one wins.
 	replaced := func(old *yaml.Node) error {
-		d := converter{buf: &bytes.Buffer{}, depth: c.depth, aliases: c.aliases}
+		d := converter{types: c.types, buf: &bytes.Buffer{}, depth: c.depth, aliases: c.aliases}
 		err := d.value(old, target{})
 		c.aliases = d.aliases
 		return err
@@ -391,7 +389,7 @@ func (c *converter) mapping(n *yaml.Node, t target) error {
 	if t.typ != nil {
 		switch t.typ.Kind() {
 		case reflect.Struct:
-			tf = structTopFields(t.typ)
+			tf = c.types.structTopFields(t.typ)
 		case reflect.Map:
 			elem = target{typ: t.typ.Elem(), addr: false}
 		}

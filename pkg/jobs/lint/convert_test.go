@@ -58,8 +58,8 @@ func checkSameAsProw(t *testing.T, data []byte) {
 		return // not YAML for yaml.v3: reported as a syntax error, Prow's decoder never consulted
 	}
 	var got config.JobConfig
-	err := decodeLikeProw(data, &doc, &got)
-	b, _ := toJSON(&doc, jobConfigType)
+	err := decodeLikeProw(&typeCache{}, data, &doc, &got)
+	b, _ := toJSON(&typeCache{}, &doc, jobConfigType)
 	if (err != nil) != (wantErr != nil) {
 		t.Fatalf("input:\n%s\nProw's decoder error: %v\nours: %v (json %s)", data, wantErr, err, b)
 	}

@@ -26,9 +26,10 @@ import (
 // rebuilt tree has the same positions; a checksum catches a file changed
 // in between.
 type file struct {
-	path string
-	data []byte // nil after parseFiles
-	sum  uint32 // CRC-32 of data
+	path  string
+	types *typeCache
+	data  []byte // nil after parseFiles
+	sum   uint32 // CRC-32 of data
 
 	// root is the document's top mapping; nil when the file is empty or not
 	// YAML, and between parseFiles and the first call of tree.
@@ -205,12 +206,12 @@ func secondDocument(data []byte) (line int, ok bool) {
 // fails, Prow's decoder runs on the bytes for Prow's exact message, which is
 // then placed on the node it is about.
 func (f *file) decode(doc *yaml.Node) {
-	err := decodeLikeProw(f.data, doc, &f.jc)
+	err := decodeLikeProw(f.types, f.data, doc, &f.jc)
 	if err == nil {
 		f.decoded = true
 		return
 	}
-	for _, p := range locateDecodeError(f.root, err) {
+	for _, p := range locateDecodeError(f.types, f.root, err) {
 		f.add(p.node, SeverityError, RuleProwLoad, "%s", p.msg)
 	}
 }
@@ -219,9 +220,9 @@ func (f *file) decode(doc *yaml.Node) {
 // converts the parsed doc when it can; when that fails, or the file uses
 // the non-specific tag "!" (which yaml.v3's tree does not record), Prow's
 // decoder runs on the bytes, so its verdict and message are Prow's own.
-func decodeLikeProw(data []byte, doc *yaml.Node, jc *config.JobConfig) error {
+func decodeLikeProw(types *typeCache, data []byte, doc *yaml.Node, jc *config.JobConfig) error {
 	if !hasNonSpecificTag(data) {
-		if b, err := toJSON(doc, jobConfigType); err == nil {
+		if b, err := toJSON(types, doc, jobConfigType); err == nil {
 			if json.Unmarshal(b, jc) == nil {
 				return nil
 			}

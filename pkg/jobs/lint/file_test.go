@@ -32,7 +32,7 @@ func checkedFile(t *testing.T, data string) *file {
 	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f := &file{path: p, data: []byte(data)}
+	f := &file{path: p, types: &typeCache{}, data: []byte(data)}
 	f.parse(nil)
 	f.release()
 	return f

@@ -56,7 +56,8 @@ func Lint(ctx context.Context, o Options) (*Result, error) {
 		return nil, &InputError{Path: o.ConfigPath, Err: errors.New("Prow config must be a file, not a directory")}
 	}
 
-	files, walkFindings, err := listJobFiles(o.JobConfigPath)
+	types := &typeCache{}
+	files, walkFindings, err := listJobFiles(o.JobConfigPath, types)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func Lint(ctx context.Context, o Options) (*Result, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		prow = loadProwConfig(o.ConfigPath)
+		prow = loadProwConfig(o.ConfigPath, types)
 	}()
 	if err := parseFiles(ctx, files, o.Owner, o.Workers); err != nil {
 		return nil, err
@@ -131,7 +132,7 @@ func unwrapPathError(err error) error {
 }
 
 // listJobFiles finds job config files the way Prow's ReadJobConfig does.
-func listJobFiles(root string) ([]*file, []Finding, error) {
+func listJobFiles(root string, types *typeCache) ([]*file, []Finding, error) {
 	if root == "" {
 		return nil, nil, nil
 	}
@@ -142,7 +143,7 @@ func listJobFiles(root string) ([]*file, []Finding, error) {
 	var files []*file
 	var findings []Finding
 	for _, p := range l.Files {
-		files = append(files, &file{path: p})
+		files = append(files, &file{path: p, types: types})
 	}
 	for _, d := range l.Duplicates {
 		// Prow refuses this: updateconfig keys the configmap by basename.

@@ -31,7 +31,7 @@ type prowConfig struct {
 	hasJobs    bool // config.yaml holds jobs itself (old monolithic layout)
 }
 
-func loadProwConfig(path string) prowConfig {
+func loadProwConfig(path string, types *typeCache) prowConfig {
 	p := prowConfig{path: path}
 	data, err := yamlpos.ReadFileMaybeGzip(path)
 	if err != nil {
@@ -60,7 +60,7 @@ func loadProwConfig(path string) prowConfig {
 	cfg, err := config.Load(path, "", nil, "")
 	if err != nil {
 		if p.root != nil && strings.Contains(err.Error(), "error unmarshaling") {
-			for _, d := range locateDecodeError(p.root, errors.Unwrap(err)) {
+			for _, d := range locateDecodeError(types, p.root, errors.Unwrap(err)) {
 				p.add(d.node, RuleProwLoad, d.msg)
 			}
 			return p
@@ -72,7 +72,7 @@ func loadProwConfig(path string) prowConfig {
 	// checkconfig's default "unknown-fields" check covers config.yaml: its
 	// strict decode gives the verdict, our walk the positions and suggestions.
 	if err := syaml.Unmarshal(data, &config.Config{}, syaml.DisallowUnknownFields); err != nil {
-		f := &file{path: path}
+		f := &file{path: path, types: types}
 		w := walker{f: f}
 		w.walk(p.root, reflect.TypeFor[config.Config](), SeverityError)
 		var found bool

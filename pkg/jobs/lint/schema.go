@@ -31,19 +31,25 @@ const (
 	shapeSlice
 )
 
-var shapes sync.Map // reflect.Type -> *shape
+// typeCache remembers what reflection says about Prow's types for one run
+// of Lint: the shape the walker checks a node against, and the JSON fields
+// the converter writes. Files are parsed in parallel, hence the sync.Maps.
+type typeCache struct {
+	shapes sync.Map // reflect.Type -> *shape
+	fields sync.Map // reflect.Type -> *topFields
+}
 
 var (
 	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
-func shapeOf(t reflect.Type) *shape {
-	if s, ok := shapes.Load(t); ok {
+func (c *typeCache) shapeOf(t reflect.Type) *shape {
+	if s, ok := c.shapes.Load(t); ok {
 		return s.(*shape)
 	}
 	s := buildShape(t)
-	shapes.Store(t, s)
+	c.shapes.Store(t, s)
 	return s
 }
 

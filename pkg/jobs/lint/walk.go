@@ -40,7 +40,7 @@ func (w *walker) add(n *yaml.Node, sev Severity, rule, format string, args ...an
 }
 
 func (w *walker) top(root *yaml.Node) {
-	top := shapeOf(jobConfigType)
+	top := w.f.types.shapeOf(jobConfigType)
 	w.dupKeys(root)
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -131,7 +131,7 @@ func (w *walker) list(n *yaml.Node, t reflect.Type, sev Severity) {
 
 // walk checks n against t; sev is the severity of an unknown field here.
 func (w *walker) walk(n *yaml.Node, t reflect.Type, sev Severity) {
-	s := shapeOf(t)
+	s := w.f.types.shapeOf(t)
 	switch s.kind {
 	case shapeStruct:
 		if n.Kind != yaml.MappingNode {
@@ -163,7 +163,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, sev Severity) {
 			return
 		}
 		w.dupKeys(n)
-		es := shapeOf(s.elem)
+		es := w.f.types.shapeOf(s.elem)
 		if es.kind == shapeLeaf {
 			return
 		}
@@ -174,7 +174,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, sev Severity) {
 		if n.Kind != yaml.SequenceNode {
 			return
 		}
-		if shapeOf(s.elem).kind == shapeLeaf {
+		if w.f.types.shapeOf(s.elem).kind == shapeLeaf {
 			return
 		}
 		for _, e := range n.Content {
@@ -223,7 +223,7 @@ type decodeProblem struct {
 // job sections the path covers, is rejected the same way (Prow reports only
 // the first; fixing one at a time would take as many runs). Other errors (a
 // bad quantity, duration) are found by decoding ever smaller subtrees.
-func locateDecodeError(root *yaml.Node, err error) []decodeProblem {
+func locateDecodeError(tc *typeCache, root *yaml.Node, err error) []decodeProblem {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "error unmarshaling JSON: while decoding JSON: ")
 	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
@@ -277,7 +277,7 @@ func locateDecodeError(root *yaml.Node, err error) []decodeProblem {
 		}
 	}
 	if root != nil {
-		if n := bisect(root, jobConfigType); n != nil {
+		if n := bisect(tc, root, jobConfigType); n != nil {
 			return []decodeProblem{{n, msg}}
 		}
 	}
@@ -335,8 +335,8 @@ func findTyped(n *yaml.Node, field, want string, atTop bool) []*yaml.Node {
 }
 
 // bisect returns the deepest node under n whose own decoding as t fails.
-func bisect(n *yaml.Node, t reflect.Type) *yaml.Node {
-	s := shapeOf(t)
+func bisect(tc *typeCache, n *yaml.Node, t reflect.Type) *yaml.Node {
+	s := tc.shapeOf(t)
 	var kids []*yaml.Node
 	var types []reflect.Type
 	switch {
@@ -365,7 +365,7 @@ func bisect(n *yaml.Node, t reflect.Type) *yaml.Node {
 		}
 		v := reflect.New(types[i])
 		if syaml.Unmarshal(b, v.Interface()) != nil {
-			if d := bisect(k, types[i]); d != nil {
+			if d := bisect(tc, k, types[i]); d != nil {
 				return d
 			}
 			return k

@@ -94,7 +94,7 @@ func clusterUpRun(ctx context.Context, opts *ClusterUpOptions) error {
 		ReadyTimeout: opts.Timeout,
 	})
 	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("interrupted: stopped what had started; logs are in %s", filepath.Join(opts.Dir, "logs"))
+		return fmt.Errorf("interrupted: stopped what had started; logs are in %s: %w", filepath.Join(opts.Dir, "logs"), err)
 	}
 	if err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 // take it, and the last components start many seconds after the first.
 // Whatever still goes wrong (another program binds the port in that gap)
 // shows as a component that cannot bind, and Up restarts that component on fresh ports
-// (see startComponent). Nothing probes a port twice.
+// (see starter.start). Nothing probes a port twice.
 
 // portPicker hands out the ports of one cluster, never the same one twice:
 // a port a failed start gave up stays given up.

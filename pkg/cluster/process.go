@@ -125,7 +125,13 @@ func (p *Process) alive() bool {
 	if err != nil {
 		want = p.Binary
 	}
-	return exe == want || exe == p.Binary
+	if exe == want || exe == p.Binary {
+		return true
+	}
+	// A component started in the cluster's namespaces is nsenter until
+	// nsenter has joined them and exec'd the component: with its start time
+	// recorded, that pid is already the component.
+	return p.StartTime != 0 && filepath.Base(exe) == "nsenter"
 }
 
 // stop ends p's process group: SIGTERM, then SIGKILL once grace has passed.

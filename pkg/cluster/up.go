@@ -84,8 +84,12 @@ func Up(ctx context.Context, opts Options) (state *State, running bool, err erro
 
 	if err := startAll(ctx, opts, env, state, binaries, newPortPicker(opts.pickPort)); err != nil {
 		stopErr := stopAll(context.WithoutCancel(ctx), state, opts.StopGrace)
-		// Nothing runs any more; the logs stay for the reader of err.
-		os.Remove(filepath.Join(opts.Dir, stateFile))
+		if stopErr == nil {
+			// Nothing runs any more; the logs stay for the reader of err.
+			// A component that would not stop stays recorded, so that
+			// `cluster down` and the next `up` still find it.
+			os.Remove(filepath.Join(opts.Dir, stateFile))
+		}
 		return nil, false, errors.Join(err, stopErr)
 	}
 	for i, c := range opts.Components {

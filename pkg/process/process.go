@@ -93,10 +93,15 @@ func (r Exec) Run(ctx context.Context, c Cmd) error {
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = 10 * time.Second
 	}
+	drain, err := pipeOutput(cmd)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", c.Name, err)
+	}
 	err = cmd.Run()
 	if cmd.Process != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
+	drain()
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("%s: %w (%v)", c.Name, ctxErr, err)
@@ -108,6 +113,77 @@ func (r Exec) Run(ctx context.Context, c Cmd) error {
 		return fmt.Errorf("run %s: %w", c.Name, err)
 	}
 	return nil
+}
+
+// pipeOutput gives the program a pipe of its own for each output that is
+// not a file, copied to the writer by a goroutine. exec.Cmd would make such a
+// pipe itself, but then waits after the exit for every holder of it to close
+// it: a server the program left in the background would hold Run for the
+// whole WaitDelay and turn a success into exec.ErrWaitDelay. With our own
+// pipe, Run returns at the exit; drain, called once the group is killed,
+// waits briefly for the last output and then stops copying.
+func pipeOutput(cmd *exec.Cmd) (drain func(), err error) {
+	var readers []*os.File
+	var writers []*os.File
+	done := make(chan struct{})
+	var copiers int
+	pipeFor := func(w io.Writer) (*os.File, error) {
+		r, pw, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		readers, writers = append(readers, r), append(writers, pw)
+		copiers++
+		go func() {
+			_, _ = io.Copy(w, r)
+			done <- struct{}{}
+		}()
+		return pw, nil
+	}
+	wrap := func(w io.Writer) (io.Writer, error) {
+		if w == nil {
+			return nil, nil
+		}
+		if _, isFile := w.(*os.File); isFile {
+			return w, nil
+		}
+		return pipeFor(w)
+	}
+	same := cmd.Stdout != nil && cmd.Stdout == cmd.Stderr
+	if cmd.Stdout, err = wrap(cmd.Stdout); err != nil {
+		return nil, err
+	}
+	if same {
+		cmd.Stderr = cmd.Stdout
+	} else if cmd.Stderr, err = wrap(cmd.Stderr); err != nil {
+		return nil, err
+	}
+	return func() {
+		// The child has its copies; ours would keep the pipes open.
+		for _, w := range writers {
+			w.Close()
+		}
+		timer := time.NewTimer(time.Second)
+		defer timer.Stop()
+		for i := 0; i < copiers; i++ {
+			select {
+			case <-done:
+			case <-timer.C:
+				// Something outside the process group still holds a pipe:
+				// closing our ends makes every copier return.
+				for _, r := range readers {
+					r.Close()
+				}
+				for ; i < copiers; i++ {
+					<-done
+				}
+				return
+			}
+		}
+		for _, r := range readers {
+			r.Close()
+		}
+	}, nil
 }
 
 // Start starts c in its own process group and returns at once.
@@ -189,10 +265,20 @@ func Output(ctx context.Context, r Runner, c Cmd) (string, error) {
 		if msg == "" {
 			return "", err
 		}
-		return "", fmt.Errorf("%s: %s", c.String(), lastLines(msg, 5))
+		return "", &outputError{msg: c.String() + ": " + lastLines(msg, 5), err: err}
 	}
 	return strings.TrimSpace(stdout.String()), nil
 }
+
+// outputError says what the program said; it wraps the exit status or the
+// context's error for errors.Is and errors.As, without printing it twice.
+type outputError struct {
+	msg string
+	err error
+}
+
+func (e *outputError) Error() string { return e.msg }
+func (e *outputError) Unwrap() error { return e.err }
 
 func lastLines(s string, n int) string {
 	lines := strings.Split(s, "\n")
@@ -201,7 +287,3 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-// Environ is the environment of the calling process, for a Cmd that adds to
-// it: Cmd.Env = append(process.Environ(), "X=1").
-func Environ() []string { return os.Environ() }

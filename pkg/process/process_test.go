@@ -106,6 +106,10 @@ func TestOutput(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "fatal: not a git repository") || !strings.HasPrefix(err.Error(), "sh -c") {
 		t.Errorf("error %v does not name the command and its message", err)
 	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 128 {
+		t.Errorf("error %v does not wrap the exit status", err)
+	}
 }
 
 func TestNsenterArgs(t *testing.T) {
@@ -227,4 +231,26 @@ func waitGone(t *testing.T, pid int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Errorf("pid %d still runs", pid)
+}
+
+// A program that leaves a child in the background holding its output returns
+// at its own exit, with its output and its status, and the child is killed.
+func TestExecRunBackgroundChildHoldsOutput(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	var out bytes.Buffer
+	start := time.Now()
+	err := Exec{}.Run(context.Background(), Cmd{
+		Name: "sh", Args: []string{"-c", "sleep 600 & echo $! > " + pidFile + "; echo done"},
+		Stdout: &out, Stderr: &out,
+	})
+	if err != nil {
+		t.Fatalf("got %v, want success", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Run took %s: it waited for the background child", took)
+	}
+	if out.String() != "done\n" {
+		t.Errorf("output %q", out.String())
+	}
+	waitGone(t, waitPID(t, pidFile))
 }

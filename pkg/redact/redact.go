@@ -16,8 +16,9 @@ const Mask = "REDACTED"
 
 var (
 	// userinfo is the user[:password]@ of a URL: after "scheme://", up to
-	// the first "@" before any "/", "?", "#" or space.
-	userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@\s"'<>]+@`)
+	// the last "@" before any "/", "?", "#" or space, as URL parsers split
+	// it: a password may hold a raw "@".
+	userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s"'<>]+@`)
 	// authHeader is an Authorization header's value: its scheme and credential.
 	authHeader = regexp.MustCompile(`(?i)(authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token)?\s*)[A-Za-z0-9\-._~+/]+=*`)
 	// bearer is a bare bearer token; it must look like one (a digit or a

@@ -12,6 +12,7 @@ func TestString(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"cannot reach https://alice:s3cret@10.0.0.1:6443 now", "cannot reach https://REDACTED@10.0.0.1:6443 now"},
 		{`Get "https://bob@host/api": EOF`, `Get "https://REDACTED@host/api": EOF`},
+		{`Get "https://u:p@ss@host/api": EOF`, `Get "https://REDACTED@host/api": EOF`},
 		{"git clone http://x-token:ghp_abc@github.example/o/r.git", "git clone http://REDACTED@github.example/o/r.git"},
 		{"https://host/path?token=abc123&page=2", "https://host/path?token=REDACTED&page=2"},
 		{"context c (https://h:1/?token=q-t0k%2B): no answer", "context c (https://h:1/?token=REDACTED): no answer"},

@@ -87,6 +87,11 @@ func (w *Watchdog) wait(sigs <-chan os.Signal) {
 			return
 		case <-w.changed:
 			timer.Stop()
+			// A hold taken or released after the signal counts from now: a
+			// command that finished its cleanup gets the default grace to
+			// return and print its own last words, rather than an exit in
+			// the middle of them.
+			start = time.Now()
 		}
 	}
 }

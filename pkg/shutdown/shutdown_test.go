@@ -117,6 +117,25 @@ func TestHoldReleased(t *testing.T) {
 	}
 }
 
+// A hold released after the grace has passed leaves the command the grace
+// again, from the release, to return and print its last words: the
+// watchdog does not exit in the middle of them.
+func TestReleaseAfterGraceGivesTheGraceAgain(t *testing.T) {
+	rec := newExitRecorder()
+	w := &Watchdog{Grace: 300 * time.Millisecond, Exit: rec.exit}
+	sigs := make(chan os.Signal, 1)
+	ctx := w.Start(context.Background(), sigs)
+	release := Hold(ctx, time.Hour)
+	sigs <- syscall.SIGTERM
+	time.Sleep(500 * time.Millisecond) // past the grace, inside the hold
+	released := time.Now()
+	release()
+	_, at := rec.wait(t, 3*time.Second)
+	if got := at.Sub(released); got < 200*time.Millisecond {
+		t.Errorf("exit %s after the release, want about the grace (300ms)", got)
+	}
+}
+
 // Hold without a watchdog in the context does nothing, and a context that
 // ends without a signal never exits.
 func TestNoSignal(t *testing.T) {

@@ -1,7 +1,9 @@
 package yamlpos
 
 import (
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -27,5 +29,30 @@ func TestSyntaxErrorLocationIsBounded(t *testing.T) {
 		if d > 15*time.Second { // about 3 s here; the budget bounds it, a loaded machine slows it
 			t.Errorf("%s: took %v", tc.name, d)
 		}
+	}
+}
+
+// A path that became a named pipe after it was checked is refused by the
+// open itself, at once: the open does not wait for a writer.
+func TestOpenRegularRefusesAPipeWithoutBlocking(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		f, _, err := openRegular(fifo)
+		if f != nil {
+			f.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if want := fifo + ": is a named pipe (FIFO), not a regular file"; err == nil || err.Error() != want {
+			t.Errorf("got %v, want %q", err, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("openRegular blocked on a named pipe")
 	}
 }

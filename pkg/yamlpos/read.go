@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 )
 
 // Budgets. Real inputs are far below them: a job config file is under 1 MB
@@ -39,15 +40,12 @@ func ReadFile(path string) ([]byte, error) {
 	if err := CheckRegular(path); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
+	f, st, err := openRegular(path)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: unwrapPath(err)}
+		return nil, err
 	}
 	defer f.Close()
-	var size int64
-	if st, err := f.Stat(); err == nil {
-		size = st.Size()
-	}
+	size := st.Size()
 	// Sized up front, as os.ReadFile does: lint reads hundreds of files.
 	var buf bytes.Buffer
 	buf.Grow(int(min(size, MaxFileBytes)) + bytes.MinRead)
@@ -110,6 +108,27 @@ func CheckRegular(path string) error {
 		return tooBig(path)
 	}
 	return nil
+}
+
+// openRegular opens path for reading only if it is a regular file. With
+// O_NONBLOCK, should the path have become a named pipe since an earlier
+// check, the open returns at once instead of waiting for a writer, and the
+// Stat of what was opened refuses it.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: unwrapPath(err)}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: unwrapPath(err)}
+	}
+	if kind := specialKind(st.Mode()); kind != "" {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: is %s, not a regular file", path, kind)
+	}
+	return f, st, nil
 }
 
 // specialKind names a mode that is not a regular file, "" for a regular one.

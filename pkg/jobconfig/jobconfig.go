@@ -52,7 +52,7 @@ type Listing struct {
 func Files(path string) (*Listing, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, &Error{Path: path, Err: unwrap(err)}
+		return nil, &Error{Path: path, Err: yamlpos.UnwrapPath(err)}
 	}
 	if !st.IsDir() {
 		if err := yamlpos.CheckRegular(path); err != nil {
@@ -70,7 +70,7 @@ func Files(path string) (*Listing, error) {
 	var total int64
 	err = filepath.Walk(path, func(p string, info fs.FileInfo, err error) error {
 		if err != nil {
-			return &Error{Path: p, Err: unwrap(err)}
+			return &Error{Path: p, Err: yamlpos.UnwrapPath(err)}
 		}
 		if strings.HasPrefix(info.Name(), "..") {
 			if info.IsDir() {
@@ -94,7 +94,7 @@ func Files(path string) (*Listing, error) {
 		}
 		st, err := os.Stat(p) // follows a symlink, as Prow's read does
 		if err != nil {
-			return &Error{Path: p, Err: unwrap(err)}
+			return &Error{Path: p, Err: yamlpos.UnwrapPath(err)}
 		}
 		if kind := yamlpos.SpecialKind(st.Mode()); kind != "" {
 			return &Error{Path: p, Err: fmt.Errorf("is %s, not a regular file; Prow reads every *.yaml and *.yml here: remove it or add it to %s", kind, config.ProwIgnoreFileName)}
@@ -154,12 +154,4 @@ func checkIgnoreFiles(root, dir string, checked map[string]error) error {
 // yamlpos's budgets and refusing special files.
 func ReadFile(path string) ([]byte, error) {
 	return yamlpos.ReadFileMaybeGzip(path)
-}
-
-func unwrap(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -50,7 +50,7 @@ func ReadFile(path string) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(int(min(size, MaxFileBytes)) + bytes.MinRead)
 	if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileBytes+1)); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
+		return nil, fmt.Errorf("%s: %w", path, UnwrapPath(err))
 	}
 	if buf.Len() > MaxFileBytes {
 		return nil, tooBig(path)
@@ -63,7 +63,7 @@ func ReadFile(path string) ([]byte, error) {
 func ReadAll(name string, r io.Reader) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, unwrapPath(err))
+		return nil, fmt.Errorf("%s: %w", name, UnwrapPath(err))
 	}
 	if len(b) > MaxFileBytes {
 		return nil, tooBig(name)
@@ -99,7 +99,7 @@ func tooBig(name string) error {
 func CheckRegular(path string) error {
 	st, err := os.Stat(path)
 	if err != nil {
-		return &fs.PathError{Op: "read", Path: path, Err: unwrapPath(err)}
+		return &fs.PathError{Op: "read", Path: path, Err: UnwrapPath(err)}
 	}
 	if kind := specialKind(st.Mode()); kind != "" {
 		return fmt.Errorf("%s: is %s, not a regular file", path, kind)
@@ -117,12 +117,12 @@ func CheckRegular(path string) error {
 func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: unwrapPath(err)}
+		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: UnwrapPath(err)}
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: unwrapPath(err)}
+		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: UnwrapPath(err)}
 	}
 	if kind := specialKind(st.Mode()); kind != "" {
 		f.Close()
@@ -154,7 +154,9 @@ func specialKind(m fs.FileMode) string {
 // pipe (FIFO)", ...), "" for a regular file.
 func SpecialKind(m fs.FileMode) string { return specialKind(m) }
 
-func unwrapPath(err error) error {
+// UnwrapPath returns the reason of a *fs.PathError, for messages that
+// name the path themselves; any other error as it is.
+func UnwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

@@ -45,7 +45,7 @@ func Lint(ctx context.Context, o Options) (*Result, error) {
 			continue
 		}
 		if _, err := os.Stat(p); err != nil {
-			return nil, &InputError{Path: p, Err: unwrapPathError(err)}
+			return nil, &InputError{Path: p, Err: yamlpos.UnwrapPath(err)}
 		}
 	}
 	if o.ConfigPath == "" {
@@ -121,14 +121,6 @@ func inputError(path string, err error) *InputError {
 		msg = fe.Err.Error()
 	}
 	return &InputError{Path: path, Err: errors.New(msg)}
-}
-
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // listJobFiles finds job config files the way Prow's ReadJobConfig does.

@@ -32,6 +32,11 @@ type Duplicate struct {
 	Path, First string
 }
 
+// Problem says what Prow makes of a duplicate, for lint and mkpj alike.
+func (d Duplicate) Problem() string {
+	return fmt.Sprintf("duplicated basename is not allowed: %s (also %s); rename one", filepath.Base(d.Path), d.First)
+}
+
 // Listing is what Files found.
 type Listing struct {
 	// Files in Prow's order (lexical, depth first).

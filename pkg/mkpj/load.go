@@ -2,8 +2,8 @@ package mkpj
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -108,7 +108,7 @@ func LoadForJob(configPath, jobConfigPath, name string) (*config.Config, bool, e
 	}
 	if len(l.Duplicates) > 0 {
 		d := l.Duplicates[0]
-		return nil, false, &jobconfig.Error{Path: d.Path, Err: fmt.Errorf("duplicated basename is not allowed: %s (also %s); rename one", filepath.Base(d.Path), d.First)}
+		return nil, false, &jobconfig.Error{Path: d.Path, Err: errors.New(d.Problem())}
 	}
 	needle := []byte(name)
 	var (

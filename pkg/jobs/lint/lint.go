@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -140,7 +139,7 @@ func listJobFiles(root string, types *typeCache) ([]*file, []Finding, error) {
 	for _, d := range l.Duplicates {
 		// Prow refuses this: updateconfig keys the configmap by basename.
 		findings = append(findings, Finding{File: d.Path, Line: 1, Column: 1, Severity: SeverityError, Rule: RuleProwLoad,
-			Message: fmt.Sprintf("duplicated basename is not allowed: %s (also %s); rename one", filepath.Base(d.Path), d.First)})
+			Message: d.Problem()})
 	}
 	if len(files) == 0 && len(findings) == 0 {
 		// Prow loads such a directory as no jobs; a lint that passes on

@@ -71,7 +71,7 @@ func Files(path string) (*Listing, error) {
 	}
 	l := &Listing{}
 	basenames := map[string]string{}
-	checked := map[string]error{}
+	checked := map[string]ignoreFile{}
 	var total int64
 	err = filepath.Walk(path, func(p string, info fs.FileInfo, err error) error {
 		if err != nil {
@@ -88,11 +88,16 @@ func Files(path string) (*Listing, error) {
 		}
 		// Matching reads the .prowignore of every directory from p's up to
 		// the root: check them before the library opens them.
-		if err := checkIgnoreFiles(filepath.Clean(path), filepath.Dir(p), checked); err != nil {
+		anyIgnore, err := checkIgnoreFiles(filepath.Clean(path), filepath.Dir(p), checked)
+		if err != nil {
 			return err
 		}
-		if m := ignore.Match(p); m != nil && m.Ignore() {
-			return nil
+		// Matching costs more than the rest of the walk; with no ignore
+		// file on the way up nothing can match.
+		if anyIgnore {
+			if m := ignore.Match(p); m != nil && m.Ignore() {
+				return nil
+			}
 		}
 		if info.IsDir() {
 			return nil
@@ -131,28 +136,37 @@ func Files(path string) (*Listing, error) {
 }
 
 // checkIgnoreFiles refuses a .prowignore that is not a regular file in dir
-// or any directory between it and root.
-func checkIgnoreFiles(root, dir string, checked map[string]error) error {
+// or any directory between it and root, and says whether there is one.
+func checkIgnoreFiles(root, dir string, checked map[string]ignoreFile) (bool, error) {
+	found := false
 	for {
-		err, ok := checked[dir]
+		c, ok := checked[dir]
 		if !ok {
 			p := filepath.Join(dir, config.ProwIgnoreFileName)
 			if st, serr := os.Stat(p); serr == nil {
+				c.exists = true
 				if kind := yamlpos.SpecialKind(st.Mode()); kind != "" {
-					err = &Error{Path: p, Err: fmt.Errorf("is %s; %s must be a file of patterns", kind, config.ProwIgnoreFileName)}
+					c.err = &Error{Path: p, Err: fmt.Errorf("is %s; %s must be a file of patterns", kind, config.ProwIgnoreFileName)}
 				}
 			}
-			checked[dir] = err
+			checked[dir] = c
 		}
-		if err != nil {
-			return err
+		if c.err != nil {
+			return false, c.err
 		}
+		found = found || c.exists
 		up := filepath.Dir(dir)
 		if dir == root || up == dir {
-			return nil
+			return found, nil
 		}
 		dir = up
 	}
+}
+
+// ignoreFile is what checkIgnoreFiles found in one directory.
+type ignoreFile struct {
+	exists bool
+	err    error
 }
 
 // ReadFile reads one job config file as Prow does (gzipped or not), within

@@ -2,10 +2,12 @@
 # Builds the binaries of the personal Prow cluster (pkg/cluster) and Prow's own
 # tools from the Go module proxy into a cache keyed by version:
 #
-#   $PROWCTL_TOOLS/kubernetes-<v>/{kube-apiserver,kube-controller-manager,kube-scheduler}
+#   $PROWCTL_TOOLS/kubernetes-<v>/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,kube-proxy}
 #   $PROWCTL_TOOLS/etcd-<v>/etcd
 #   $PROWCTL_TOOLS/kwok-<v>/kwok
-#   $PROWCTL_TOOLS/prow-<pseudo-version date-commit>/{prow-controller-manager,checkconfig,mkpj}
+#   $PROWCTL_TOOLS/prow-<pseudo-version date-commit>/{prow-controller-manager,checkconfig,mkpj,
+#       clonerefs,initupload,entrypoint,sidecar}
+#   $PROWCTL_TOOLS/pause-<source hash>/pause
 #
 # Versions come from the go.mod of each module under hack/tools/. A binary that
 # already exists is reused; each is built under a temporary name and renamed, so
@@ -128,16 +130,25 @@ k8s_bins=(
 	kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver
 	kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
 	kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
+	kubelet=k8s.io/kubernetes/cmd/kubelet
+	kube-proxy=k8s.io/kubernetes/cmd/kube-proxy
 )
 prow_bins=(
 	prow-controller-manager=sigs.k8s.io/prow/cmd/prow-controller-manager
 	checkconfig=sigs.k8s.io/prow/cmd/checkconfig
 	mkpj=sigs.k8s.io/prow/cmd/mkpj
+	clonerefs=sigs.k8s.io/prow/cmd/clonerefs
+	initupload=sigs.k8s.io/prow/cmd/initupload
+	entrypoint=sigs.k8s.io/prow/cmd/entrypoint
+	sidecar=sigs.k8s.io/prow/cmd/sidecar
 )
+# The sandbox image's program has no version of its own: key it by its source.
+pause_v=$(sha256sum "$here/pause/main.go" | cut -c1-12)
 plan "$tools/etcd-$etcd_v" etcd=.
 plan "$tools/kubernetes-$k8s_v" "${k8s_bins[@]}"
 plan "$tools/kwok-$kwok_v" kwok=sigs.k8s.io/kwok/cmd/kwok
 plan "$out_prow" "${prow_bins[@]}"
+plan "$tools/pause-$pause_v" pause=.
 echo "tools: to build under $tools: $(remaining)"
 
 # etcd first: small, and every cluster needs it.
@@ -156,6 +167,8 @@ build "$here/kubernetes" "$tools/kubernetes-$k8s_v" \
 build "$here/kwok" "$tools/kwok-$kwok_v" "" kwok=sigs.k8s.io/kwok/cmd/kwok
 
 build "$here/prow" "$out_prow" "" "${prow_bins[@]}"
+
+build "$here/pause" "$tools/pause-$pause_v" "" pause=.
 
 # The ProwJob CRD of the same Prow version, which `prowctl cluster up` installs.
 crd=$out_prow/prowjob_customresourcedefinition.yaml

@@ -6,8 +6,12 @@ go 1.26.0
 
 tool (
 	sigs.k8s.io/prow/cmd/checkconfig
+	sigs.k8s.io/prow/cmd/clonerefs
+	sigs.k8s.io/prow/cmd/entrypoint
+	sigs.k8s.io/prow/cmd/initupload
 	sigs.k8s.io/prow/cmd/mkpj
 	sigs.k8s.io/prow/cmd/prow-controller-manager
+	sigs.k8s.io/prow/cmd/sidecar
 )
 
 require (

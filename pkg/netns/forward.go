@@ -1,0 +1,125 @@
+package netns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Forward serves each port on the host's 127.0.0.1 and copies every
+// connection to the same port on 127.0.0.1 inside the namespace at path,
+// until ctx ends. It is how the host reaches a cluster whose namespace has
+// no link to the host at all: no veth, no route, no firewall rule outside
+// the namespace, so nothing on the host changes and nothing needs undoing.
+// Listening on every port before serving any makes a port in use an error
+// at start. logw gets one line per failed connection; nil discards them.
+func Forward(ctx context.Context, path string, ports []int, logw io.Writer) error {
+	if logw == nil {
+		logw = io.Discard
+	}
+	logger := log.New(logw, "forward: ", log.LstdFlags)
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, p := range ports {
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			closeAll()
+			return err
+		}
+		lns = append(lns, ln)
+	}
+	d := Dialer{Path: path}
+	var wg sync.WaitGroup
+	for i, ln := range lns {
+		target := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i]))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			serve(ctx, ln, d, target, logger)
+		}()
+	}
+	<-ctx.Done()
+	closeAll()
+	wg.Wait()
+	return nil
+}
+
+func serve(ctx context.Context, ln net.Listener, d Dialer, target string, logger *log.Logger) {
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			logger.Printf("accept on %s: %v", ln.Addr(), err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		conns.Add(1)
+		go func() {
+			defer conns.Done()
+			defer c.Close()
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			up, err := d.DialContext(dctx, "tcp", target)
+			cancel()
+			if err != nil {
+				logger.Printf("%s: %v", target, err)
+				return
+			}
+			defer up.Close()
+			pipe(ctx, c, up)
+		}()
+	}
+}
+
+// pipe copies both ways until either side ends or ctx does.
+func pipe(ctx context.Context, a, b net.Conn) {
+	done := make(chan struct{}, 2)
+	cp := func(dst, src net.Conn) {
+		io.Copy(dst, src)
+		// Pass the end of one direction on, so the other side sees EOF
+		// while replies still flow back.
+		if tc, ok := dst.(*net.TCPConn); ok {
+			tc.CloseWrite()
+		}
+		done <- struct{}{}
+	}
+	go cp(a, b)
+	go cp(b, a)
+	for range 2 {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	a.Close()
+	b.Close()
+}
+
+// ParsePorts turns "6443,5000" style arguments into ports.
+func ParsePorts(args []string) ([]int, error) {
+	var out []int
+	for _, a := range args {
+		p, err := strconv.Atoi(a)
+		if err != nil || p <= 0 || p > 65535 {
+			return nil, fmt.Errorf("not a port: %q", a)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -13,7 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/netns"
 	"github.com/prowctl/prowctl/pkg/redact"
 	"github.com/prowctl/prowctl/pkg/shutdown"
 )
@@ -23,7 +25,22 @@ func main() {
 	// the standard logger (log.Panicf, then recovers); the reason reaches
 	// the user inside the returned error, so the log line is only noise.
 	log.SetOutput(io.Discard)
+	if len(os.Args) > 1 && os.Args[1] == cluster.ForwardCommand {
+		os.Exit(forward(os.Args[2:]))
+	}
 	os.Exit(run(os.Args[1:], iostreams.System()))
+}
+
+// forward is the personal cluster's forwarder process (cluster.ForwardCommand),
+// which `prowctl cluster up` starts and `cluster down` stops with SIGTERM.
+func forward(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := netns.ServeForward(ctx, args, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "prowctl:", err)
+		return 1
+	}
+	return 0
 }
 
 // run is prowctl with args: signals, the root command, the exit code. The

@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -51,8 +52,15 @@ type Options struct {
 	ToolsDir string
 	// ProwConfig is the Prow config plank loads (config/prow/config.yaml).
 	ProwConfig string
-	// Components make up the cluster; DefaultComponents() when nil.
+	// Node is the kind of node that runs pods: NodeReal, or NodeKwok (the
+	// default here; `prowctl cluster up` defaults to NodeReal).
+	Node string
+	// Components make up the cluster; Components(Node) when nil.
 	Components []Component
+	// Executable is prowctl's own binary, for the components prowctl runs
+	// itself (the forwarder); os.Executable() when empty. A test binary
+	// serves them from TestMain (see ForwardCommand).
+	Executable string
 	// Progress receives one line per started component; nil for none.
 	Progress io.Writer
 	// StopWithParent makes the kernel kill the components when the calling
@@ -93,8 +101,16 @@ func (o *Options) complete() error {
 			return err
 		}
 	}
+	if o.Node == "" {
+		o.Node = NodeKwok
+	}
 	if o.Components == nil {
-		o.Components = DefaultComponents()
+		if o.Components, err = Components(o.Node); err != nil {
+			return err
+		}
+	}
+	if o.Executable == "" {
+		o.Executable, _ = os.Executable()
 	}
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = 90 * time.Second

@@ -2,13 +2,19 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
-	"github.com/prowctl/prowctl/pkg/process"
 	"k8s.io/client-go/rest"
+
+	"github.com/prowctl/prowctl/pkg/netns"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // A Component is one part of the personal cluster: usually a process built by
@@ -51,6 +57,16 @@ type Component struct {
 	Ready func(ctx context.Context, e *Env) error
 	// Endpoint is what `prowctl cluster status` shows as its address.
 	Endpoint func(e *Env) string
+	// Holder marks the component whose process holds the cluster's network
+	// and mount namespaces: Up starts Binary in new ones (unshare) and,
+	// once it runs, sets Env.NS to them for every later component.
+	Holder bool
+	// System marks a Binary that comes from the machine's packages (PATH),
+	// not from `make tools`: containerd.
+	System bool
+	// Self marks a component that is prowctl itself (Options.Executable),
+	// e.g. the forwarder from the host's loopback into the namespace.
+	Self bool
 }
 
 // Env is what components build their files, flags and checks from. Up fills
@@ -65,6 +81,11 @@ type Env struct {
 	// Ports holds each component's ports by component and port name. Up
 	// fills a component's entry when it starts it; read it through Port.
 	Ports map[string]map[string]int
+	// NS are the cluster's own network and mount namespaces, with a real
+	// node; zero when the cluster runs in the host's (a kwok node).
+	NS process.Namespaces
+	// Runner runs the programs a Setup needs (ip, mount, ctr).
+	Runner process.Runner
 
 	portsMu sync.RWMutex // components start concurrently
 	mu      sync.Mutex   // guards rest
@@ -92,6 +113,22 @@ func (e *Env) Addr(c, name string) string {
 	return "127.0.0.1:" + strconv.Itoa(e.Port(c, name))
 }
 
+// Dial dials addr where the components listen: inside the cluster's
+// network namespace when it has one.
+func (e *Env) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return netns.Dialer{Path: e.NS.Net}.DialContext(ctx, network, addr)
+}
+
+// HTTPClient is a client for the components' own endpoints; insecure
+// skips verifying the certificate (see healthzReady).
+func (e *Env) HTTPClient(insecure bool) *http.Client {
+	t := &http.Transport{DialContext: e.Dial, DisableKeepAlives: true}
+	if insecure {
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // see healthzReady
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: t}
+}
+
 // Path returns a path under the state directory.
 func (e *Env) Path(elem ...string) string {
 	return filepath.Join(append([]string{e.Dir}, elem...)...)
@@ -112,6 +149,9 @@ func (e *Env) Rest() (*rest.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.NS.Net != "" {
+		cfg.Dial = e.Dial
+	}
 	e.rest = cfg
 	return rest.CopyConfig(cfg), nil
 }
@@ -128,15 +168,28 @@ func (e *Env) forgetRest() {
 func (e *Env) LogPath(c string) string { return e.Path("logs", c+".log") }
 
 // binaryPath returns the path of the component's binary ("" for none) after
-// checking that it and the component's tool files exist.
-func (c *Component) binaryPath(toolsDir string) (string, error) {
+// checking that it and the component's tool files exist. self is prowctl's
+// own executable, for a Self component.
+func (c *Component) binaryPath(toolsDir, self string) (string, error) {
 	for _, f := range c.ToolFiles {
 		if _, err := c.Tool.Path(toolsDir, f); err != nil {
 			return "", fmt.Errorf("%s: %w", c.Name, err)
 		}
 	}
-	if c.Binary == "" {
+	switch {
+	case c.Self:
+		if self == "" {
+			return "", fmt.Errorf("%s: no prowctl executable to run it with (Options.Executable)", c.Name)
+		}
+		return self, nil
+	case c.Binary == "":
 		return "", nil
+	case c.System:
+		p, err := process.LookPath(c.Binary)
+		if err != nil {
+			return "", fmt.Errorf("%s: %s is not installed (`make tools` installs it from Debian's packages as root): %w", c.Name, c.Binary, err)
+		}
+		return p, nil
 	}
 	p, err := c.Tool.Path(toolsDir, c.Binary)
 	if err != nil {
@@ -144,3 +197,7 @@ func (c *Component) binaryPath(toolsDir string) (string, error) {
 	}
 	return p, nil
 }
+
+// runsProcess says whether the component is a process (else only Setup and
+// Ready: objects in the API server, images, the namespace's network).
+func (c *Component) runsProcess() bool { return c.Binary != "" || c.Self }

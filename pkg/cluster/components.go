@@ -82,7 +82,7 @@ func etcdComponent() Component {
 			}
 		},
 		Ready: func(ctx context.Context, e *Env) error {
-			body, err := readyGet(ctx, http.DefaultClient, "http://"+e.Addr(EtcdName, "client")+"/health")
+			body, err := readyGet(ctx, e.HTTPClient(false), "http://"+e.Addr(EtcdName, "client")+"/health")
 			if err != nil {
 				return err
 			}
@@ -194,18 +194,13 @@ func controllerArgs(e *Env, name string) []string {
 	}
 }
 
-// selfSignedClient talks to the controller manager's and the scheduler's
-// health endpoints: they serve a certificate they made up at start, and the
-// only thing read from them is a health status of a process this cluster
-// started on loopback.
-var selfSignedClient = &http.Client{
-	Timeout:   5 * time.Second,
-	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // see above
-}
-
+// The controller manager's and the scheduler's health endpoints serve a
+// certificate they made up at start, and the only thing read from them is a
+// health status of a process this cluster started: their checks skip
+// verifying it (Env.HTTPClient(true)).
 func healthzReady(name string) func(ctx context.Context, e *Env) error {
 	return func(ctx context.Context, e *Env) error {
-		_, err := readyGet(ctx, selfSignedClient, "https://"+e.Addr(name, "secure")+"/healthz")
+		_, err := readyGet(ctx, e.HTTPClient(true), "https://"+e.Addr(name, "secure")+"/healthz")
 		return err
 	}
 }
@@ -354,14 +349,14 @@ func plankComponent() Component {
 			// another server on its port (plank only logs that it could not
 			// bind it, and runs on), and /healthz/ready says when it is ready.
 			base := "http://" + e.Addr(PlankName, "health")
-			body, err := readyGet(ctx, http.DefaultClient, base+"/healthz")
+			body, err := readyGet(ctx, e.HTTPClient(false), base+"/healthz")
 			if err != nil {
 				return err
 			}
 			if body != "OK" {
 				return fmt.Errorf("%w: /healthz answered %.100q", ErrForeignServer, body)
 			}
-			_, err = httpGet(ctx, http.DefaultClient, base+"/healthz/ready")
+			_, err = httpGet(ctx, e.HTTPClient(false), base+"/healthz/ready")
 			return err
 		},
 		Endpoint: func(e *Env) string { return "http://" + e.Addr(PlankName, "health") + "/healthz" },

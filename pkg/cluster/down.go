@@ -46,7 +46,8 @@ type DownOptions struct {
 	Keep bool
 	// StopGrace as in Options.
 	StopGrace time.Duration
-	// Components whose files Down removes; DefaultComponents() when nil.
+	// Components whose files Down removes; those of the cluster's node
+	// kind when nil.
 	Components []Component
 }
 
@@ -59,9 +60,6 @@ var ErrNoCluster = errors.New("no cluster")
 func Down(ctx context.Context, dir string, opts DownOptions) (*State, error) {
 	if opts.StopGrace == 0 {
 		opts.StopGrace = 10 * time.Second
-	}
-	if opts.Components == nil {
-		opts.Components = DefaultComponents()
 	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -82,6 +80,14 @@ func Down(ctx context.Context, dir string, opts DownOptions) (*State, error) {
 	if err := stopAll(ctx, s, opts.StopGrace); err != nil {
 		return s, err
 	}
+	if err := s.sweep(ctx); err != nil {
+		return s, err
+	}
+	if opts.Components == nil {
+		if opts.Components, err = Components(s.Node); err != nil {
+			return s, err
+		}
+	}
 	if opts.Keep {
 		return s, nil
 	}
@@ -92,4 +98,13 @@ func Down(ctx context.Context, dir string, opts DownOptions) (*State, error) {
 	// Only removes dir if the cluster was all it held.
 	os.Remove(dir)
 	return s, nil
+}
+
+// sweep ends what a real node leaves after its components stopped (see
+// sweep); a kwok cluster leaves nothing.
+func (s *State) sweep(ctx context.Context) error {
+	if s.Node != NodeReal {
+		return nil
+	}
+	return sweep(ctx, ClusterID(s.Dir), s.MountNS)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"net/http"
 	"os"
 
 	corev1 "k8s.io/api/core/v1"
@@ -69,7 +68,7 @@ func kwokComponent() Component {
 			}
 		},
 		Ready: func(ctx context.Context, e *Env) error {
-			if _, err := readyGet(ctx, http.DefaultClient, "http://"+e.Addr(KwokName, "server")+"/healthz"); err != nil {
+			if _, err := readyGet(ctx, e.HTTPClient(false), "http://"+e.Addr(KwokName, "server")+"/healthz"); err != nil {
 				return err
 			}
 			client, err := e.kube()

@@ -31,6 +31,15 @@ const (
 	serviceIP   = "10.96.0.1"
 )
 
+// With a real node the cluster lives in a network namespace of its own (see
+// node.go), where these addresses mean nothing outside: the node's address,
+// on a dummy interface, which the API server advertises and pods reach it
+// and the node's servers at, and the pods' range on the node's bridge.
+const (
+	nodeIP  = "10.88.0.1"
+	podCIDR = "10.244.0.0/24"
+)
+
 func newPKI(now time.Time) (*pki, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -67,7 +76,7 @@ func newPKI(now time.Time) (*pki, error) {
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
 			"kubernetes.default.svc.cluster.local"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(serviceIP)},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(serviceIP), net.ParseIP(nodeIP)},
 	}
 	servingDER, err := x509.CreateCertificate(rand.Reader, serving, ca, &servingKey.PublicKey, caKey)
 	if err != nil {

@@ -11,22 +11,36 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/prowctl/prowctl/pkg/netns"
 	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // The test binary doubles as a cluster component (see fakeComponent), so
 // Up's handling of ports is tested on real processes without `make tools`.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == ForwardCommand {
+		// The real node's forwarder (Options.Executable is this binary).
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := netns.ServeForward(ctx, os.Args[2:], os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if mode := os.Getenv(fakeComponentEnv); mode != "" {
 		os.Exit(fakeComponent(mode, os.Args[1:]))
 	}

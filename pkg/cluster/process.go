@@ -58,13 +58,20 @@ func (c *Component) Command(e *Env, binary string) process.Cmd {
 	cmd := process.Cmd{
 		Name: binary,
 		Dir:  dir,
-		Env:  append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "TMPDIR=" + os.TempDir()}, c.Environ...),
+		Env:  append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir, "TMPDIR=" + os.TempDir()}, c.Environ...),
 	}
 	if c.Args != nil {
 		cmd.Args = c.Args(e)
 	}
 	if c.Namespaces != nil {
 		cmd.Namespaces = c.Namespaces(e)
+	}
+	if c.Holder {
+		// unshare execs the holder in the new namespaces, so its pid is the
+		// holder's; private propagation keeps the cluster's mounts off the
+		// host.
+		cmd.Args = append([]string{"--net", "--mount", "--propagation", "private", "--", binary}, cmd.Args...)
+		cmd.Name = "unshare"
 	}
 	return cmd
 }
@@ -131,7 +138,8 @@ func (p *Process) alive() bool {
 	// A component started in the cluster's namespaces is nsenter until
 	// nsenter has joined them and exec'd the component: with its start time
 	// recorded, that pid is already the component.
-	return p.StartTime != 0 && filepath.Base(exe) == "nsenter"
+	// The same holds for unshare, which starts the namespace holder.
+	return p.StartTime != 0 && (filepath.Base(exe) == "nsenter" || filepath.Base(exe) == "unshare")
 }
 
 // stop ends p's process group: SIGTERM, then SIGKILL once grace has passed.

@@ -8,10 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/prowctl/prowctl/pkg/atomicfile"
+	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // State is what DIR/state.json records about a cluster.
@@ -23,6 +25,11 @@ type State struct {
 	Context    string           `json:"context"`
 	Started    time.Time        `json:"started"`
 	Ready      time.Time        `json:"ready,omitzero"`
+	// Node is the node kind (NodeReal or NodeKwok; empty means kwok).
+	Node string `json:"node,omitempty"`
+	// MountNS is the real node's mount namespace, as /proc/PID/ns/mnt
+	// reads, so Down finds what still runs in it after the holder is gone.
+	MountNS string `json:"mountNS,omitempty"`
 	Components []ComponentState `json:"components"`
 }
 
@@ -77,15 +84,17 @@ type ComponentStatus struct {
 // Status checks each component of the cluster in dir: whether its recorded
 // process still runs, and its readiness check.
 func Status(ctx context.Context, dir string, components []Component) (*State, []ComponentStatus, error) {
-	if components == nil {
-		components = DefaultComponents()
-	}
 	s, err := LoadState(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("%w in %s", ErrNoCluster, dir)
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if components == nil {
+		if components, err = Components(s.Node); err != nil {
+			return nil, nil, err
+		}
 	}
 	env := s.env()
 	byName := map[string]Component{}
@@ -120,9 +129,12 @@ func Status(ctx context.Context, dir string, components []Component) (*State, []
 }
 
 func (s *State) env() *Env {
-	e := &Env{Dir: s.Dir, ToolsDir: s.ToolsDir, ProwConfig: s.ProwConfig, Ports: map[string]map[string]int{}}
+	e := &Env{Dir: s.Dir, ToolsDir: s.ToolsDir, ProwConfig: s.ProwConfig, Ports: map[string]map[string]int{}, Runner: process.Exec{}}
 	for _, c := range s.Components {
 		e.Ports[c.Name] = c.Ports
+		if c.Name == NamespaceName && c.Process != nil {
+			e.NS = holderNamespaces(c.Process.PID)
+		}
 	}
 	return e
 }
@@ -166,4 +178,10 @@ func lockDir(dir string) (func(), error) {
 		return nil, fmt.Errorf("another prowctl is starting or stopping the cluster in %s", dir)
 	}
 	return func() { f.Close() }, nil
+}
+
+// holderNamespaces are the namespaces of the holder process pid.
+func holderNamespaces(pid int) process.Namespaces {
+	p := "/proc/" + strconv.Itoa(pid) + "/ns/"
+	return process.Namespaces{Net: p + "net", Mount: p + "mnt"}
 }

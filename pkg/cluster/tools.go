@@ -26,15 +26,19 @@ var (
 	Etcd = Tool{Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: "v3.5.21", Binaries: []string{"etcd"}}
 
 	Kubernetes = Tool{Name: "kubernetes", Module: "k8s.io/kubernetes", Version: "v1.33.13",
-		Binaries: []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"}}
+		Binaries: []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"}}
 
 	Kwok = Tool{Name: "kwok", Module: "sigs.k8s.io/kwok", Version: "v0.6.1", Binaries: []string{"kwok"}}
 
 	// Prow is the version go.mod pins for the project itself, so plank, mkpj
 	// and checkconfig agree with the Prow packages prowctl links.
 	Prow = Tool{Name: "prow", Module: "sigs.k8s.io/prow", Version: "v0.0.0-20240619181241-cfb8754e0459",
-		Binaries: []string{"prow-controller-manager", "checkconfig", "mkpj"},
+		Binaries: []string{"prow-controller-manager", "checkconfig", "mkpj", "clonerefs", "initupload", "entrypoint", "sidecar"},
 		Files:    []string{ProwJobCRDFile}}
+
+	// Pause is the real node's sandbox program (hack/tools/pause); it has
+	// no version of its own, so the start of its source's SHA-256 names it.
+	Pause = Tool{Name: "pause", Version: "3d65c0b3c23d", Binaries: []string{"pause"}}
 )
 
 // ProwJobCRDFile is the ProwJob CustomResourceDefinition of the pinned Prow
@@ -42,7 +46,7 @@ var (
 const ProwJobCRDFile = "prowjob_customresourcedefinition.yaml"
 
 // Tools lists every tool `make tools` builds.
-func Tools() []Tool { return []Tool{Etcd, Kubernetes, Kwok, Prow} }
+func Tools() []Tool { return []Tool{Etcd, Kubernetes, Kwok, Prow, Pause} }
 
 // Dir is where the tool's files live under the tools directory root.
 func (t Tool) Dir(root string) string {

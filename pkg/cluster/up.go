@@ -26,7 +26,7 @@ func Up(ctx context.Context, opts Options) (state *State, running bool, err erro
 	// Every binary must exist before anything starts.
 	binaries := map[string]string{}
 	for _, c := range opts.Components {
-		p, err := c.binaryPath(opts.ToolsDir)
+		p, err := c.binaryPath(opts.ToolsDir, opts.Executable)
 		if err != nil {
 			return nil, false, err
 		}
@@ -57,19 +57,23 @@ func Up(ctx context.Context, opts Options) (state *State, running bool, err erro
 		if err := stopAll(context.WithoutCancel(ctx), old, opts.StopGrace); err != nil {
 			return nil, false, err
 		}
+		if err := old.sweep(context.WithoutCancel(ctx)); err != nil {
+			return nil, false, err
+		}
 	}
 	if err := removeOwned(opts.Dir, opts.Components); err != nil {
 		return nil, false, err
 	}
 
-	env := &Env{Dir: opts.Dir, ToolsDir: opts.ToolsDir, ProwConfig: opts.ProwConfig, Ports: map[string]map[string]int{}}
+	env := &Env{Dir: opts.Dir, ToolsDir: opts.ToolsDir, ProwConfig: opts.ProwConfig, Ports: map[string]map[string]int{}, Runner: opts.Runner}
 	state = &State{
 		Dir: opts.Dir, ToolsDir: opts.ToolsDir, ProwConfig: opts.ProwConfig,
 		Kubeconfig: env.Kubeconfig(), Context: ContextName, Started: time.Now(),
+		Node: opts.Node,
 	}
 	for _, c := range opts.Components {
 		cs := ComponentState{Name: c.Name}
-		if c.Binary != "" {
+		if c.runsProcess() {
 			cs.Version = c.Tool.Version
 			cs.Log = env.LogPath(c.Name)
 		}
@@ -84,6 +88,9 @@ func Up(ctx context.Context, opts Options) (state *State, running bool, err erro
 
 	if err := startAll(ctx, opts, env, state, binaries, newPortPicker(opts.pickPort)); err != nil {
 		stopErr := stopAll(context.WithoutCancel(ctx), state, opts.StopGrace)
+		if stopErr == nil {
+			stopErr = state.sweep(context.WithoutCancel(ctx))
+		}
 		if stopErr == nil {
 			// Nothing runs any more; the logs stay for the reader of err.
 			// A component that would not stop stays recorded, so that
@@ -164,12 +171,32 @@ func startAll(ctx context.Context, opts Options, env *Env, state *State, binarie
 					mu.Lock()
 					defer mu.Unlock()
 					state.Components[i].Ports, state.Components[i].Process = ports, p
+					if c.Holder && p != nil {
+						// Later components start in these; Down finds
+						// what is left in the mount namespace by it.
+						env.NS = holderNamespaces(p.PID)
+					}
 					return saveState(state)
 				}}
 			proc, err := s.start(ctx)
 			if err != nil {
 				fail(err)
 				return
+			}
+			if c.Holder {
+				mnt, err := os.Readlink(env.NS.Mount)
+				if err != nil {
+					fail(&ComponentError{Component: c.Name, Err: err})
+					return
+				}
+				mu.Lock()
+				state.MountNS = mnt
+				err = saveState(state)
+				mu.Unlock()
+				if err != nil {
+					fail(err)
+					return
+				}
 			}
 			what := "ready"
 			if proc != nil {
@@ -243,7 +270,7 @@ func (s *starter) stop(ctx context.Context, proc *Process) error {
 
 func (s *starter) fail(err error) error {
 	ce := &ComponentError{Component: s.c.Name, Err: err}
-	if s.c.Binary != "" {
+	if s.c.runsProcess() {
 		ce.Log = s.env.LogPath(s.c.Name)
 		ce.Tail = tail(ce.Log, 10)
 	}
@@ -253,7 +280,7 @@ func (s *starter) fail(err error) error {
 // logLine appends a line of prowctl's own to the component's log, so its
 // reader sees where one start ends and the next begins.
 func (s *starter) logLine(format string, args ...any) {
-	if s.c.Binary == "" {
+	if !s.c.runsProcess() {
 		return
 	}
 	f, err := os.OpenFile(s.env.LogPath(s.c.Name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -287,7 +314,7 @@ func (s *starter) startOnce(ctx context.Context) (*Process, error) {
 		exited  <-chan error
 		logFrom int64
 	)
-	if c.Binary != "" {
+	if c.runsProcess() {
 		if err := os.MkdirAll(env.Path(c.Name), 0o700); err != nil {
 			return nil, s.fail(err)
 		}
@@ -300,6 +327,8 @@ func (s *starter) startOnce(ctx context.Context) (*Process, error) {
 		if err != nil {
 			return nil, s.fail(fmt.Errorf("start %s: %w", s.binary, err))
 		}
+		// What runs once unshare or nsenter has exec'd it.
+		proc.Binary = s.binary
 		if err := s.record(ports, proc); err != nil {
 			return proc, err
 		}

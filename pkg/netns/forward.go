@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -122,4 +123,30 @@ func ParsePorts(args []string) ([]int, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// ServeForward runs Forward from a command line: --netns=PATH PORT...,
+// until ctx ends. prowctl's cluster starts it as a process of its own (see
+// pkg/cluster's forwarder), so the forward outlives `prowctl cluster up`.
+func ServeForward(ctx context.Context, args []string, logw io.Writer) error {
+	var path string
+	var portArgs []string
+	for _, a := range args {
+		if p, ok := strings.CutPrefix(a, "--netns="); ok {
+			path = p
+			continue
+		}
+		portArgs = append(portArgs, a)
+	}
+	if path == "" {
+		return errors.New("forward: no --netns=PATH")
+	}
+	ports, err := ParsePorts(portArgs)
+	if err != nil {
+		return fmt.Errorf("forward: %w", err)
+	}
+	if len(ports) == 0 {
+		return errors.New("forward: no ports")
+	}
+	return Forward(ctx, path, ports, logw)
 }

@@ -6,8 +6,7 @@
 // A socket belongs to the namespace of the thread that created it, for its
 // whole life. So Dial creates its socket on an OS thread that has joined the
 // namespace (setns), and hands the connection back: from then on any
-// goroutine can use it. The thread is never given back to the Go scheduler:
-// once its goroutine ends, the runtime destroys it, namespace and all.
+// goroutine can use it.
 package netns
 
 import (
@@ -56,23 +55,38 @@ func Listen(path, network, addr string) (net.Listener, error) {
 // Do runs fn on an OS thread that has joined the network namespace at path,
 // and waits for it. Sockets fn creates stay in that namespace. fn must not
 // start goroutines that expect the namespace: they run on other threads.
+//
+// The thread joins its own namespace again afterwards and goes back to the
+// scheduler. Letting it die instead would be simpler, but a child started
+// with Pdeathsig (a cluster component that must die with a test) is killed
+// when the thread that forked it ends, and Go may have forked it on this one.
+// Only if the way back fails is the thread thrown away.
 func Do(path string, fn func() error) error {
-	f, err := os.Open(path)
+	target, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("network namespace: %w", err)
 	}
-	defer f.Close()
+	defer target.Close()
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		// No UnlockOSThread: a thread that joined another namespace must
-		// not run other goroutines; ending this one while locked makes the
-		// runtime throw the thread away.
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+		own, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("network namespace: %w", err)
+			return
+		}
+		defer own.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("join network namespace %s: %w", path, err)
 			return
 		}
-		errc <- fn()
+		err = fn()
+		if unix.Setns(int(own.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }

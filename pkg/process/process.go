@@ -287,3 +287,6 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// LookPath finds a program in PATH, as Exec does when it runs one.
+func LookPath(name string) (string, error) { return exec.LookPath(name) }

@@ -9,13 +9,13 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/iostreams"
-	"github.com/prowctl/prowctl/pkg/netns"
 	"github.com/prowctl/prowctl/pkg/redact"
 	"github.com/prowctl/prowctl/pkg/shutdown"
 )
@@ -25,18 +25,24 @@ func main() {
 	// the standard logger (log.Panicf, then recovers); the reason reaches
 	// the user inside the returned error, so the log line is only noise.
 	log.SetOutput(io.Discard)
-	if len(os.Args) > 1 && os.Args[1] == cluster.ForwardCommand {
-		os.Exit(forward(os.Args[2:]))
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "__prowctl-") {
+		os.Exit(serveSelf(os.Args[1:]))
 	}
 	os.Exit(run(os.Args[1:], iostreams.System()))
 }
 
-// forward is the personal cluster's forwarder process (cluster.ForwardCommand),
-// which `prowctl cluster up` starts and `cluster down` stops with SIGTERM.
-func forward(args []string) int {
+// serveSelf runs a personal cluster component that is prowctl itself (the
+// forwarder, the GCS emulator: see cluster.ServeSelf), which `prowctl
+// cluster up` starts and `cluster down` stops with SIGTERM.
+func serveSelf(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := netns.ServeForward(ctx, args, os.Stderr); err != nil {
+	handled, err := cluster.ServeSelf(ctx, args, os.Stderr)
+	if !handled {
+		fmt.Fprintf(os.Stderr, "prowctl: unknown internal command %q\n", args[0])
+		return 2
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "prowctl:", err)
 		return 1
 	}

@@ -8,6 +8,11 @@
 #   $PROWCTL_TOOLS/prow-<pseudo-version date-commit>/{prow-controller-manager,checkconfig,mkpj,
 #       clonerefs,initupload,entrypoint,sidecar}
 #   $PROWCTL_TOOLS/pause-<source hash>/pause
+#   $PROWCTL_TOOLS/debian-<suite>-<packages key>/rootfs.tar   (a job image's base: shell, git)
+#
+# The real node also needs Debian's containerd, runc, CNI plugins and
+# iptables, and mmdebstrap to make the rootfs: installed with apt when
+# missing (as root; otherwise it says what to run).
 #
 # Versions come from the go.mod of each module under hack/tools/. A binary that
 # already exists is reused; each is built under a temporary name and renamed, so
@@ -183,6 +188,43 @@ if [[ ! -f $crd ]]; then
 	echo "tools: copied the ProwJob CRD -> $crd"
 else
 	echo "tools: $crd (cached)"
+fi
+
+# The real node's runtime, from Debian's packages.
+node_pkgs=(containerd runc containernetworking-plugins iptables mmdebstrap)
+missing_pkgs=()
+for p in "${node_pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_pkgs+=("$p")
+done
+if ((${#missing_pkgs[@]} > 0)); then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "tools: the real node needs Debian packages: sudo apt-get install -y ${missing_pkgs[*]}" >&2
+		exit 1
+	fi
+	echo "tools: installing ${missing_pkgs[*]} with apt"
+	start=$SECONDS
+	apt-get update -qq
+	run_with_progress "apt-get install" bash -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null' _ "${missing_pkgs[@]}"
+	echo "tools: installed ${missing_pkgs[*]} in $((SECONDS - start))s"
+fi
+
+# A Debian root filesystem with a shell and git: the base of clonerefs' image
+# and of the test jobs' images. Keyed by suite and package list (keep in
+# step with cluster.Debian in pkg/cluster/tools.go).
+debian_suite=bookworm
+debian_pkgs=git,ca-certificates
+debian_dir=$tools/debian-$debian_suite-$(printf '%s' "$debian_pkgs" | sha256sum | cut -c1-8)
+if [[ -f $debian_dir/rootfs.tar ]]; then
+	echo "tools: $debian_dir/rootfs.tar (cached)"
+else
+	mkdir -p "$debian_dir"
+	tmp=$debian_dir/.rootfs.tar.tmp.$$
+	tmp_files+=("$tmp")
+	echo "tools: making a Debian $debian_suite root filesystem ($debian_pkgs) -> $debian_dir/rootfs.tar"
+	start=$SECONDS
+	run_with_progress "mmdebstrap" mmdebstrap --quiet --variant=apt --include="$debian_pkgs" "$debian_suite" "$tmp"
+	mv -f "$tmp" "$debian_dir/rootfs.tar"
+	echo "tools: made the root filesystem in $((SECONDS - start))s"
 fi
 
 echo "tools: all binaries ready under $tools ($((SECONDS - total))s)"

@@ -4,117 +4,184 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"time"
 )
 
-// A nodeImage is an image the real node needs before any pod runs, made from
-// one static binary of a tool: no public registry can be reached from the
-// cluster, and none is needed.
+// A nodeImage is an image the real node holds before any pod runs, made from
+// tools' files: no public registry can be reached from the cluster, and none
+// is needed. Layers are the Debian root filesystem (Base) and the static
+// binary Binary of Tool at /<Binary>, its entrypoint.
 type nodeImage struct {
-	Ref    string
+	// Refs name the image; the first is prowctl's own name for it, the
+	// others are names a job or Prow's config may use for it.
+	Refs   []string
+	Base   bool
 	Tool   Tool
 	Binary string
+	// Env is the image's environment.
+	Env []string
 }
 
-func nodeImages() []nodeImage {
-	return []nodeImage{{Ref: SandboxImage(), Tool: Pause, Binary: "pause"}}
+// Image names of the real node's own images.
+const imagePrefix = "prowctl.local/"
+
+// SandboxImage is the pause image containerd gives every pod.
+func SandboxImage() string { return imagePrefix + "pause:" + Pause.Version }
+
+// DebianImage is a Debian image with a shell and git, for test jobs.
+func DebianImage() string { return imagePrefix + "debian:" + Debian.Version }
+
+// UtilityImage is prowctl's name for Prow's pod utility image (clonerefs,
+// initupload, entrypoint, sidecar), built from the pinned Prow.
+func UtilityImage(name string) string {
+	return imagePrefix + name + ":" + strings.TrimPrefix(Prow.Version, "v0.0.0-")
 }
 
-func nodeImagesComponent() Component {
-	return Component{
-		Name:      NodeImagesName,
-		Tool:      Pause,
-		ToolFiles: []string{"pause"},
-		Needs:     []string{ContainerdName},
-		Setup: func(ctx context.Context, e *Env) error {
-			if err := os.MkdirAll(e.Path(NodeImagesName), 0o700); err != nil {
-				return err
-			}
-			for _, im := range nodeImages() {
-				bin, err := im.Tool.Path(e.ToolsDir, im.Binary)
+// nodeImages are the images the real node starts with: the sandbox, Prow's
+// pod utilities (also under the names the Prow config's default decoration
+// gives them, so jobs run unchanged), and the Debian base.
+func nodeImages(e *Env, utilityRefs map[string]string) []nodeImage {
+	path := "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	// The uploads go to the cluster's GCS emulator; Google's storage client
+	// takes its address from here, and needs no credentials then.
+	gcs := "STORAGE_EMULATOR_HOST=" + nodeIP + ":" + fmt.Sprint(e.Port(GCSName, "http"))
+	images := []nodeImage{
+		{Refs: []string{SandboxImage()}, Tool: Pause, Binary: "pause"},
+		{Refs: []string{DebianImage()}, Base: true, Env: []string{path}},
+	}
+	for _, u := range []struct {
+		name string
+		base bool
+		env  []string
+	}{
+		{"clonerefs", true, []string{path}},
+		{"initupload", false, []string{path, gcs}},
+		{"entrypoint", false, []string{path}},
+		{"sidecar", false, []string{path, gcs}},
+	} {
+		refs := []string{UtilityImage(u.name)}
+		if r := utilityRefs[u.name]; r != "" && r != refs[0] {
+			refs = append(refs, r)
+		}
+		images = append(images, nodeImage{Refs: refs, Base: u.base, Tool: Prow, Binary: u.name, Env: u.env})
+	}
+	return images
+}
+
+// writeImageArchive writes images as one docker-archive tarball, which
+// containerd imports; a layer several images share (the Debian root
+// filesystem) is in it once. Layers stay uncompressed: go-containerregistry's
+// tarball writer gzips every layer, which for the 230 MB root filesystem
+// costs seconds at every cluster start, and containerd takes uncompressed
+// layers as they are.
+func writeImageArchive(w io.Writer, images []nodeImage, toolsDir string) error {
+	tw := tar.NewWriter(w)
+	type layer struct{ name, diffID string }
+	var base *layer
+	var manifest []map[string]any
+	for i, im := range images {
+		var layers []layer
+		if im.Base {
+			if base == nil {
+				p, err := Debian.Path(toolsDir, "rootfs.tar")
 				if err != nil {
 					return err
 				}
-				tarPath := e.Path(NodeImagesName, im.Binary+".tar")
-				if err := writeBinaryImage(tarPath, im.Ref, bin); err != nil {
-					return fmt.Errorf("image %s: %w", im.Ref, err)
+				sum, err := copyFileToTar(tw, "base.tar", p)
+				if err != nil {
+					return err
 				}
-				if err := importImage(ctx, e, tarPath); err != nil {
-					return fmt.Errorf("image %s: %w", im.Ref, err)
-				}
+				base = &layer{"base.tar", "sha256:" + sum}
 			}
-			return nil
-		},
-		Endpoint: func(e *Env) string {
-			var refs []string
-			for _, im := range nodeImages() {
-				refs = append(refs, im.Ref)
+			layers = append(layers, *base)
+		}
+		if im.Binary != "" {
+			p, err := im.Tool.Path(toolsDir, im.Binary)
+			if err != nil {
+				return err
 			}
-			return strings.Join(refs, ", ")
-		},
+			b, err := binaryLayer(p)
+			if err != nil {
+				return err
+			}
+			name := fmt.Sprintf("%s-%d.tar", im.Binary, i)
+			if err := writeTarFile(tw, name, b); err != nil {
+				return err
+			}
+			sum := sha256.Sum256(b)
+			layers = append(layers, layer{name, "sha256:" + hex.EncodeToString(sum[:])})
+		}
+		config := map[string]any{"Env": im.Env}
+		if im.Binary != "" {
+			config["Entrypoint"] = []string{"/" + im.Binary}
+		} else {
+			config["Cmd"] = []string{"/bin/sh"}
+		}
+		var diffIDs, names []string
+		for _, l := range layers {
+			diffIDs, names = append(diffIDs, l.diffID), append(names, l.name)
+		}
+		cfgJSON, err := json.Marshal(map[string]any{
+			"architecture": "amd64",
+			"os":           "linux",
+			"created":      time.Unix(0, 0).UTC(),
+			"config":       config,
+			"rootfs":       map[string]any{"type": "layers", "diff_ids": diffIDs},
+		})
+		if err != nil {
+			return err
+		}
+		cfgName := fmt.Sprintf("config-%d.json", i)
+		if err := writeTarFile(tw, cfgName, cfgJSON); err != nil {
+			return err
+		}
+		manifest = append(manifest, map[string]any{"Config": cfgName, "RepoTags": im.Refs, "Layers": names})
 	}
+	b, err := json.Marshal(manifest)
+	if err != nil {
+		return err
+	}
+	if err := writeTarFile(tw, "manifest.json", b); err != nil {
+		return err
+	}
+	return tw.Close()
 }
 
-// importImage loads an image tarball into the node's containerd, where the
-// kubelet finds it by name.
-func importImage(ctx context.Context, e *Env, tarPath string) error {
-	var out bytes.Buffer
-	cmd := ctrCmd(e, "images", "import", "--platform", "linux/amd64", tarPath)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := e.Runner.Run(ctx, cmd); err != nil {
-		return fmt.Errorf("ctr images import: %w: %s", err, strings.TrimSpace(out.String()))
+func writeTarFile(tw *tar.Writer, name string, b []byte) error {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+		return err
 	}
-	return nil
+	_, err := tw.Write(b)
+	return err
 }
 
-// writeBinaryImage writes a docker-archive tarball of an image holding only
-// the binary at /<name>, which is its entrypoint.
-func writeBinaryImage(tarPath, ref, binary string) error {
-	tag, err := name.NewTag(ref)
+// copyFileToTar adds the file at path as name and returns its SHA-256.
+func copyFileToTar(tw *tar.Writer, name, path string) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return "", err
 	}
-	layerTar, err := binaryLayer(binary)
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
-		return err
+		return "", err
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerTar)), nil
-	})
-	if err != nil {
-		return err
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: st.Size(), Typeflag: tar.TypeReg}); err != nil {
+		return "", err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return err
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tw, h), f); err != nil {
+		return "", err
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config = v1.Config{Entrypoint: []string{"/" + filepath.Base(binary)}}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		return err
-	}
-	tmp := tarPath + ".tmp"
-	if err := tarball.WriteToFile(tmp, tag, img); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, tarPath)
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // binaryLayer is a layer tarball with the file at path as /<its name>.
@@ -140,4 +207,42 @@ func binaryLayer(path string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+func nodeImagesComponent() Component {
+	return Component{
+		Name:      NodeImagesName,
+		Tool:      Debian,
+		ToolFiles: []string{"rootfs.tar"},
+		Needs:     []string{ContainerdName, GCSName},
+		Setup: func(ctx context.Context, e *Env) error {
+			refs, err := configUtilityImages(e.ProwConfig)
+			if err != nil {
+				return err
+			}
+			return importImages(ctx, e, nodeImages(e, refs))
+		},
+		Endpoint: func(e *Env) string {
+			var refs []string
+			for _, im := range nodeImages(e, nil) {
+				refs = append(refs, im.Refs[0])
+			}
+			return strings.Join(refs, ", ")
+		},
+	}
+}
+
+// importImages streams images into the node's containerd, where the kubelet
+// finds each by each of its names.
+func importImages(ctx context.Context, e *Env, images []nodeImage) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeImageArchive(pw, images, e.ToolsDir)) }()
+	defer pr.Close()
+	var out bytes.Buffer
+	cmd := ctrCmd(e, "images", "import", "--platform", "linux/amd64", "-")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pr, &out, &out
+	if err := e.Runner.Run(ctx, cmd); err != nil {
+		return fmt.Errorf("ctr images import: %w: %s", err, strings.TrimSpace(out.String()))
+	}
+	return nil
 }

@@ -95,7 +95,9 @@ func RealNodeComponents() []Component {
 				args[i] = "--endpoint-reconciler-type=lease"
 			}
 		}
-		return args
+		// Logs and exec go to the node's address: there is no name
+		// server to look its name up.
+		return append(args, "--kubelet-preferred-address-types=InternalIP")
 	}
 	etcd := etcdComponent()
 	etcd.Needs = []string{NodeNetworkName}
@@ -107,11 +109,13 @@ func RealNodeComponents() []Component {
 		inside(controllerManagerComponent()),
 		inside(schedulerComponent()),
 		inside(containerdComponent()),
+		inside(gcsComponent()),
 		nodeImagesComponent(),
 		inside(kubeletComponent()),
 		inside(kubeProxyComponent()),
 		prowJobCRDComponent(),
-		inside(plankComponent()),
+		decorationComponent(),
+		inside(withNeeds(plankComponent(), DecorationName)),
 		forwarderComponent(),
 	}
 }
@@ -256,9 +260,6 @@ func makeCgroups(id string) error {
 // namespace: on its private /run, so a long cluster directory cannot push it
 // past the length limit of a socket path.
 const containerdSocket = "/run/prowctl/containerd.sock"
-
-// SandboxImage is the pause image containerd gives every pod.
-func SandboxImage() string { return "prowctl.local/pause:" + Pause.Version }
 
 func containerdConfig(e *Env) string {
 	dir := func(elem ...string) string { return e.Path(append([]string{ContainerdName}, elem...)...) }
@@ -441,7 +442,8 @@ func kubeletComponent() Component {
 func kubeProxyComponent() Component {
 	return Component{
 		Name: KubeProxyName, Tool: Kubernetes, Binary: "kube-proxy",
-		Needs: []string{APIServerName, NodeNetworkName},
+		// It needs the node object, and backs off for long without it.
+		Needs: []string{KubeletName},
 		Ports: []string{"healthz", "metrics"},
 		Args: func(e *Env) []string {
 			return []string{
@@ -469,9 +471,9 @@ func kubeProxyComponent() Component {
 func forwarderComponent() Component {
 	return Component{
 		Name: ForwarderName, Self: true,
-		Needs: []string{APIServerName},
+		Needs: []string{APIServerName, GCSName},
 		Args: func(e *Env) []string {
-			return []string{ForwardCommand, "--netns=" + e.NS.Net, strconv.Itoa(e.Port(APIServerName, "secure"))}
+			return []string{ForwardCommand, "--netns=" + e.NS.Net, strconv.Itoa(e.Port(APIServerName, "secure")), strconv.Itoa(e.Port(GCSName, "http"))}
 		},
 		Ready: func(ctx context.Context, e *Env) error {
 			// The API server's port on the host's loopback: through the
@@ -492,6 +494,8 @@ func forwarderComponent() Component {
 	}
 }
 
-// ForwardCommand is the argument that makes prowctl (or a test binary, in
-// TestMain) run the forwarder: ForwardCommand --netns=PATH PORT...
-const ForwardCommand = "__prowctl-forward"
+
+func withNeeds(c Component, needs ...string) Component {
+	c.Needs = append(append([]string{}, c.Needs...), needs...)
+	return c
+}

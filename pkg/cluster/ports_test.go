@@ -23,17 +23,17 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/prowctl/prowctl/pkg/netns"
 	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // The test binary doubles as a cluster component (see fakeComponent), so
 // Up's handling of ports is tested on real processes without `make tools`.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == ForwardCommand {
-		// The real node's forwarder (Options.Executable is this binary).
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "__prowctl-") {
+		// A real node's components that are prowctl itself
+		// (Options.Executable is this binary).
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := netns.ServeForward(ctx, os.Args[2:], os.Stderr)
+		_, err := ServeSelf(ctx, os.Args[1:], os.Stderr)
 		stop()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -145,25 +145,38 @@ func TestRealNodeRunsPods(t *testing.T) {
 	}
 	t.Logf("routes in the cluster's namespace:\n%s", strings.Join(routes, "\n"))
 
+	ns := "default"
 	for _, tc := range []struct {
-		name  string
-		args  []string
-		phase corev1.PodPhase
+		name    string
+		script  string
+		phase   corev1.PodPhase
+		wantLog string
 	}{
-		{"ok", nil, corev1.PodSucceeded},
+		{"ok", "echo hello from $(hostname)", corev1.PodSucceeded, "hello from ok\n"},
+		{"fail", "echo failing >&2; exit 1", corev1.PodFailed, "failing\n"},
+		// The API server through the kubernetes Service (kube-proxy's
+		// rules), with bash's /dev/tcp: the image has no curl.
+		{"service", "exec 3<>/dev/tcp/$KUBERNETES_SERVICE_HOST/$KUBERNETES_SERVICE_PORT && echo connected", corev1.PodSucceeded, "connected\n"},
 	} {
-		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: "pause-" + tc.name},
-			Spec: corev1.PodSpec{
-				RestartPolicy: corev1.RestartPolicyNever,
-				Containers:    []corev1.Container{{Name: "c", Image: SandboxImage(), ImagePullPolicy: corev1.PullNever, Args: tc.args}},
-				ActiveDeadlineSeconds: ptr(int64(30)),
-			},
-		}
-		_ = pod
-		fmt.Println(tc.phase)
+		t.Run(tc.name, func(t *testing.T) {
+			pod := &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: tc.name},
+				Spec: corev1.PodSpec{
+					RestartPolicy: corev1.RestartPolicyNever,
+					Containers: []corev1.Container{{Name: "c", Image: DebianImage(), ImagePullPolicy: corev1.PullNever,
+						Command: []string{"/bin/bash", "-c", tc.script}}},
+					ActiveDeadlineSeconds: ptr(int64(60)),
+				},
+			}
+			got, log := runPod(t, kube, ns, pod)
+			if got.Status.Phase != tc.phase {
+				t.Errorf("phase %s, want %s: %+v", got.Status.Phase, tc.phase, got.Status.ContainerStatuses)
+			}
+			if log != tc.wantLog {
+				t.Errorf("log %q, want %q", log, tc.wantLog)
+			}
+		})
 	}
-	_ = kube
 	if testing.Verbose() {
 		time.Sleep(time.Duration(envInt("PROWCTL_TEST_HOLD")) * time.Second)
 	}

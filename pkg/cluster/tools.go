@@ -38,6 +38,11 @@ var (
 
 	// Pause is the real node's sandbox program (hack/tools/pause); it has
 	// no version of its own, so the start of its source's SHA-256 names it.
+	// Debian is a Debian root filesystem with a shell and git, made by
+	// mmdebstrap: the base of clonerefs' image and of test job images.
+	// The version is the suite and a hash of the package list (build.sh).
+	Debian = Tool{Name: "debian", Version: "bookworm-2d37eadb", Files: []string{"rootfs.tar"}}
+
 	Pause = Tool{Name: "pause", Version: "3d65c0b3c23d", Binaries: []string{"pause"}}
 )
 
@@ -46,7 +51,7 @@ var (
 const ProwJobCRDFile = "prowjob_customresourcedefinition.yaml"
 
 // Tools lists every tool `make tools` builds.
-func Tools() []Tool { return []Tool{Etcd, Kubernetes, Kwok, Prow, Pause} }
+func Tools() []Tool { return []Tool{Etcd, Kubernetes, Kwok, Prow, Pause, Debian} }
 
 // Dir is where the tool's files live under the tools directory root.
 func (t Tool) Dir(root string) string {

@@ -17,6 +17,22 @@ import (
 func TestToolVersionsMatchHackTools(t *testing.T) {
 	for _, tool := range Tools() {
 		t.Run(tool.Name, func(t *testing.T) {
+			if tool.Name == Debian.Name {
+				b, err := os.ReadFile(filepath.Join("..", "..", "hack", "tools", "build.sh"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				suite := regexp.MustCompile(`(?m)^debian_suite=(\S+)`).FindSubmatch(b)
+				pkgs := regexp.MustCompile(`(?m)^debian_pkgs=(\S+)`).FindSubmatch(b)
+				if suite == nil || pkgs == nil {
+					t.Fatal("build.sh sets no debian_suite or debian_pkgs")
+				}
+				want := fmt.Sprintf("%s-%x", suite[1], sha256.Sum256(pkgs[1]))[:len(suite[1])+9]
+				if want != tool.Version {
+					t.Errorf("build.sh makes debian-%s, pkg/cluster looks for debian-%s", want, tool.Version)
+				}
+				return
+			}
 			if tool.Module == "" {
 				// Keyed by its source, as build.sh does.
 				src, err := os.ReadFile(filepath.Join("..", "..", "hack", "tools", tool.Name, "main.go"))

@@ -22,14 +22,19 @@ func newCmdCluster(streams *iostreams.IOStreams) *cobra.Command {
 		Use:   "cluster",
 		Short: "Run a personal Prow cluster on this machine",
 		Long: `A personal Prow cluster from real components built by ` + "`make tools`" + `: etcd,
-kube-apiserver, kube-controller-manager, kube-scheduler, a simulated node (kwok)
-and Prow's plank, on free ports of 127.0.0.1 picked as each starts (one that
-finds a port taken starts again on fresh ports).
+kube-apiserver, kube-controller-manager, kube-scheduler, Prow's plank and a node.
 
-Pods run on the simulated node: the job's pod spec, Prow's decoration and the
-ProwJob state machine are real, the containers are not executed. A pod made by
-Prow succeeds after a second; a job labelled prowctl.dev/simulate-result=failure
-fails.`,
+With --node real (the default) the node is real: containerd, kubelet and
+kube-proxy run job pods for real, with Prow's own pod utilities, and their
+artifacts go to a GCS emulator on the cluster. The whole cluster lives in a
+network namespace of its own with no route off the machine: pods have no
+internet. The host reaches the API server and the GCS emulator through a
+forwarder on 127.0.0.1. Needs root.
+
+With --node kwok the node is simulated, on the host's 127.0.0.1: the job's pod
+spec, Prow's decoration and the ProwJob state machine are real, the containers
+are not executed. A pod made by Prow succeeds after a second; a job labelled
+prowctl.dev/simulate-result=failure fails. Fast: for tests of the state machine.`,
 	}
 	cmd.AddCommand(newCmdClusterUp(streams, nil), newCmdClusterDown(streams, nil), newCmdClusterStatus(streams, nil))
 	return cmd
@@ -43,6 +48,7 @@ type ClusterUpOptions struct {
 	ProwConfig string
 	ToolsDir   string
 	Timeout    time.Duration
+	Node       string
 }
 
 func newCmdClusterUp(streams *iostreams.IOStreams, runF func(*ClusterUpOptions) error) *cobra.Command {
@@ -71,6 +77,7 @@ run left in DIR is stopped and removed first.`,
 	cmd.Flags().StringVar(&opts.ProwConfig, "prow-config", "config/prow/config.yaml", "the Prow config plank loads")
 	cmd.Flags().StringVar(&opts.ToolsDir, "tools", cluster.DefaultToolsDir(), "where `make tools` put the binaries ($PROWCTL_TOOLS)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 90*time.Second, "how long each component may take to become ready")
+	cmd.Flags().StringVar(&opts.Node, "node", cluster.NodeReal, "the node that runs pods: real (containerd and kubelet, in a network namespace of the cluster's own) or kwok (simulated)")
 	markPaths(cmd, "dir", "prow-config", "tools")
 	return cmd
 }
@@ -92,6 +99,7 @@ func clusterUpRun(ctx context.Context, opts *ClusterUpOptions) error {
 		ProwConfig:   opts.ProwConfig,
 		Progress:     opts.IO.ErrOut,
 		ReadyTimeout: opts.Timeout,
+		Node:         opts.Node,
 	})
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("interrupted: stopped what had started; logs are in %s: %w", filepath.Join(opts.Dir, "logs"), err)
@@ -248,7 +256,11 @@ func clusterStatusRun(ctx context.Context, opts *ClusterStatusOptions) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "\nkubeconfig: %s (context %s)\n", state.Kubeconfig, state.Context)
+	node := state.Node
+	if node == "" {
+		node = cluster.NodeKwok
+	}
+	fmt.Fprintf(opts.IO.Out, "\nnode: %s\nkubeconfig: %s (context %s)\n", node, state.Kubeconfig, state.Context)
 	if unhealthy > 0 {
 		return &clusterUnhealthyError{n: unhealthy}
 	}

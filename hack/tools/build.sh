@@ -8,6 +8,7 @@
 #   $PROWCTL_TOOLS/prow-<pseudo-version date-commit>/{prow-controller-manager,checkconfig,mkpj,
 #       clonerefs,initupload,entrypoint,sidecar}
 #   $PROWCTL_TOOLS/pause-<source hash>/pause
+#   $PROWCTL_TOOLS/emushim-<source hash>/emushim
 #   $PROWCTL_TOOLS/debian-<suite>-<packages key>/rootfs.tar   (a job image's base: shell, git)
 #
 # The real node also needs Debian's containerd, runc, CNI plugins and
@@ -149,11 +150,13 @@ prow_bins=(
 )
 # The sandbox image's program has no version of its own: key it by its source.
 pause_v=$(sha256sum "$here/pause/main.go" | cut -c1-12)
+emushim_v=$(sha256sum "$here/emushim/main.go" | cut -c1-12)
 plan "$tools/etcd-$etcd_v" etcd=.
 plan "$tools/kubernetes-$k8s_v" "${k8s_bins[@]}"
 plan "$tools/kwok-$kwok_v" kwok=sigs.k8s.io/kwok/cmd/kwok
 plan "$out_prow" "${prow_bins[@]}"
 plan "$tools/pause-$pause_v" pause=.
+plan "$tools/emushim-$emushim_v" emushim=.
 echo "tools: to build under $tools: $(remaining)"
 
 # etcd first: small, and every cluster needs it.
@@ -174,6 +177,8 @@ build "$here/kwok" "$tools/kwok-$kwok_v" "" kwok=sigs.k8s.io/kwok/cmd/kwok
 build "$here/prow" "$out_prow" "" "${prow_bins[@]}"
 
 build "$here/pause" "$tools/pause-$pause_v" "" pause=.
+
+build "$here/emushim" "$tools/emushim-$emushim_v" "" emushim=.
 
 # The ProwJob CRD of the same Prow version, which `prowctl cluster up` installs.
 crd=$out_prow/prowjob_customresourcedefinition.yaml
@@ -209,20 +214,26 @@ if ((${#missing_pkgs[@]} > 0)); then
 fi
 
 # A Debian root filesystem with a shell and git: the base of clonerefs' image
-# and of the test jobs' images. Keyed by suite and package list (keep in
-# step with cluster.Debian in pkg/cluster/tools.go).
+# and of the test jobs' images. Keyed by suite, package list and options
+# (keep in step with cluster.Debian in pkg/cluster/tools.go; a test checks).
 debian_suite=bookworm
 debian_pkgs=git,ca-certificates
-debian_dir=$tools/debian-$debian_suite-$(printf '%s' "$debian_pkgs" | sha256sum | cut -c1-8)
+# Without documentation and translations: a quarter smaller, and every
+# cluster start imports it.
+debian_opts=(--dpkgopt=path-exclude=/usr/share/doc/* --dpkgopt=path-include=/usr/share/doc/*/copyright
+	--dpkgopt=path-exclude=/usr/share/man/* --dpkgopt=path-exclude=/usr/share/locale/*
+	--dpkgopt=path-exclude=/usr/share/info/*)
+debian_key="$debian_pkgs ${debian_opts[*]}"
+debian_dir=$tools/debian-$debian_suite-$(printf '%s' "$debian_key" | sha256sum | cut -c1-8)
 if [[ -f $debian_dir/rootfs.tar ]]; then
 	echo "tools: $debian_dir/rootfs.tar (cached)"
 else
 	mkdir -p "$debian_dir"
-	tmp=$debian_dir/.rootfs.tar.tmp.$$
+	tmp=$debian_dir/.rootfs.tmp.$$.tar
 	tmp_files+=("$tmp")
 	echo "tools: making a Debian $debian_suite root filesystem ($debian_pkgs) -> $debian_dir/rootfs.tar"
 	start=$SECONDS
-	run_with_progress "mmdebstrap" mmdebstrap --quiet --variant=apt --include="$debian_pkgs" "$debian_suite" "$tmp"
+	run_with_progress "mmdebstrap" mmdebstrap --quiet --format=tar --variant=apt --include="$debian_pkgs" "${debian_opts[@]}" "$debian_suite" "$tmp"
 	mv -f "$tmp" "$debian_dir/rootfs.tar"
 	echo "tools: made the root filesystem in $((SECONDS - start))s"
 fi

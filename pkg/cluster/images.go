@@ -17,17 +17,24 @@ import (
 
 // A nodeImage is an image the real node holds before any pod runs, made from
 // tools' files: no public registry can be reached from the cluster, and none
-// is needed. Layers are the Debian root filesystem (Base) and the static
-// binary Binary of Tool at /<Binary>, its entrypoint.
+// is needed. Layers are the Debian root filesystem (Base), then one per
+// static binary, each at /<its name>.
 type nodeImage struct {
 	// Refs name the image; the first is prowctl's own name for it, the
 	// others are names a job or Prow's config may use for it.
-	Refs   []string
-	Base   bool
-	Tool   Tool
-	Binary string
+	Refs     []string
+	Base     bool
+	Binaries []toolBinary
+	// Entrypoint is the image's; the first binary when empty, and /bin/sh
+	// as command when there is none.
+	Entrypoint []string
 	// Env is the image's environment.
 	Env []string
+}
+
+type toolBinary struct {
+	Tool Tool
+	Name string
 }
 
 // Image names of the real node's own images.
@@ -54,24 +61,30 @@ func nodeImages(e *Env, utilityRefs map[string]string) []nodeImage {
 	// takes its address from here, and needs no credentials then.
 	gcs := "STORAGE_EMULATOR_HOST=" + nodeIP + ":" + fmt.Sprint(e.Port(GCSName, "http"))
 	images := []nodeImage{
-		{Refs: []string{SandboxImage()}, Tool: Pause, Binary: "pause"},
+		{Refs: []string{SandboxImage()}, Binaries: []toolBinary{{Pause, "pause"}}},
 		{Refs: []string{DebianImage()}, Base: true, Env: []string{path}},
 	}
 	for _, u := range []struct {
-		name string
-		base bool
-		env  []string
+		name    string
+		base    bool
+		uploads bool
+		env     []string
 	}{
-		{"clonerefs", true, []string{path}},
-		{"initupload", false, []string{path, gcs}},
-		{"entrypoint", false, []string{path}},
-		{"sidecar", false, []string{path, gcs}},
+		{"clonerefs", true, false, []string{path}},
+		{"initupload", false, true, []string{path, gcs}},
+		{"entrypoint", false, false, []string{path}},
+		{"sidecar", false, true, []string{path, gcs}},
 	} {
 		refs := []string{UtilityImage(u.name)}
 		if r := utilityRefs[u.name]; r != "" && r != refs[0] {
 			refs = append(refs, r)
 		}
-		images = append(images, nodeImage{Refs: refs, Base: u.base, Tool: Prow, Binary: u.name, Env: u.env})
+		im := nodeImage{Refs: refs, Base: u.base, Binaries: []toolBinary{{Prow, u.name}}, Env: u.env}
+		if u.uploads {
+			im.Binaries = append(im.Binaries, toolBinary{EmuShim, "emushim"})
+			im.Entrypoint = []string{"/emushim", "/" + u.name}
+		}
+		images = append(images, im)
 	}
 	return images
 }
@@ -103,8 +116,8 @@ func writeImageArchive(w io.Writer, images []nodeImage, toolsDir string) error {
 			}
 			layers = append(layers, *base)
 		}
-		if im.Binary != "" {
-			p, err := im.Tool.Path(toolsDir, im.Binary)
+		for _, bin := range im.Binaries {
+			p, err := bin.Tool.Path(toolsDir, bin.Name)
 			if err != nil {
 				return err
 			}
@@ -112,7 +125,7 @@ func writeImageArchive(w io.Writer, images []nodeImage, toolsDir string) error {
 			if err != nil {
 				return err
 			}
-			name := fmt.Sprintf("%s-%d.tar", im.Binary, i)
+			name := fmt.Sprintf("%s-%d.tar", bin.Name, i)
 			if err := writeTarFile(tw, name, b); err != nil {
 				return err
 			}
@@ -120,9 +133,12 @@ func writeImageArchive(w io.Writer, images []nodeImage, toolsDir string) error {
 			layers = append(layers, layer{name, "sha256:" + hex.EncodeToString(sum[:])})
 		}
 		config := map[string]any{"Env": im.Env}
-		if im.Binary != "" {
-			config["Entrypoint"] = []string{"/" + im.Binary}
-		} else {
+		switch {
+		case len(im.Entrypoint) > 0:
+			config["Entrypoint"] = im.Entrypoint
+		case len(im.Binaries) > 0:
+			config["Entrypoint"] = []string{"/" + im.Binaries[0].Name}
+		default:
 			config["Cmd"] = []string{"/bin/sh"}
 		}
 		var diffIDs, names []string
@@ -184,7 +200,8 @@ func copyFileToTar(tw *tar.Writer, name, path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// binaryLayer is a layer tarball with the file at path as /<its name>.
+// binaryLayer is a layer tarball with the file at path as /<its name>, and
+// /tmp, which Prow's sidecar writes its log to.
 func binaryLayer(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -197,6 +214,9 @@ func binaryLayer(path string) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "tmp/", Mode: 0o1777, Typeflag: tar.TypeDir}); err != nil {
+		return nil, err
+	}
 	if err := tw.WriteHeader(&tar.Header{Name: filepath.Base(path), Mode: 0o755, Size: st.Size(), Typeflag: tar.TypeReg}); err != nil {
 		return nil, err
 	}

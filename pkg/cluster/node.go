@@ -390,7 +390,9 @@ protectKernelDefaults: false
 func kubeletComponent() Component {
 	return Component{
 		Name: KubeletName, Tool: Kubernetes, Binary: "kubelet",
-		Needs: []string{NodeImagesName, APIServerName},
+		// Not the node's images: Up waits for them too, and they take
+		// longest to import.
+		Needs: []string{ContainerdName, APIServerName},
 		Ports: []string{"api", "healthz"},
 		Setup: func(ctx context.Context, e *Env) error {
 			if err := os.MkdirAll(e.Path(KubeletName, "root"), 0o700); err != nil {

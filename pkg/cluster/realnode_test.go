@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +16,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+	prowclient "sigs.k8s.io/prow/pkg/client/clientset/versioned"
+	"sigs.k8s.io/prow/pkg/config"
+	"sigs.k8s.io/prow/pkg/pjutil"
 
+	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/process"
 )
 
@@ -189,3 +197,127 @@ func envInt(k string) int {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A decorated job runs with Prow's own pod utilities: the command's output,
+// finished.json and the JUnit it wrote reach the GCS emulator where Spyglass
+// reads them, and the ProwJob's state follows the command's exit code.
+func TestRealNodeDecoratedJobs(t *testing.T) {
+	state, _ := upRealNode(t)
+	env := state.Env()
+	cfg, err := mkpj.LoadProwConfig(state.ProwConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restCfg, err := env.Rest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pjClient, err := prowclient.NewForConfig(restCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pjs := pjClient.ProwV1().ProwJobs(cfg.ProwJobNamespace)
+	gcsBase := "http://" + env.Addr(GCSName, "http")
+	bucket := cfg.Plank.DefaultDecorationConfigs[0].Config.GCSConfiguration.Bucket
+
+	for _, tc := range []struct {
+		name  string
+		exit  int
+		state prowapi.ProwJobState
+	}{
+		{"decorated-ok", 0, prowapi.SuccessState},
+		{"decorated-fail", 1, prowapi.FailureState},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			script := fmt.Sprintf(`echo "output of %s"
+mkdir -p "$ARTIFACTS"
+printf '<testsuite name="s" tests="1"><testcase name="c"/></testsuite>\n' > "$ARTIFACTS/junit_%s.xml"
+exit %d`, tc.name, tc.name, tc.exit)
+			p := config.Periodic{Interval: "24h", JobBase: config.JobBase{
+				Name: tc.name,
+				UtilityConfig: config.UtilityConfig{Decorate: ptr(true)},
+				Spec: &corev1.PodSpec{Containers: []corev1.Container{{
+					Image: DebianImage(), Command: []string{"/bin/bash", "-c", script},
+				}}},
+			}}
+			if err := cfg.DefaultPeriodic(&p); err != nil {
+				t.Fatal(err)
+			}
+			pj := pjutil.NewProwJob(pjutil.PeriodicSpec(p), nil, nil)
+			began := time.Now()
+			if _, err := pjs.Create(context.Background(), &pj, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			var got *prowapi.ProwJob
+			for {
+				got, err = pjs.Get(context.Background(), pj.Name, metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Complete() {
+					break
+				}
+				if time.Since(began) > 90*time.Second {
+					t.Fatalf("ProwJob %s still %s after 90s: %s", pj.Name, got.Status.State, got.Status.Description)
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+			t.Logf("%s: %s in %.1fs", tc.name, got.Status.State, time.Since(began).Seconds())
+			if got.Status.State != tc.state {
+				t.Errorf("state %s (%s), want %s", got.Status.State, got.Status.Description, tc.state)
+				describePod(t, env, cfg.PodNamespace, got.Status.PodName)
+			}
+			prefix := "logs/" + tc.name + "/" + got.Status.BuildID + "/"
+			buildLog := gcsObject(t, gcsBase, bucket, prefix+"build-log.txt")
+			if !strings.Contains(buildLog, "output of "+tc.name) {
+				t.Errorf("build-log.txt does not hold the command's output:\n%s", buildLog)
+			}
+			finished := gcsObject(t, gcsBase, bucket, prefix+"finished.json")
+			wantResult := map[int]string{0: `"result":"SUCCESS"`, 1: `"result":"FAILURE"`}[tc.exit]
+			if !strings.Contains(strings.ReplaceAll(finished, " ", ""), wantResult) {
+				t.Errorf("finished.json %s, want %s", finished, wantResult)
+			}
+			junit := gcsObject(t, gcsBase, bucket, prefix+"artifacts/junit_"+tc.name+".xml")
+			if !strings.Contains(junit, `<testcase name="c"/>`) {
+				t.Errorf("junit: %s", junit)
+			}
+			gcsObject(t, gcsBase, bucket, prefix+"started.json")
+		})
+	}
+}
+
+// gcsObject reads an object from the cluster's GCS emulator through the
+// forwarder on the host's loopback.
+func gcsObject(t *testing.T, base, bucket, name string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/storage/v1/b/" + bucket + "/o/" + url.PathEscape(name) + "?alt=media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("gs://%s/%s: %s", bucket, name, resp.Status)
+		return ""
+	}
+	return string(b)
+}
+
+// describePod logs a pod's containers' states and logs, for a failure.
+func describePod(t *testing.T, env *Env, ns, name string) {
+	t.Helper()
+	kube, err := env.kube()
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	pod, err := kube.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	for _, cs := range append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
+		logs, _ := kube.CoreV1().Pods(ns).GetLogs(name, &corev1.PodLogOptions{Container: cs.Name}).DoRaw(context.Background())
+		t.Logf("container %s: %+v\n%s", cs.Name, cs.State, logs)
+	}
+}

@@ -41,7 +41,11 @@ var (
 	// Debian is a Debian root filesystem with a shell and git, made by
 	// mmdebstrap: the base of clonerefs' image and of test job images.
 	// The version is the suite and a hash of the package list (build.sh).
-	Debian = Tool{Name: "debian", Version: "bookworm-2d37eadb", Files: []string{"rootfs.tar"}}
+	Debian = Tool{Name: "debian", Version: "bookworm-db26bc31", Files: []string{"rootfs.tar"}}
+
+	// EmuShim starts Prow's upload utilities against the GCS emulator
+	// (hack/tools/emushim); keyed by its source, as Pause.
+	EmuShim = Tool{Name: "emushim", Version: "ff081c29056c", Binaries: []string{"emushim"}}
 
 	Pause = Tool{Name: "pause", Version: "3d65c0b3c23d", Binaries: []string{"pause"}}
 )
@@ -51,7 +55,7 @@ var (
 const ProwJobCRDFile = "prowjob_customresourcedefinition.yaml"
 
 // Tools lists every tool `make tools` builds.
-func Tools() []Tool { return []Tool{Etcd, Kubernetes, Kwok, Prow, Pause, Debian} }
+func Tools() []Tool { return []Tool{Etcd, Kubernetes, Kwok, Prow, Pause, EmuShim, Debian} }
 
 // Dir is where the tool's files live under the tools directory root.
 func (t Tool) Dir(root string) string {

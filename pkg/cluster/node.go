@@ -496,7 +496,6 @@ func forwarderComponent() Component {
 	}
 }
 
-
 func withNeeds(c Component, needs ...string) Component {
 	c.Needs = append(append([]string{}, c.Needs...), needs...)
 	return c

@@ -234,7 +234,7 @@ mkdir -p "$ARTIFACTS"
 printf '<testsuite name="s" tests="1"><testcase name="c"/></testsuite>\n' > "$ARTIFACTS/junit_%s.xml"
 exit %d`, tc.name, tc.name, tc.exit)
 			p := config.Periodic{Interval: "24h", JobBase: config.JobBase{
-				Name: tc.name,
+				Name:          tc.name,
 				UtilityConfig: config.UtilityConfig{Decorate: ptr(true)},
 				Spec: &corev1.PodSpec{Containers: []corev1.Container{{
 					Image: DebianImage(), Command: []string{"/bin/bash", "-c", script},

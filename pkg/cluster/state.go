@@ -18,18 +18,18 @@ import (
 
 // State is what DIR/state.json records about a cluster.
 type State struct {
-	Dir        string           `json:"dir"`
-	ToolsDir   string           `json:"toolsDir"`
-	ProwConfig string           `json:"prowConfig"`
-	Kubeconfig string           `json:"kubeconfig"`
-	Context    string           `json:"context"`
-	Started    time.Time        `json:"started"`
-	Ready      time.Time        `json:"ready,omitzero"`
+	Dir        string    `json:"dir"`
+	ToolsDir   string    `json:"toolsDir"`
+	ProwConfig string    `json:"prowConfig"`
+	Kubeconfig string    `json:"kubeconfig"`
+	Context    string    `json:"context"`
+	Started    time.Time `json:"started"`
+	Ready      time.Time `json:"ready,omitzero"`
 	// Node is the node kind (NodeReal or NodeKwok; empty means kwok).
 	Node string `json:"node,omitempty"`
 	// MountNS is the real node's mount namespace, as /proc/PID/ns/mnt
 	// reads, so Down finds what still runs in it after the holder is gone.
-	MountNS string `json:"mountNS,omitempty"`
+	MountNS    string           `json:"mountNS,omitempty"`
 	Components []ComponentState `json:"components"`
 }
 

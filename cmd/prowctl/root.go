@@ -51,6 +51,7 @@ func newRootCmd(f *Factory) *cobra.Command {
 		newCmdCluster(f.IO),
 		newCmdE2E(f.IO),
 		newCmdMkpj(f, nil),
+		newCmdRun(f, nil),
 	)
 	root.AddCommand(newCmdsProwJob(f)...)
 	// Made now rather than at Execute, so the checks below cover it.

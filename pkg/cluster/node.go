@@ -110,6 +110,7 @@ func RealNodeComponents() []Component {
 		inside(schedulerComponent()),
 		inside(containerdComponent()),
 		inside(gcsComponent()),
+		inside(gitComponent()),
 		nodeImagesComponent(),
 		inside(kubeletComponent()),
 		inside(kubeProxyComponent()),

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -188,5 +190,69 @@ func TestLocalRepoUsesRunner(t *testing.T) {
 	want := []string{"git -C /src rev-parse --verify --quiet refs/remotes/origin/main^{commit}"}
 	if diff := cmp.Diff(want, rec.Calls()); diff != "" {
 		t.Errorf("git calls (-want +got):\n%s", diff)
+	}
+}
+
+// A snapshot of a checkout with changes is a commit on HEAD holding them,
+// tracked and untracked (not ignored) alike, and leaves the checkout as it
+// was; a clean checkout's snapshot is HEAD.
+func TestLocalRepoSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		out, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: "git", Args: append([]string{"-C", dir}, args...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("init", "-q", "-b", "main")
+	write("a.txt", "one\n")
+	write(".gitignore", "*.log\n")
+	git("add", "a.txt", ".gitignore")
+	git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "base")
+	head := git("rev-parse", "HEAD")
+	local := &LocalRepo{Dir: dir, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}}
+
+	sha, dirty, err := local.Snapshot(context.Background())
+	if err != nil || dirty || sha != head {
+		t.Fatalf("clean checkout: Snapshot = %s, %v, %v; want HEAD %s, false", sha, dirty, err, head)
+	}
+
+	write("a.txt", "two\n")
+	write("new.txt", "untracked\n")
+	write("debug.log", "ignored\n")
+	git("add", "a.txt") // staged, to see the index survive
+	before := git("status", "--porcelain")
+	sha, dirty, err = local.Snapshot(context.Background())
+	if err != nil || !dirty || sha == head {
+		t.Fatalf("changed checkout: Snapshot = %s, %v, %v; want a new commit", sha, dirty, err)
+	}
+	if got := git("show", sha+":a.txt"); got != "two" {
+		t.Errorf("a.txt in the snapshot: %q", got)
+	}
+	if got := git("show", sha+":new.txt"); got != "untracked" {
+		t.Errorf("new.txt in the snapshot: %q", got)
+	}
+	if _, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: "git", Args: []string{"-C", dir, "cat-file", "-e", sha + ":debug.log"}}); err == nil {
+		t.Error("the snapshot holds an ignored file")
+	}
+	if got := git("rev-parse", sha+"^"); got != head {
+		t.Errorf("snapshot's parent %s, want HEAD %s", got, head)
+	}
+	if after := git("status", "--porcelain"); after != before {
+		t.Errorf("the checkout changed: status %q, was %q", after, before)
+	}
+	if got := git("rev-parse", "HEAD"); got != head {
+		t.Errorf("HEAD moved to %s", got)
+	}
+	if refs := git("for-each-ref", "--format=%(refname)"); refs != "refs/heads/main" {
+		t.Errorf("refs after the snapshot: %q", refs)
 	}
 }

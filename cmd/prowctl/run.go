@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+
+	"github.com/prowctl/prowctl/pkg/cluster"
+	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/jobrun"
+	"github.com/prowctl/prowctl/pkg/mkpj"
+	"github.com/prowctl/prowctl/pkg/shutdown"
+)
+
+// RunOptions are the flags of `prowctl run`.
+type RunOptions struct {
+	IO *iostreams.IOStreams
+
+	Job           string
+	ConfigPath    string
+	JobConfigPath string
+	Repo          string
+	Type          string
+	Refs          mkpj.Refs
+	LocalRepo     string
+
+	Dir      string
+	ToolsDir string
+	Node     string
+	Timeout  time.Duration
+}
+
+func newCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
+	o := &RunOptions{IO: f.IO}
+	if runF == nil {
+		runF = runRun
+	}
+	cmd := &cobra.Command{
+		Use:   "run JOB [--local-repo DIR] [refs flags]",
+		Short: "Run a job of the config on the personal cluster and stream its log",
+		Long: `run brings the personal Prow cluster up if it is not running (a real node, as
+` + "`prowctl cluster up`" + `), builds the job's ProwJob exactly as mkpj does, creates it,
+streams the test container's log, says where the artifacts are, and exits 0
+when the job succeeded, 1 when it failed.
+
+With --local-repo the job runs against a checkout as it is on disk: its
+commits, and its uncommitted changes as one more commit on HEAD, are published
+to the cluster's git server, and the job's refs clone from there. For a
+presubmit that commit is the pull request's head (pull number 1 and author
+"prowctl" unless given) and --base-ref (default origin's default branch, else
+the branch checked out) its base; for a postsubmit it is the base. Your
+checkout, index and branches stay as they are.
+
+Pods on the personal cluster have no network beyond it: a job that downloads
+from the internet fails there; run it on a real cluster (prowctl mkpj --create
+--kubeconfig ...).`,
+		Example: `  prowctl run tf-k8s-presubmit --local-repo ~/src/tf-k8s
+  prowctl run tf-k8s-periodic`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Job = args[0]
+			return runF(cmd.Context(), o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.ConfigPath, "config-path", pjDefaultConfigPath, "Prow config file")
+	fs.StringVar(&o.JobConfigPath, "job-config-path", pjDefaultJobConfigPath, "job config file or directory")
+	fs.StringVar(&o.Repo, "repo", "", "ORG/REPO of the job, when its name is in several repos")
+	fs.StringVar(&o.Type, "type", "", "presubmit, postsubmit or periodic, when the name has several types")
+	fs.StringVar(&o.Refs.BaseRef, "base-ref", "", "git base ref (branch) under test")
+	fs.StringVar(&o.Refs.BaseSHA, "base-sha", "", "git base SHA under test")
+	fs.IntVar(&o.Refs.PullNumber, "pull-number", 0, "pull request number under test")
+	fs.StringVar(&o.Refs.PullSHA, "pull-sha", "", "pull request head SHA under test")
+	fs.StringVar(&o.Refs.PullAuthor, "pull-author", "", "pull request author (GitHub login)")
+	fs.StringVar(&o.LocalRepo, "local-repo", "", "checkout of the job's repo to run against, uncommitted changes included")
+	fs.StringVar(&o.Dir, "dir", cluster.DefaultDir(), "the personal cluster's state directory")
+	fs.StringVar(&o.ToolsDir, "tools", cluster.DefaultToolsDir(), "where `make tools` put the binaries ($PROWCTL_TOOLS)")
+	fs.StringVar(&o.Node, "node", cluster.NodeReal, "the node, if run starts the cluster: real or kwok")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "give up waiting for the job after this long (exit 2); 0 waits as long as it runs")
+	markPaths(cmd, "config-path", "job-config-path", "local-repo", "dir", "tools")
+	return cmd
+}
+
+func runRun(ctx context.Context, o *RunOptions) error {
+	switch prowapi.ProwJobType(o.Type) {
+	case "", prowapi.PresubmitJob, prowapi.PostsubmitJob, prowapi.PeriodicJob:
+	default:
+		return usageErrorf("--type %s: use presubmit, postsubmit or periodic", o.Type)
+	}
+	// Ctrl-C while the cluster starts stops what started.
+	defer shutdown.Hold(ctx, clusterCleanupGrace)()
+	opts := jobrun.Options{
+		Cluster: cluster.Options{
+			Dir: o.Dir, ToolsDir: o.ToolsDir, ProwConfig: o.ConfigPath, Node: o.Node,
+			Progress: o.IO.ErrOut,
+		},
+		ConfigPath: o.ConfigPath, JobConfigPath: o.JobConfigPath,
+		Query:   mkpj.Query{Name: o.Job, Repo: o.Repo, Type: prowapi.ProwJobType(o.Type), BaseRef: o.Refs.BaseRef},
+		Refs:    o.Refs,
+		Out:     o.IO.Out,
+		ErrOut:  o.IO.ErrOut,
+		Timeout: o.Timeout,
+	}
+	if o.LocalRepo != "" {
+		opts.Local = &mkpj.LocalRepo{Dir: o.LocalRepo, Env: os.Environ()}
+	}
+	_, err := jobrun.Run(ctx, opts)
+	return err
+}

@@ -1,0 +1,280 @@
+// Package jobrun runs one job of the config on the personal cluster, as
+// `act` does for GitHub Actions: bring the cluster up if it is not, build the
+// ProwJob exactly as mkpj does, point its refs at a local checkout (commits
+// and uncommitted changes, through the cluster's git server) when asked,
+// create it, stream the test container's log, and say where the artifacts
+// are. It is `prowctl run`.
+package jobrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
+	"sigs.k8s.io/prow/pkg/pod-utils/gcs"
+
+	"github.com/prowctl/prowctl/pkg/cluster"
+	"github.com/prowctl/prowctl/pkg/mkpj"
+	"github.com/prowctl/prowctl/pkg/process"
+	"github.com/prowctl/prowctl/pkg/prowjob"
+)
+
+// Options say which job to run, against what, on which cluster.
+type Options struct {
+	// Cluster is how to bring the personal cluster up if it is not
+	// running (Dir, ToolsDir, ProwConfig, Node, Progress...).
+	Cluster cluster.Options
+	// ConfigPath and JobConfigPath are the config the job comes from.
+	ConfigPath, JobConfigPath string
+	Query                     mkpj.Query
+	Refs                      mkpj.Refs
+	// Local, when set, is a checkout of the job's repository: the job runs
+	// against it as it is on disk (see mkpj.LocalRepo.Snapshot).
+	Local *mkpj.LocalRepo
+	// Runner runs git; process.Exec{} when nil.
+	Runner process.Runner
+	// Out gets the job's test log and the summary, ErrOut progress.
+	Out, ErrOut io.Writer
+	// Timeout bounds the wait for the job; 0 waits for as long as it runs.
+	Timeout time.Duration
+	Now     func() time.Time
+}
+
+// Result is what ran and where its artifacts are.
+type Result struct {
+	ProwJob *prowapi.ProwJob
+	// Artifacts is the job's directory in the GCS emulator (gs://...), and
+	// ArtifactsURL the emulator's listing of it, reachable from the host.
+	Artifacts    string
+	ArtifactsURL string
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// Run runs the job and returns when it ended: a nil error when it succeeded,
+// a *prowjob.FailedError when it failed.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Runner == nil {
+		o.Runner = process.Exec{}
+	}
+	state, running, err := cluster.Up(ctx, o.Cluster)
+	if err != nil {
+		return nil, fmt.Errorf("personal cluster: %w", err)
+	}
+	if running {
+		fmt.Fprintf(o.ErrOut, "using the personal cluster in %s\n", state.Dir)
+	}
+
+	refs := o.Refs
+	if o.Local != nil {
+		// A local run needs no pull request: make up the parts Prow wants.
+		if refs.PullNumber == 0 {
+			refs.PullNumber = 1
+		}
+		if refs.PullAuthor == "" {
+			refs.PullAuthor = "prowctl"
+		}
+		if refs.BaseRef == "" {
+			if refs.BaseRef, err = o.Local.DefaultBranch(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res, err := mkpj.Build(ctx, mkpj.Options{
+		ConfigPath: o.ConfigPath, JobConfigPath: o.JobConfigPath,
+		Query: o.Query, Refs: refs, Sources: mkpj.RefSources{Local: o.Local},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	pj := res.ProwJob
+	if o.Local != nil {
+		if err := useLocal(ctx, o, state, &pj); err != nil {
+			return nil, err
+		}
+	}
+
+	c, err := prowjob.Connect(ctx, prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, Context: state.Context, DefaultNamespace: res.Config.ProwJobNamespace})
+	if err != nil {
+		return nil, err
+	}
+	created, err := prowjob.Submit(ctx, c, &pj, prowjob.SubmitOptions{FollowOptions: prowjob.FollowOptions{Out: o.ErrOut, ErrOut: o.ErrOut, Now: o.Now}})
+	if err != nil {
+		return nil, err
+	}
+	out := &Result{ProwJob: created}
+
+	kube, err := kubeFor(state)
+	if err != nil {
+		return out, err
+	}
+	logDone := make(chan struct{})
+	logCtx, stopLog := context.WithCancel(ctx)
+	go func() {
+		defer close(logDone)
+		streamTestLog(logCtx, kube, c, created.Name, res.Config.PodNamespace, o.Out, o.ErrOut)
+	}()
+	final, err := prowjob.Follow(ctx, c, created.Name, prowjob.FollowOptions{Out: o.ErrOut, ErrOut: o.ErrOut, Timeout: o.Timeout, Now: o.Now})
+	// The log ends with the test container; give it a moment to drain.
+	select {
+	case <-logDone:
+	case <-time.After(2 * time.Second):
+	}
+	stopLog()
+	<-logDone
+	if final != nil {
+		out.ProwJob = final
+	}
+	// The build ID, part of the path, is plank's: known once it ran.
+	if p, perr := artifactsPath(out.ProwJob); perr == nil && out.ProwJob.Status.BuildID != "" {
+		bucket := out.ProwJob.Spec.DecorationConfig.GCSConfiguration.Bucket
+		out.Artifacts = "gs://" + bucket + "/" + p
+		if port := portOf(state, cluster.GCSName, "http"); port != 0 {
+			out.ArtifactsURL = fmt.Sprintf("http://127.0.0.1:%d/storage/v1/b/%s/o?prefix=%s/", port, bucket, p)
+		}
+	}
+	if out.Artifacts != "" {
+		fmt.Fprintf(o.ErrOut, "artifacts: %s\n", out.Artifacts)
+		if out.ArtifactsURL != "" {
+			fmt.Fprintf(o.ErrOut, "           %s\n", out.ArtifactsURL)
+		}
+	}
+	return out, err
+}
+
+// useLocal points pj's refs at the cluster's git server, where the
+// checkout's commits (and a commit of its uncommitted changes) are
+// published under the refs clonerefs fetches.
+func useLocal(ctx context.Context, o Options, state *cluster.State, pj *prowapi.ProwJob) error {
+	r := pj.Spec.Refs
+	if r == nil {
+		return fmt.Errorf("job %s has no refs (a periodic without extra_refs): --local-repo has nothing to point at", pj.Spec.Job)
+	}
+	sha, dirty, err := o.Local.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	if dirty {
+		fmt.Fprintf(o.ErrOut, "%s has uncommitted changes: running against %s, a commit of them on HEAD (no ref names it in your checkout)\n", o.Local.Dir, sha[:12])
+	}
+	publish := map[string]string{}
+	switch pj.Spec.Type {
+	case prowapi.PresubmitJob:
+		r.Pulls[0].SHA = sha
+		publish["refs/pull/"+strconv.Itoa(r.Pulls[0].Number)+"/head"] = sha
+		publish["refs/heads/"+r.BaseRef] = r.BaseSHA
+	default:
+		r.BaseSHA = sha
+		publish["refs/heads/"+r.BaseRef] = sha
+	}
+	uri, err := cluster.PublishCommits(ctx, state, o.Runner, r.Org, r.Repo, o.Local.Dir, publish)
+	if err != nil {
+		return err
+	}
+	r.CloneURI = uri
+	return nil
+}
+
+// artifactsPath is where Prow's utilities upload the job's artifacts in
+// its bucket.
+func artifactsPath(pj *prowapi.ProwJob) (string, error) {
+	dc := pj.Spec.DecorationConfig
+	if dc == nil || dc.GCSConfiguration == nil {
+		return "", errors.New("job is not decorated")
+	}
+	spec := downwardapi.NewJobSpec(pj.Spec, pj.Status.BuildID, pj.Name)
+	g := dc.GCSConfiguration
+	// As gcsupload picks the builder (its builderForStrategy is not
+	// exported).
+	var builder gcs.RepoPathBuilder
+	switch g.PathStrategy {
+	case prowapi.PathStrategyLegacy:
+		builder = gcs.NewLegacyRepoPathBuilder(g.DefaultOrg, g.DefaultRepo)
+	case prowapi.PathStrategySingle:
+		builder = gcs.NewSingleDefaultRepoPathBuilder(g.DefaultOrg, g.DefaultRepo)
+	default:
+		builder = gcs.NewExplicitRepoPathBuilder()
+	}
+	return gcs.PathForSpec(&spec, builder), nil
+}
+
+func portOf(s *cluster.State, component, name string) int {
+	for _, c := range s.Components {
+		if c.Name == component {
+			return c.Ports[name]
+		}
+	}
+	return 0
+}
+
+func kubeFor(s *cluster.State) (kubernetes.Interface, error) {
+	cfg, err := s.Env().Rest()
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
+// streamTestLog copies the log of the job's test container to out as it is
+// written: it waits for plank to make the pod and the container to start.
+func streamTestLog(ctx context.Context, kube kubernetes.Interface, c *prowjob.Client, name, podNS string, out, errOut io.Writer) {
+	var pod string
+	for pod == "" {
+		pj, err := c.Get(ctx, name)
+		if err == nil {
+			pod = pj.Status.PodName
+		}
+		if pod != "" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	for {
+		p, err := kube.CoreV1().Pods(podNS).Get(ctx, pod, metav1.GetOptions{})
+		if err == nil && started(p, "test") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	stream, err := kube.CoreV1().Pods(podNS).GetLogs(pod, &corev1.PodLogOptions{Container: "test", Follow: true}).Stream(ctx)
+	if err != nil {
+		fmt.Fprintf(errOut, "log of %s/%s: %v\n", podNS, pod, err)
+		return
+	}
+	defer stream.Close()
+	io.Copy(out, stream)
+}
+
+// started says whether container has started (running or ended).
+func started(p *corev1.Pod, container string) bool {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.Name == container {
+			return cs.State.Running != nil || cs.State.Terminated != nil
+		}
+	}
+	return false
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/process"
 	"github.com/prowctl/prowctl/pkg/shutdown"
 )
 
@@ -36,7 +37,7 @@ spec, Prow's decoration and the ProwJob state machine are real, the containers
 are not executed. A pod made by Prow succeeds after a second; a job labelled
 prowctl.dev/simulate-result=failure fails. Fast: for tests of the state machine.`,
 	}
-	cmd.AddCommand(newCmdClusterUp(streams, nil), newCmdClusterDown(streams, nil), newCmdClusterStatus(streams, nil))
+	cmd.AddCommand(newCmdClusterUp(streams, nil), newCmdClusterDown(streams, nil), newCmdClusterStatus(streams, nil), newCmdClusterLoad(streams, nil))
 	return cmd
 }
 
@@ -279,3 +280,65 @@ type clusterUnhealthyError struct{ n int }
 
 func (e *clusterUnhealthyError) Error() string { return "" }
 func (e *clusterUnhealthyError) ExitCode() int { return 1 }
+
+// ClusterLoadOptions are the inputs of `prowctl cluster load`.
+type ClusterLoadOptions struct {
+	IO *iostreams.IOStreams
+
+	Source string
+	Names  []string
+	Dir    string
+}
+
+func newCmdClusterLoad(streams *iostreams.IOStreams, runF func(*ClusterLoadOptions) error) *cobra.Command {
+	opts := &ClusterLoadOptions{IO: streams}
+	cmd := &cobra.Command{
+		Use:   "load IMAGE_REF|OCI_LAYOUT_DIR|TARBALL [--name NAME]...",
+		Short: "Put an image on the personal cluster's node, under the name a job uses",
+		Long: `Load puts an image into the real node's containerd, as ` + "`kind load`" + ` does: the node
+has no network, so a job's image must be loaded before the job runs. The source
+is a tarball (` + "`docker save`" + `'s format, or an OCI archive), an OCI image layout
+directory, or an image reference this machine pulls. --name (repeatable) gives
+the names the node knows it by, e.g. the image a job config names; by default
+the names the source carries.
+
+A job image tagged :latest (or with imagePullPolicy: Always) is pulled anyway,
+and fails: tag it otherwise, or set imagePullPolicy: IfNotPresent.`,
+		Example: `  prowctl cluster load builder.tar --name gcr.io/mlkube-testing/builder:v20180207-c4bd9d7b
+  prowctl cluster load ./oci-layout
+  prowctl cluster load 127.0.0.1:5000/tf-operator:dev`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Source = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return clusterLoadRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Dir, "dir", cluster.DefaultDir(), "the cluster's state directory")
+	cmd.Flags().StringArrayVar(&opts.Names, "name", nil, "a name the node knows the image by (repeatable)")
+	markPaths(cmd, "dir")
+	return cmd
+}
+
+func clusterLoadRun(ctx context.Context, opts *ClusterLoadOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	state, err := cluster.LoadState(opts.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w in %s: start one with `prowctl cluster up --dir %s`", cluster.ErrNoCluster, opts.Dir, opts.Dir)
+	}
+	if err != nil {
+		return err
+	}
+	loaded, err := cluster.LoadImage(ctx, state, process.Exec{}, opts.Source, opts.Names)
+	if err != nil {
+		return err
+	}
+	for _, n := range loaded {
+		fmt.Fprintf(opts.IO.Out, "loaded %s\n", n)
+	}
+	return nil
+}

@@ -124,13 +124,25 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return out, err
 	}
+	// The pod's problems end the wait early: Prow would leave a pod whose
+	// image cannot be pulled pending until the job's timeout.
+	followCtx, stopFollow := context.WithCancelCause(ctx)
+	defer stopFollow(nil)
 	logDone := make(chan struct{})
 	logCtx, stopLog := context.WithCancel(ctx)
 	go func() {
 		defer close(logDone)
-		streamTestLog(logCtx, kube, c, created.Name, res.Config.PodNamespace, o.Out, o.ErrOut)
+		if err := followPod(logCtx, kube, c, created.Name, res.Config.PodNamespace, o.Out, o.ErrOut); err != nil {
+			stopFollow(err)
+		}
 	}()
-	final, err := prowjob.Follow(ctx, c, created.Name, prowjob.FollowOptions{Out: o.ErrOut, ErrOut: o.ErrOut, Timeout: o.Timeout, Now: o.Now})
+	final, err := prowjob.Follow(followCtx, c, created.Name, prowjob.FollowOptions{Out: o.ErrOut, ErrOut: o.ErrOut, Timeout: o.Timeout, Now: o.Now})
+	if cause := context.Cause(followCtx); cause != nil && ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
+		stopLog()
+		<-logDone
+		abort(ctx, c, created.Name)
+		return out, cause
+	}
 	// The log ends with the test container; give it a moment to drain.
 	select {
 	case <-logDone:
@@ -231,13 +243,41 @@ func kubeFor(s *cluster.State) (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
-// streamTestLog copies the log of the job's test container to out as it is
-// written: it waits for plank to make the pod and the container to start.
-func streamTestLog(ctx context.Context, kube kubernetes.Interface, c *prowjob.Client, name, podNS string, out, errOut io.Writer) {
+// ImageError says a container's image is not on the node, which has no
+// network to pull it.
+type ImageError struct {
+	Container, Image, Reason string
+}
+
+func (e *ImageError) Error() string {
+	return fmt.Sprintf("container %s: image %s is not on the personal cluster's node (%s), which cannot pull it: load it with `prowctl cluster load %s` (or a tarball with `prowctl cluster load FILE --name %s`), then run again",
+		e.Container, e.Image, e.Reason, e.Image, e.Image)
+}
+
+// ExitCode is 1: the job could not run.
+func (e *ImageError) ExitCode() int { return 1 }
+
+// abort marks the job aborted, so plank deletes its pod.
+func abort(ctx context.Context, c *prowjob.Client, name string) {
+	ctx = context.WithoutCancel(ctx)
+	pj, err := c.Get(ctx, name)
+	if err != nil || pj.Complete() {
+		return
+	}
+	pj.Status.State = prowapi.AbortedState
+	pj.Status.Description = "prowctl run: the pod could not start"
+	pj.SetComplete()
+	// Prow's CRD has no status subresource: the status goes with the object.
+	c.ProwJobs.Update(ctx, pj, metav1.UpdateOptions{})
+}
+
+// followPod waits for plank to make the job's pod and streams its test
+// container's log to out once it starts. A container whose image cannot be
+// had is an *ImageError.
+func followPod(ctx context.Context, kube kubernetes.Interface, c *prowjob.Client, name, podNS string, out, errOut io.Writer) error {
 	var pod string
 	for pod == "" {
-		pj, err := c.Get(ctx, name)
-		if err == nil {
+		if pj, err := c.Get(ctx, name); err == nil {
 			pod = pj.Status.PodName
 		}
 		if pod != "" {
@@ -245,28 +285,53 @@ func streamTestLog(ctx context.Context, kube kubernetes.Interface, c *prowjob.Cl
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 	for {
 		p, err := kube.CoreV1().Pods(podNS).Get(ctx, pod, metav1.GetOptions{})
-		if err == nil && started(p, "test") {
-			break
+		if err == nil {
+			if ie := imageProblem(p); ie != nil {
+				return ie
+			}
+			if started(p, "test") {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 	stream, err := kube.CoreV1().Pods(podNS).GetLogs(pod, &corev1.PodLogOptions{Container: "test", Follow: true}).Stream(ctx)
 	if err != nil {
-		fmt.Fprintf(errOut, "log of %s/%s: %v\n", podNS, pod, err)
-		return
+		if ctx.Err() == nil {
+			fmt.Fprintf(errOut, "log of %s/%s: %v\n", podNS, pod, err)
+		}
+		return nil
 	}
 	defer stream.Close()
 	io.Copy(out, stream)
+	return nil
+}
+
+// imageProblem finds a container of p waiting for an image it cannot get.
+func imageProblem(p *corev1.Pod) *ImageError {
+	images := map[string]string{}
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		images[c.Name] = c.Image
+	}
+	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		if w := cs.State.Waiting; w != nil {
+			switch w.Reason {
+			case "ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName":
+				return &ImageError{Container: cs.Name, Image: images[cs.Name], Reason: w.Reason}
+			}
+		}
+	}
+	return nil
 }
 
 // started says whether container has started (running or ended).

@@ -1,8 +1,11 @@
 package jobrun
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,11 +18,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/process"
+	"github.com/prowctl/prowctl/pkg/prowjob"
 )
 
 // The test binary serves the cluster's components that are prowctl itself.
@@ -37,8 +45,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// jobConfig is a presubmit of tensorflow/k8s that runs the checkout's
-// hello.sh, and writes a JUnit.
+// jobConfig has a presubmit of tensorflow/k8s that runs the checkout's
+// hello.sh, and periodics with an image loaded by the test and one that is
+// nowhere.
 const jobConfig = `presubmits:
   tensorflow/k8s:
   - name: local-presubmit
@@ -46,19 +55,32 @@ const jobConfig = `presubmits:
     decorate: true
     spec:
       containers:
-      - image: %s
+      - image: %[1]s
         command:
         - /bin/bash
         - -c
         - |
           cd /home/prow/go/src/github.com/tensorflow/k8s
           bash hello.sh
+periodics:
+- name: loaded-image
+  interval: 24h
+  decorate: true
+  spec:
+    containers:
+    - image: gcr.io/prowctl-test/hello:v1
+      command: [/bin/bash, /hello.sh]
+- name: missing-image
+  interval: 24h
+  decorate: true
+  spec:
+    containers:
+    - image: gcr.io/prowctl-test/nowhere:v1
+      command: [/bin/true]
 `
 
-// run against a local checkout with an uncommitted change: the job clones
-// the change from the cluster's git server, its log streams to Out, and the
-// artifacts are in the GCS emulator.
-func TestRunLocalRepo(t *testing.T) {
+// The jobs of jobConfig on one personal cluster with a real node.
+func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: starts a personal cluster with a real node; runs without -short")
 	}
@@ -74,76 +96,189 @@ func TestRunLocalRepo(t *testing.T) {
 	if err := os.WriteFile(jobs, []byte(fmt.Sprintf(jobConfig, cluster.DebianImage())), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	repo := filepath.Join(tmp, "k8s")
-	git := func(args ...string) string {
-		t.Helper()
-		out, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: "git", Args: append([]string{"-C", repo}, args...)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	if err := os.MkdirAll(repo, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	git("init", "-q", "-b", "master")
-	write := func(content string) {
-		if err := os.WriteFile(filepath.Join(repo, "hello.sh"), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("echo committed version\n")
-	git("add", "hello.sh")
-	git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "hello")
-	write("echo uncommitted version; echo fine\n")
-
+	prowConfig := filepath.Join(root, "config", "prow", "config.yaml")
 	clusterDir := filepath.Join(tmp, "cluster")
 	t.Cleanup(func() {
 		if _, err := cluster.Down(context.Background(), clusterDir, cluster.DownOptions{StopGrace: 5 * time.Second}); err != nil {
 			t.Errorf("down: %v", err)
 		}
 	})
-	var out, errOut bytes.Buffer
-	began := time.Now()
-	res, err := Run(context.Background(), Options{
-		Cluster: cluster.Options{
-			Dir: clusterDir, ProwConfig: filepath.Join(root, "config", "prow", "config.yaml"),
-			Node: cluster.NodeReal, StopWithParent: true,
-		},
-		ConfigPath:    filepath.Join(root, "config", "prow", "config.yaml"),
-		JobConfigPath: jobs,
-		Query:         mkpj.Query{Name: "local-presubmit"},
-		Local:         &mkpj.LocalRepo{Dir: repo, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp}},
-		Out:           &out, ErrOut: &errOut,
-		Timeout: 2 * time.Minute,
+	run := func(t *testing.T, job string, local *mkpj.LocalRepo) (*Result, string, string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		began := time.Now()
+		res, err := Run(context.Background(), Options{
+			Cluster: cluster.Options{
+				Dir: clusterDir, ProwConfig: prowConfig,
+				Node: cluster.NodeReal, StopWithParent: true,
+			},
+			ConfigPath: prowConfig, JobConfigPath: jobs,
+			Query: mkpj.Query{Name: job}, Local: local,
+			Out: &out, ErrOut: &errOut,
+			Timeout: 2 * time.Minute,
+		})
+		t.Logf("run %s took %.1fs; progress:\n%s", job, time.Since(began).Seconds(), errOut.String())
+		return res, out.String(), errOut.String(), err
+	}
+
+	// Against a local checkout with an uncommitted change: the job clones
+	// the change from the cluster's git server, its log streams to Out,
+	// and the artifacts are in the GCS emulator.
+	t.Run("local repo", func(t *testing.T) {
+		repo := filepath.Join(tmp, "k8s")
+		git := func(args ...string) string {
+			t.Helper()
+			out, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: "git", Args: append([]string{"-C", repo}, args...)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		if err := os.MkdirAll(repo, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		git("init", "-q", "-b", "master")
+		write := func(content string) {
+			if err := os.WriteFile(filepath.Join(repo, "hello.sh"), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write("echo committed version\n")
+		git("add", "hello.sh")
+		git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "hello")
+		write("echo uncommitted version; echo fine\n")
+
+		res, out, errOut, err := run(t, "local-presubmit", &mkpj.LocalRepo{Dir: repo, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ProwJob.Status.State != prowapi.SuccessState {
+			t.Errorf("state %s", res.ProwJob.Status.State)
+		}
+		if !strings.Contains(out, "uncommitted version\nfine\n") {
+			t.Errorf("the test log on Out is not the uncommitted script's output:\n%s", out)
+		}
+		if !strings.Contains(errOut, "artifacts: "+res.Artifacts) || !strings.HasPrefix(res.Artifacts, "gs://") {
+			t.Errorf("artifacts %q not reported:\n%s", res.Artifacts, errOut)
+		}
+		if log := artifact(t, res, "build-log.txt"); !strings.Contains(log, "uncommitted version") {
+			t.Errorf("build-log.txt in the emulator: %s", log)
+		}
+		if st := git("status", "--porcelain"); st != "M hello.sh" {
+			t.Errorf("git status after the run: %q", st)
+		}
 	})
-	t.Logf("run took %.1fs; progress:\n%s", time.Since(began).Seconds(), errOut.String())
+
+	// A job whose image is not on the node fails at once, naming the image
+	// and the command that loads it; the ProwJob is aborted.
+	t.Run("missing image", func(t *testing.T) {
+		began := time.Now()
+		res, _, _, err := run(t, "missing-image", nil)
+		var ie *ImageError
+		if !errors.As(err, &ie) || ie.Image != "gcr.io/prowctl-test/nowhere:v1" || !strings.Contains(err.Error(), "prowctl cluster load gcr.io/prowctl-test/nowhere:v1") {
+			t.Fatalf("error %v, want an *ImageError naming the image and the load command", err)
+		}
+		if d := time.Since(began); d > 45*time.Second {
+			t.Errorf("took %s to say so", d)
+		}
+		state, err := cluster.LoadState(clusterDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := prowjob.Connect(context.Background(), prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, DefaultNamespace: "prow"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pj, err := c.Get(context.Background(), res.ProwJob.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pj.Status.State != prowapi.AbortedState {
+			t.Errorf("the ProwJob is %s, want aborted", pj.Status.State)
+		}
+	})
+
+	// An image loaded from a tarball under the name the job uses runs
+	// unchanged.
+	t.Run("loaded image", func(t *testing.T) {
+		state, err := cluster.LoadState(clusterDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tarPath := filepath.Join(tmp, "hello.tar")
+		writeHelloImage(t, tarPath, "gcr.io/prowctl-test/hello:v1")
+		loaded, err := cluster.LoadImage(context.Background(), state, process.Exec{}, tarPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(loaded) != 1 || !strings.HasSuffix(loaded[0], "gcr.io/prowctl-test/hello:v1") {
+			t.Errorf("loaded %v", loaded)
+		}
+		res, out, _, err := run(t, "loaded-image", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ProwJob.Status.State != prowapi.SuccessState || !strings.Contains(out, "hello from a loaded image") {
+			t.Errorf("state %s, log %q", res.ProwJob.Status.State, out)
+		}
+	})
+}
+
+// writeHelloImage writes a docker-archive of an image named ref: the Debian
+// base of `make tools` with /hello.sh on top.
+func writeHelloImage(t *testing.T, path, ref string) {
+	t.Helper()
+	rootfs, err := cluster.Debian.Path(cluster.DefaultToolsDir(), "rootfs.tar")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ProwJob.Status.State != prowapi.SuccessState {
-		t.Errorf("state %s", res.ProwJob.Status.State)
+	base, err := tarball.LayerFromFile(rootfs, tarball.WithCompressionLevel(gzip.BestSpeed))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := out.String(); !strings.Contains(got, "uncommitted version\nfine\n") {
-		t.Errorf("the test log on Out is not the uncommitted script's output:\n%s", got)
+	var script bytes.Buffer
+	tw := tar.NewWriter(&script)
+	body := "echo hello from a loaded image\n"
+	tw.WriteHeader(&tar.Header{Name: "hello.sh", Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg})
+	tw.Write([]byte(body))
+	tw.Close()
+	top, err := tarball.LayerFromReader(bytes.NewReader(script.Bytes()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(errOut.String(), "artifacts: "+res.Artifacts) || !strings.HasPrefix(res.Artifacts, "gs://") {
-		t.Errorf("artifacts %q not reported:\n%s", res.Artifacts, errOut.String())
+	img, err := mutate.AppendLayers(empty.Image, base, top)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The listing URL names the emulator's bucket endpoint; read one object.
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tarball.WriteToFile(path, tag, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// artifact reads one of the job's artifacts from the GCS emulator, through
+// the forwarder on the host's loopback.
+func artifact(t *testing.T, res *Result, object string) string {
+	t.Helper()
 	bucketURL, _, _ := strings.Cut(res.ArtifactsURL, "/o?prefix=")
-	object := strings.TrimPrefix(res.Artifacts, "gs://tf-k8s-prow-artifacts/") + "/build-log.txt"
-	resp, err := http.Get(bucketURL + "/o/" + url.PathEscape(object) + "?alt=media")
+	_, dir, _ := strings.Cut(strings.TrimPrefix(res.Artifacts, "gs://"), "/")
+	resp, err := http.Get(bucketURL + "/o/" + url.PathEscape(dir+"/"+object) + "?alt=media")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(b), "uncommitted version") {
-		t.Errorf("build-log.txt in the emulator: %s %s", resp.Status, b)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("%s/%s: %s", res.Artifacts, object, resp.Status)
 	}
-	// The checkout is as it was.
-	if st := git("status", "--porcelain"); st != "M hello.sh" {
-		t.Errorf("git status after the run: %q", st)
-	}
+	return string(b)
 }

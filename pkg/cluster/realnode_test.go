@@ -137,10 +137,17 @@ func runPod(t *testing.T, kube kubernetes.Interface, ns string, pod *corev1.Pod)
 	return p, string(logs)
 }
 
+// One personal cluster with a real node, for the subtests: pods, decorated
+// jobs one at a time and in a burst. Down at the end must leave nothing.
+func TestRealNode(t *testing.T) {
+	state, kube := upRealNode(t)
+	t.Run("pods", func(t *testing.T) { testPods(t, state, kube) })
+	t.Run("decorated jobs", func(t *testing.T) { testDecoratedJobs(t, state) })
+}
+
 // The real node runs a pod's command: its exit code decides the phase and
 // its output is the log; the cluster's namespace has no default route.
-func TestRealNodeRunsPods(t *testing.T) {
-	state, kube := upRealNode(t)
+func testPods(t *testing.T, state *State, kube kubernetes.Interface) {
 
 	routes, err := NamespaceRoutes(context.Background(), state.Env())
 	if err != nil {
@@ -185,24 +192,15 @@ func TestRealNodeRunsPods(t *testing.T) {
 			}
 		})
 	}
-	if testing.Verbose() {
-		time.Sleep(time.Duration(envInt("PROWCTL_TEST_HOLD")) * time.Second)
-	}
-}
-
-func envInt(k string) int {
-	var n int
-	fmt.Sscan(os.Getenv(k), &n)
-	return n
 }
 
 func ptr[T any](v T) *T { return &v }
 
 // A decorated job runs with Prow's own pod utilities: the command's output,
 // finished.json and the JUnit it wrote reach the GCS emulator where Spyglass
-// reads them, and the ProwJob's state follows the command's exit code.
-func TestRealNodeDecoratedJobs(t *testing.T) {
-	state, _ := upRealNode(t)
+// reads them, and the ProwJob's state follows the command's exit code; ten
+// created at once all end as their commands say.
+func testDecoratedJobs(t *testing.T, state *State) {
 	env := state.Env()
 	cfg, err := mkpj.LoadProwConfig(state.ProwConfig)
 	if err != nil {
@@ -220,70 +218,95 @@ func TestRealNodeDecoratedJobs(t *testing.T) {
 	gcsBase := "http://" + env.Addr(GCSName, "http")
 	bucket := cfg.Plank.DefaultDecorationConfigs[0].Config.GCSConfiguration.Bucket
 
-	for _, tc := range []struct {
-		name  string
-		exit  int
-		state prowapi.ProwJobState
-	}{
-		{"decorated-ok", 0, prowapi.SuccessState},
-		{"decorated-fail", 1, prowapi.FailureState},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			script := fmt.Sprintf(`echo "output of %s"
+	// create makes the ProwJob of a decorated periodic whose command prints
+	// its name, writes a JUnit and exits with exit.
+	create := func(t *testing.T, name string, exit int) string {
+		t.Helper()
+		script := fmt.Sprintf(`echo "output of %s"
 mkdir -p "$ARTIFACTS"
 printf '<testsuite name="s" tests="1"><testcase name="c"/></testsuite>\n' > "$ARTIFACTS/junit_%s.xml"
-exit %d`, tc.name, tc.name, tc.exit)
-			p := config.Periodic{Interval: "24h", JobBase: config.JobBase{
-				Name:          tc.name,
-				UtilityConfig: config.UtilityConfig{Decorate: ptr(true)},
-				Spec: &corev1.PodSpec{Containers: []corev1.Container{{
-					Image: DebianImage(), Command: []string{"/bin/bash", "-c", script},
-				}}},
-			}}
-			if err := cfg.DefaultPeriodic(&p); err != nil {
+exit %d`, name, name, exit)
+		p := config.Periodic{Interval: "24h", JobBase: config.JobBase{
+			Name:          name,
+			UtilityConfig: config.UtilityConfig{Decorate: ptr(true)},
+			Spec: &corev1.PodSpec{Containers: []corev1.Container{{
+				Image: DebianImage(), Command: []string{"/bin/bash", "-c", script},
+			}}},
+		}}
+		if err := cfg.DefaultPeriodic(&p); err != nil {
+			t.Fatal(err)
+		}
+		pj := pjutil.NewProwJob(pjutil.PeriodicSpec(p), nil, nil)
+		if _, err := pjs.Create(context.Background(), &pj, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return pj.Name
+	}
+	wait := func(t *testing.T, name string, timeout time.Duration) *prowapi.ProwJob {
+		t.Helper()
+		began := time.Now()
+		for {
+			got, err := pjs.Get(context.Background(), name, metav1.GetOptions{})
+			if err != nil {
 				t.Fatal(err)
 			}
-			pj := pjutil.NewProwJob(pjutil.PeriodicSpec(p), nil, nil)
+			if got.Complete() {
+				return got
+			}
+			if time.Since(began) > timeout {
+				t.Fatalf("ProwJob %s (%s) still %s after %s: %s", name, got.Spec.Job, got.Status.State, timeout, got.Status.Description)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	check := func(t *testing.T, got *prowapi.ProwJob, exit int) {
+		t.Helper()
+		want := map[int]prowapi.ProwJobState{0: prowapi.SuccessState, 1: prowapi.FailureState}[exit]
+		if got.Status.State != want {
+			t.Errorf("%s: state %s (%s), want %s", got.Spec.Job, got.Status.State, got.Status.Description, want)
+			describePod(t, env, cfg.PodNamespace, got.Status.PodName)
+		}
+		prefix := "logs/" + got.Spec.Job + "/" + got.Status.BuildID + "/"
+		if log := gcsObject(t, gcsBase, bucket, prefix+"build-log.txt"); !strings.Contains(log, "output of "+got.Spec.Job) {
+			t.Errorf("%s: build-log.txt does not hold the command's output:\n%s", got.Spec.Job, log)
+		}
+		finished := gcsObject(t, gcsBase, bucket, prefix+"finished.json")
+		wantResult := map[int]string{0: `"result":"SUCCESS"`, 1: `"result":"FAILURE"`}[exit]
+		if !strings.Contains(strings.ReplaceAll(finished, " ", ""), wantResult) {
+			t.Errorf("%s: finished.json %s, want %s", got.Spec.Job, finished, wantResult)
+		}
+		if junit := gcsObject(t, gcsBase, bucket, prefix+"artifacts/junit_"+got.Spec.Job+".xml"); !strings.Contains(junit, `<testcase name="c"/>`) {
+			t.Errorf("%s: junit: %s", got.Spec.Job, junit)
+		}
+		gcsObject(t, gcsBase, bucket, prefix+"started.json")
+	}
+
+	for _, tc := range []struct {
+		name string
+		exit int
+	}{
+		{"decorated-ok", 0},
+		{"decorated-fail", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			began := time.Now()
-			if _, err := pjs.Create(context.Background(), &pj, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			var got *prowapi.ProwJob
-			for {
-				got, err = pjs.Get(context.Background(), pj.Name, metav1.GetOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got.Complete() {
-					break
-				}
-				if time.Since(began) > 90*time.Second {
-					t.Fatalf("ProwJob %s still %s after 90s: %s", pj.Name, got.Status.State, got.Status.Description)
-				}
-				time.Sleep(250 * time.Millisecond)
-			}
+			got := wait(t, create(t, tc.name, tc.exit), 90*time.Second)
 			t.Logf("%s: %s in %.1fs", tc.name, got.Status.State, time.Since(began).Seconds())
-			if got.Status.State != tc.state {
-				t.Errorf("state %s (%s), want %s", got.Status.State, got.Status.Description, tc.state)
-				describePod(t, env, cfg.PodNamespace, got.Status.PodName)
-			}
-			prefix := "logs/" + tc.name + "/" + got.Status.BuildID + "/"
-			buildLog := gcsObject(t, gcsBase, bucket, prefix+"build-log.txt")
-			if !strings.Contains(buildLog, "output of "+tc.name) {
-				t.Errorf("build-log.txt does not hold the command's output:\n%s", buildLog)
-			}
-			finished := gcsObject(t, gcsBase, bucket, prefix+"finished.json")
-			wantResult := map[int]string{0: `"result":"SUCCESS"`, 1: `"result":"FAILURE"`}[tc.exit]
-			if !strings.Contains(strings.ReplaceAll(finished, " ", ""), wantResult) {
-				t.Errorf("finished.json %s, want %s", finished, wantResult)
-			}
-			junit := gcsObject(t, gcsBase, bucket, prefix+"artifacts/junit_"+tc.name+".xml")
-			if !strings.Contains(junit, `<testcase name="c"/>`) {
-				t.Errorf("junit: %s", junit)
-			}
-			gcsObject(t, gcsBase, bucket, prefix+"started.json")
+			check(t, got, tc.exit)
 		})
 	}
+
+	t.Run("burst of 10", func(t *testing.T) {
+		began := time.Now()
+		names := map[string]int{}
+		for i := range 10 {
+			names[create(t, fmt.Sprintf("burst-%d", i), i%2)] = i % 2
+		}
+		for name, exit := range names {
+			check(t, wait(t, name, 3*time.Minute), exit)
+		}
+		t.Logf("10 jobs created at once all ended in %.1fs", time.Since(began).Seconds())
+	})
 }
 
 // gcsObject reads an object from the cluster's GCS emulator through the

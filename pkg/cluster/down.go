@@ -77,10 +77,11 @@ func Down(ctx context.Context, dir string, opts DownOptions) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	nsValid := s.namespaceHeld()
 	if err := stopAll(ctx, s, opts.StopGrace); err != nil {
 		return s, err
 	}
-	if err := s.sweep(ctx); err != nil {
+	if err := s.sweep(ctx, nsValid); err != nil {
 		return s, err
 	}
 	if opts.Components == nil {
@@ -101,10 +102,29 @@ func Down(ctx context.Context, dir string, opts DownOptions) (*State, error) {
 }
 
 // sweep ends what a real node leaves after its components stopped (see
-// sweep); a kwok cluster leaves nothing.
-func (s *State) sweep(ctx context.Context) error {
+// sweep); a kwok cluster leaves nothing. nsValid says the recorded mount
+// namespace is still the cluster's (see namespaceHeld).
+func (s *State) sweep(ctx context.Context, nsValid bool) error {
 	if s.Node != NodeReal {
 		return nil
 	}
-	return sweep(ctx, ClusterID(s.Dir), s.MountNS)
+	mountNS := s.MountNS
+	if !nsValid {
+		mountNS = ""
+	}
+	return sweep(ctx, ClusterID(s.Dir), mountNS)
+}
+
+// namespaceHeld says whether the cluster's namespace holder still runs, so
+// its recorded mount namespace is the cluster's: once every process of a
+// namespace is gone, the kernel may give its number to a new one (another
+// cluster's), which a sweep must not touch. Called before anything is
+// stopped; the namespace then lives on as long as a process is in it.
+func (s *State) namespaceHeld() bool {
+	for _, c := range s.Components {
+		if c.Name == NamespaceName {
+			return c.Process.alive()
+		}
+	}
+	return false
 }

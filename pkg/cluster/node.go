@@ -197,7 +197,16 @@ func nodeNetworkComponent() Component {
 					return fmt.Errorf("%s: %w: %s", strings.Join(s, " "), err, strings.TrimSpace(out.String()))
 				}
 			}
-			return makeCgroups(ClusterID(e.Dir))
+			id := ClusterID(e.Dir)
+			if err := makeCgroups(id); err != nil {
+				return err
+			}
+			// The holder started before the cgroups existed.
+			holder, err := strconv.Atoi(strings.Split(e.NS.Net, "/")[2])
+			if err != nil {
+				return fmt.Errorf("namespace holder of %s: %w", e.NS.Net, err)
+			}
+			return joinCgroup(id, holder)
 		},
 		Ready: func(ctx context.Context, e *Env) error {
 			routes, err := NamespaceRoutes(ctx, e)
@@ -232,7 +241,25 @@ func NamespaceRoutes(ctx context.Context, e *Env) ([]string, error) {
 	return routes, nil
 }
 
-// makeCgroups makes /<id> in every hierarchy, the root of everything kubelet
+// systemCgroup holds the cluster's own processes, beside kubelet's kubepods.
+const systemCgroup = "system"
+
+// joinCgroup moves pid into /<id>/system in every hierarchy.
+func joinCgroup(id string, pid int) error {
+	hs, err := cgroupHierarchies()
+	if err != nil {
+		return err
+	}
+	for _, h := range hs {
+		f := filepath.Join(h, id, systemCgroup, "cgroup.procs")
+		if err := os.WriteFile(f, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			return fmt.Errorf("move pid %d into %s: %w", pid, filepath.Dir(f), err)
+		}
+	}
+	return nil
+}
+
+// makeCgroups makes /<id> and /<id>/system in every hierarchy, the root of everything kubelet
 // and runc create (kubelet refuses a cgroup root that does not exist).
 func makeCgroups(id string) error {
 	hs, err := cgroupHierarchies()
@@ -240,18 +267,21 @@ func makeCgroups(id string) error {
 		return err
 	}
 	for _, h := range hs {
-		d := filepath.Join(h, id)
-		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
-			return fmt.Errorf("make cgroup %s: %w", d, err)
-		}
-		// A cpuset cgroup starts with no CPUs and memory nodes: give it its
-		// parent's, or no process can join it.
-		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-			if b, err := os.ReadFile(filepath.Join(h, f)); err == nil {
-				if err := os.WriteFile(filepath.Join(d, f), b, 0o644); err != nil {
-					return fmt.Errorf("%s: %w", filepath.Join(d, f), err)
+		parent := h
+		for _, d := range []string{filepath.Join(h, id), filepath.Join(h, id, systemCgroup)} {
+			if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
+				return fmt.Errorf("make cgroup %s: %w", d, err)
+			}
+			// A cpuset cgroup starts with no CPUs and memory nodes: give
+			// it its parent's, or no process can join it.
+			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+				if b, err := os.ReadFile(filepath.Join(parent, f)); err == nil {
+					if err := os.WriteFile(filepath.Join(d, f), b, 0o644); err != nil {
+						return fmt.Errorf("%s: %w", filepath.Join(d, f), err)
+					}
 				}
 			}
+			parent = d
 		}
 	}
 	return nil

@@ -41,6 +41,15 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if dir := os.Getenv(upProcessEnv); dir != "" {
+		// A `prowctl cluster up` to be killed (TestRealNodeRecoversFromKilledUp).
+		_, _, err := Up(context.Background(), Options{Dir: dir, ProwConfig: os.Getenv("PROWCTL_TEST_PROW_CONFIG"), Node: NodeReal})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if mode := os.Getenv(fakeComponentEnv); mode != "" {
 		os.Exit(fakeComponent(mode, os.Args[1:]))
 	}

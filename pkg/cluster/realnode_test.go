@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -343,4 +344,80 @@ func describePod(t *testing.T, env *Env, ns, name string) {
 		logs, _ := kube.CoreV1().Pods(ns).GetLogs(name, &corev1.PodLogOptions{Container: cs.Name}).DoRaw(context.Background())
 		t.Logf("container %s: %+v\n%s", cs.Name, cs.State, logs)
 	}
+}
+
+const upProcessEnv = "PROWCTL_TEST_UP_DIR"
+
+// `cluster up` killed with SIGKILL halfway leaves its components running; the
+// next up stops them, ends what they started and starts afresh, and down
+// then leaves nothing of either.
+func TestRealNodeRecoversFromKilledUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: starts a personal cluster with a real node; runs without -short")
+	}
+	dir := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := process.Exec{}.Start(process.Cmd{Name: self, Env: append(os.Environ(), upProcessEnv+"="+dir, "PROWCTL_TEST_PROW_CONFIG="+prowConfigForTest(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once the node's runtime and the API server run.
+	deadline := time.Now().Add(60 * time.Second)
+	var stale *State
+	for {
+		if s, err := LoadState(dir); err == nil && hasProcess(s, KubeletName) {
+			stale = s
+			break
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(up.PID(), syscall.SIGKILL)
+			t.Fatal("the up process never started the kubelet")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := syscall.Kill(up.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-up.Exited()
+	if len(clusterPIDs(ClusterID(dir), stale.MountNS)) == 0 {
+		t.Fatal("nothing of the killed up runs: the test proves nothing")
+	}
+
+	var progressBuf bytes.Buffer
+	state, running, err := Up(context.Background(), Options{Dir: dir, ProwConfig: prowConfigForTest(t), Node: NodeReal, StopWithParent: true, Progress: &progressBuf})
+	if err != nil {
+		t.Fatalf("up after a killed up: %v\n%s", err, progressBuf.String())
+	}
+	if running || !strings.Contains(progressBuf.String(), "cleaning up the stale cluster state") {
+		t.Errorf("up did not clean the stale state first:\n%s", progressBuf.String())
+	}
+	// Nothing of the killed up runs: every process of the cluster is the
+	// new one's.
+	old := map[int]bool{}
+	for _, c := range stale.Components {
+		if c.Process != nil {
+			old[c.Process.PID] = true
+		}
+	}
+	for _, pid := range clusterPIDs(ClusterID(dir), "") {
+		if old[pid] {
+			t.Errorf("pid %d of the killed up still runs", pid)
+		}
+	}
+	if _, err := Down(context.Background(), dir, DownOptions{StopGrace: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	assertNothingLeft(t, dir, state.MountNS)
+}
+
+func hasProcess(s *State, component string) bool {
+	for _, c := range s.Components {
+		if c.Name == component && c.Process != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -54,10 +54,11 @@ func Up(ctx context.Context, opts Options) (state *State, running bool, err erro
 		return old, true, nil
 	default:
 		progress(opts.Progress, "cleaning up the stale cluster state in %s", opts.Dir)
+		nsValid := old.namespaceHeld()
 		if err := stopAll(context.WithoutCancel(ctx), old, opts.StopGrace); err != nil {
 			return nil, false, err
 		}
-		if err := old.sweep(context.WithoutCancel(ctx)); err != nil {
+		if err := old.sweep(context.WithoutCancel(ctx), nsValid); err != nil {
 			return nil, false, err
 		}
 	}
@@ -87,9 +88,10 @@ func Up(ctx context.Context, opts Options) (state *State, running bool, err erro
 	}
 
 	if err := startAll(ctx, opts, env, state, binaries, newPortPicker(opts.pickPort)); err != nil {
+		nsValid := state.namespaceHeld()
 		stopErr := stopAll(context.WithoutCancel(ctx), state, opts.StopGrace)
 		if stopErr == nil {
-			stopErr = state.sweep(context.WithoutCancel(ctx))
+			stopErr = state.sweep(context.WithoutCancel(ctx), nsValid)
 		}
 		if stopErr == nil {
 			// Nothing runs any more; the logs stay for the reader of err.
@@ -329,6 +331,14 @@ func (s *starter) startOnce(ctx context.Context) (*Process, error) {
 		}
 		// What runs once unshare or nsenter has exec'd it.
 		proc.Binary = s.binary
+		if env.NS.Net != "" && !c.Holder {
+			// Into the cluster's cgroup, with whatever it starts later
+			// (containerd's shims), so that a sweep finds them all even
+			// when this prowctl is killed.
+			if err := joinCgroup(ClusterID(env.Dir), proc.PID); err != nil {
+				return proc, s.fail(err)
+			}
+		}
 		if err := s.record(ports, proc); err != nil {
 			return proc, err
 		}

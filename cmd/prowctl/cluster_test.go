@@ -24,7 +24,8 @@ func TestClusterFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(ClusterUpOptions{Dir: "d", ProwConfig: "p.yaml", ToolsDir: "tl", Timeout: 5 * time.Second},
+	// A real node unless --node kwok.
+	if diff := cmp.Diff(ClusterUpOptions{Dir: "d", ProwConfig: "p.yaml", ToolsDir: "tl", Timeout: 5 * time.Second, Node: cluster.NodeReal},
 		*up, cmpopts.IgnoreFields(ClusterUpOptions{}, "IO")); diff != "" {
 		t.Errorf("up options (-want +got):\n%s", diff)
 	}
@@ -64,6 +65,7 @@ func TestClusterStatusOfDeadCluster(t *testing.T) {
 	want := `COMPONENT  PID        HEALTH       ENDPOINT            VERSION
 etcd       999999999  not running  http://127.0.0.1:1  v3.5.21
 
+node: kwok
 kubeconfig: ` + filepath.Join(dir, "kubeconfig") + ` (context prowctl-local)
 `
 	if diff := cmp.Diff(want, out.String()); diff != "" {

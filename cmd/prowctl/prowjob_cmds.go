@@ -21,6 +21,7 @@ func newCmdsProwJob(f *Factory) []*cobra.Command {
 		newCmdRerun(f, nil),
 		newCmdWatch(f, nil),
 		newCmdGet(f, nil),
+		newCmdLogs(f, nil),
 	}
 }
 

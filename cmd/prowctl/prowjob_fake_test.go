@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	corev1 "k8s.io/api/core/v1"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/client/clientset/versioned/fake"
 
@@ -25,11 +27,12 @@ var fakeNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 // the options each command connected with.
 type fakeCluster struct {
 	cs        *fake.Clientset
+	kube      *kubefake.Clientset
 	connected []prowjob.ConnectOptions
 }
 
 func newFakeCluster(objs ...runtime.Object) *fakeCluster {
-	return &fakeCluster{cs: fake.NewSimpleClientset(objs...)}
+	return &fakeCluster{cs: fake.NewSimpleClientset(objs...), kube: kubefake.NewSimpleClientset()}
 }
 
 func (fc *fakeCluster) factory(streams *iostreams.IOStreams) *Factory {
@@ -42,7 +45,7 @@ func (fc *fakeCluster) factory(streams *iostreams.IOStreams) *Factory {
 			if ns == "" {
 				ns = o.DefaultNamespace
 			}
-			return &prowjob.Client{ProwJobs: fc.cs.ProwV1().ProwJobs(ns), Namespace: ns, Context: "fake"}, nil
+			return &prowjob.Client{ProwJobs: fc.cs.ProwV1().ProwJobs(ns), Kube: fc.kube, Namespace: ns, Context: "fake"}, nil
 		},
 	}
 }
@@ -195,5 +198,33 @@ func TestMkpjOffBranchWarnsAndCreates(t *testing.T) {
 		if pj.Spec.Job != "post-repo-one-push" || pj.Spec.Refs == nil || pj.Spec.Refs.BaseRef != "dev" || pj.Spec.Report {
 			t.Errorf("created %+v", pj.Spec)
 		}
+	}
+}
+
+// logs prints the log of the test container of the job's pod (the fake
+// clientset's log is "fake logs"), or says the job has no pod.
+func TestLogs(t *testing.T) {
+	withPod := fakePJ("with-pod", "hello", prowapi.PendingState, fakeNow)
+	withPod.Spec.Namespace = "test-pods"
+	withPod.Status.PodName = "pod-1"
+	fc := newFakeCluster(withPod, fakePJ("no-pod", "hello", prowapi.TriggeredState, fakeNow))
+	if _, err := fc.kube.CoreV1().Pods("test-pods").Create(context.Background(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "pod-1", Namespace: "test-pods"},
+		Status:     corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "test", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	streams, _, out, errOut := iostreams.Test()
+	if code := fc.run(t, streams, "logs", "with-pod", "-n", "test-pods"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if out.String() != "fake logs" {
+		t.Errorf("logs printed %q", out.String())
+	}
+
+	streams, _, _, errOut = iostreams.Test()
+	if code := fc.run(t, streams, "logs", "no-pod", "-n", "test-pods"); code != 1 || !strings.Contains(errOut.String(), "ProwJob no-pod (triggered): no pod") {
+		t.Errorf("logs of a job without a pod: exit %d, %q", code, errOut.String())
 	}
 }

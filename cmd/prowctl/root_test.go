@@ -23,7 +23,7 @@ func TestUnknownCommands(t *testing.T) {
 		{[]string{"cluster", "stauts"}, 2, `prowctl: unknown command "stauts" for "prowctl cluster"; did you mean status?` + "\n", ""},
 		{[]string{"completion", "tcsh"}, 2, `prowctl: unknown command "tcsh" for "prowctl completion"; did you mean bash, fish or zsh?` + "\n", ""},
 		{[]string{"jbos"}, 2, `prowctl: unknown command "jbos" for "prowctl"; did you mean jobs?` + "\n", ""},
-		{[]string{"cluster", "xyzzy"}, 2, `prowctl: unknown command "xyzzy" for "prowctl cluster" (commands: down, status, up)` + "\n", ""},
+		{[]string{"cluster", "xyzzy"}, 2, `prowctl: unknown command "xyzzy" for "prowctl cluster" (commands: down, load, status, up)` + "\n", ""},
 		{[]string{"jobs", "lint", "extra"}, 2, "prowctl: unexpected argument extra: lint takes paths as --job-config-path and --config-path\n", ""},
 		{[]string{"mkpj", "extra"}, 2, `prowctl: unknown command "extra" for "prowctl mkpj"` + "\n", ""},
 		{[]string{"watch"}, 2, "prowctl: accepts 1 arg(s), received 0\n", ""},

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	prowclient "sigs.k8s.io/prow/pkg/client/clientset/versioned"
+	prowv1 "sigs.k8s.io/prow/pkg/client/clientset/versioned/typed/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/config"
 	"sigs.k8s.io/prow/pkg/pjutil"
 
@@ -74,7 +75,7 @@ func kubernetesFor(s *State) (kubernetes.Interface, error) {
 }
 
 // prowConfigForTest is the repository's Prow config.
-func prowConfigForTest(t *testing.T) string {
+func prowConfigForTest(t testing.TB) string {
 	t.Helper()
 	p, err := filepath.Abs(filepath.Join("..", "..", "config", "prow", "config.yaml"))
 	if err != nil {
@@ -201,12 +202,21 @@ func ptr[T any](v T) *T { return &v }
 // finished.json and the JUnit it wrote reach the GCS emulator where Spyglass
 // reads them, and the ProwJob's state follows the command's exit code; ten
 // created at once all end as their commands say.
-func testDecoratedJobs(t *testing.T, state *State) {
-	env := state.Env()
+// decoratedJobs creates decorated periodics on a cluster and waits for them.
+type decoratedJobs struct {
+	cfg     *config.Config
+	pjs     prowv1.ProwJobInterface
+	gcsBase string
+	bucket  string
+}
+
+func newDecoratedJobs(t testing.TB, state *State) *decoratedJobs {
+	t.Helper()
 	cfg, err := mkpj.LoadProwConfig(state.ProwConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
+	env := state.Env()
 	restCfg, err := env.Rest()
 	if err != nil {
 		t.Fatal(err)
@@ -215,51 +225,62 @@ func testDecoratedJobs(t *testing.T, state *State) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pjs := pjClient.ProwV1().ProwJobs(cfg.ProwJobNamespace)
-	gcsBase := "http://" + env.Addr(GCSName, "http")
-	bucket := cfg.Plank.DefaultDecorationConfigs[0].Config.GCSConfiguration.Bucket
+	return &decoratedJobs{
+		cfg: cfg, pjs: pjClient.ProwV1().ProwJobs(cfg.ProwJobNamespace),
+		gcsBase: "http://" + env.Addr(GCSName, "http"),
+		bucket:  cfg.Plank.DefaultDecorationConfigs[0].Config.GCSConfiguration.Bucket,
+	}
+}
 
-	// create makes the ProwJob of a decorated periodic whose command prints
-	// its name, writes a JUnit and exits with exit.
-	create := func(t *testing.T, name string, exit int) string {
-		t.Helper()
-		script := fmt.Sprintf(`echo "output of %s"
+// create makes the ProwJob of a decorated periodic whose command prints its
+// name, writes a JUnit and exits with exit.
+func (d *decoratedJobs) create(t testing.TB, name string, exit int) string {
+	t.Helper()
+	script := fmt.Sprintf(`echo "output of %s"
 mkdir -p "$ARTIFACTS"
 printf '<testsuite name="s" tests="1"><testcase name="c"/></testsuite>\n' > "$ARTIFACTS/junit_%s.xml"
 exit %d`, name, name, exit)
-		p := config.Periodic{Interval: "24h", JobBase: config.JobBase{
-			Name:          name,
-			UtilityConfig: config.UtilityConfig{Decorate: ptr(true)},
-			Spec: &corev1.PodSpec{Containers: []corev1.Container{{
-				Image: DebianImage(), Command: []string{"/bin/bash", "-c", script},
-			}}},
-		}}
-		if err := cfg.DefaultPeriodic(&p); err != nil {
+	p := config.Periodic{Interval: "24h", JobBase: config.JobBase{
+		Name:          name,
+		UtilityConfig: config.UtilityConfig{Decorate: ptr(true)},
+		Spec: &corev1.PodSpec{Containers: []corev1.Container{{
+			Image: DebianImage(), Command: []string{"/bin/bash", "-c", script},
+		}}},
+	}}
+	if err := d.cfg.DefaultPeriodic(&p); err != nil {
+		t.Fatal(err)
+	}
+	pj := pjutil.NewProwJob(pjutil.PeriodicSpec(p), nil, nil)
+	if _, err := d.pjs.Create(context.Background(), &pj, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return pj.Name
+}
+
+// wait waits for the ProwJob name to end.
+func (d *decoratedJobs) wait(t testing.TB, name string, timeout time.Duration) *prowapi.ProwJob {
+	t.Helper()
+	began := time.Now()
+	for {
+		got, err := d.pjs.Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		pj := pjutil.NewProwJob(pjutil.PeriodicSpec(p), nil, nil)
-		if _, err := pjs.Create(context.Background(), &pj, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
+		if got.Complete() {
+			return got
 		}
-		return pj.Name
-	}
-	wait := func(t *testing.T, name string, timeout time.Duration) *prowapi.ProwJob {
-		t.Helper()
-		began := time.Now()
-		for {
-			got, err := pjs.Get(context.Background(), name, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Complete() {
-				return got
-			}
-			if time.Since(began) > timeout {
-				t.Fatalf("ProwJob %s (%s) still %s after %s: %s", name, got.Spec.Job, got.Status.State, timeout, got.Status.Description)
-			}
-			time.Sleep(250 * time.Millisecond)
+		if time.Since(began) > timeout {
+			t.Fatalf("ProwJob %s (%s) still %s after %s: %s", name, got.Spec.Job, got.Status.State, timeout, got.Status.Description)
 		}
+		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func testDecoratedJobs(t *testing.T, state *State) {
+	env := state.Env()
+	d := newDecoratedJobs(t, state)
+	cfg, gcsBase, bucket := d.cfg, d.gcsBase, d.bucket
+	create, wait := d.create, d.wait
 	check := func(t *testing.T, got *prowapi.ProwJob, exit int) {
 		t.Helper()
 		want := map[int]prowapi.ProwJobState{0: prowapi.SuccessState, 1: prowapi.FailureState}[exit]
@@ -420,4 +441,58 @@ func hasProcess(s *State, component string) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkRealNodeUp measures `cluster up --node real` from nothing to
+// ready: the node Ready, its images imported, the ProwJob CRD established
+// (target 15 s); and Down.
+func BenchmarkRealNodeUp(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Fatal("a real node needs root")
+	}
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		dir := filepath.Join(b.TempDir(), "cluster")
+		start := time.Now()
+		state, _, err := Up(context.Background(), Options{Dir: dir, ProwConfig: prowConfigForTest(b), Node: NodeReal, StopWithParent: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		if _, err := Down(context.Background(), dir, DownOptions{StopGrace: 5 * time.Second}); err != nil {
+			b.Fatal(err)
+		}
+		if pids := clusterPIDs(ClusterID(dir), state.MountNS); len(pids) > 0 {
+			b.Fatalf("processes left: %v", pids)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s-to-ready/op")
+}
+
+// BenchmarkDecoratedJob measures a decorated job on the real node, from the
+// ProwJob's creation to success, Prow's own utilities included (target 8 s).
+func BenchmarkDecoratedJob(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Fatal("a real node needs root")
+	}
+	dir := filepath.Join(b.TempDir(), "cluster")
+	state, _, err := Up(context.Background(), Options{Dir: dir, ProwConfig: prowConfigForTest(b), Node: NodeReal, StopWithParent: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer Down(context.Background(), dir, DownOptions{StopGrace: 5 * time.Second})
+	d := newDecoratedJobs(b, state)
+	b.ResetTimer()
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		pj := d.wait(b, d.create(b, fmt.Sprintf("bench-%d", i), 0), 2*time.Minute)
+		total += time.Since(start)
+		if pj.Status.State != prowapi.SuccessState {
+			b.Fatalf("%s: %s", pj.Name, pj.Status.State)
+		}
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s-to-success/op")
 }

@@ -120,10 +120,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	out := &Result{ProwJob: created}
 
-	kube, err := kubeFor(state)
-	if err != nil {
-		return out, err
-	}
+	kube := c.Kube
 	// The pod's problems end the wait early: Prow would leave a pod whose
 	// image cannot be pulled pending until the job's timeout.
 	followCtx, stopFollow := context.WithCancelCause(ctx)
@@ -235,14 +232,6 @@ func portOf(s *cluster.State, component, name string) int {
 	return 0
 }
 
-func kubeFor(s *cluster.State) (kubernetes.Interface, error) {
-	cfg, err := s.Env().Rest()
-	if err != nil {
-		return nil, err
-	}
-	return kubernetes.NewForConfig(cfg)
-}
-
 // ImageError says a container's image is not on the node, which has no
 // network to pull it.
 type ImageError struct {
@@ -305,15 +294,9 @@ func followPod(ctx context.Context, kube kubernetes.Interface, c *prowjob.Client
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	stream, err := kube.CoreV1().Pods(podNS).GetLogs(pod, &corev1.PodLogOptions{Container: "test", Follow: true}).Stream(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			fmt.Fprintf(errOut, "log of %s/%s: %v\n", podNS, pod, err)
-		}
-		return nil
+	if err := prowjob.Logs(ctx, c, name, out, prowjob.LogsOptions{Follow: true}); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(errOut, "log of %s/%s: %v\n", podNS, pod, err)
 	}
-	defer stream.Close()
-	io.Copy(out, stream)
 	return nil
 }
 

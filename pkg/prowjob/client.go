@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
@@ -27,7 +28,9 @@ const DefaultConnectTimeout = 10 * time.Second
 
 // Client works on the ProwJobs of one namespace of one cluster.
 type Client struct {
-	ProwJobs  prowv1.ProwJobInterface
+	ProwJobs prowv1.ProwJobInterface
+	// Kube reaches the jobs' pods (logs).
+	Kube      kubernetes.Interface
 	Namespace string
 	// Context names the kubeconfig context and Kubeconfig the file given
 	// to Connect, if any, for messages.
@@ -108,7 +111,11 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("context %s: %w", contextName, err)
 	}
-	return &Client{ProwJobs: cs.ProwV1().ProwJobs(ns), Namespace: ns, Context: contextName, Kubeconfig: o.Kubeconfig, RequestTimeout: timeout}, nil
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("context %s: %w", contextName, err)
+	}
+	return &Client{ProwJobs: cs.ProwV1().ProwJobs(ns), Kube: kube, Namespace: ns, Context: contextName, Kubeconfig: o.Kubeconfig, RequestTimeout: timeout}, nil
 }
 
 func checkCRD(ctx context.Context, cfg *rest.Config, contextName string, timeout time.Duration) error {

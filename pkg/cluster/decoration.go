@@ -138,9 +138,29 @@ func decorationComponent() Component {
 			}
 			return nil
 		},
+		Ready: func(ctx context.Context, e *Env) error {
+			d, err := readDecorationDefaults(e.ProwConfig)
+			if err != nil {
+				return err
+			}
+			ns, err := ReadProwNamespaces(e.ProwConfig)
+			if err != nil {
+				return err
+			}
+			kube, err := e.kube()
+			if err != nil {
+				return err
+			}
+			for _, name := range d.Secrets {
+				if _, err := kube.CoreV1().Secrets(ns.Pods).Get(ctx, name, metav1.GetOptions{}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
 		Endpoint: func(e *Env) string {
 			d, _ := readDecorationDefaults(e.ProwConfig)
-			return "secrets " + strings.Join(d.Secrets, ", ")
+			return "secret " + strings.Join(d.Secrets, ", ")
 		},
 	}
 }

@@ -88,6 +88,15 @@ func PublishCommits(ctx context.Context, s *State, runner process.Runner, org, r
 	if _, err := process.Output(ctx, runner, process.Cmd{Name: "git", Args: args}); err != nil {
 		return "", fmt.Errorf("publish %s/%s to the cluster's git server: %w", org, repo, err)
 	}
+	// clonerefs fetches the remote's HEAD too: make it the branch.
+	for ref := range refs {
+		if strings.HasPrefix(ref, "refs/heads/") {
+			if _, err := process.Output(ctx, runner, process.Cmd{Name: "git", Args: []string{"--git-dir", bare, "symbolic-ref", "HEAD", ref}}); err != nil {
+				return "", err
+			}
+			break
+		}
+	}
 	return gitURL(e, org+"/"+repo+".git"), nil
 }
 

@@ -242,12 +242,32 @@ func nodeImagesComponent() Component {
 			}
 			return importImages(ctx, e, nodeImages(e, refs))
 		},
-		Endpoint: func(e *Env) string {
-			var refs []string
-			for _, im := range nodeImages(e, nil) {
-				refs = append(refs, im.Refs[0])
+		Ready: func(ctx context.Context, e *Env) error {
+			var out bytes.Buffer
+			cmd := ctrCmd(e, "images", "ls", "--quiet")
+			cmd.Stdout = &out
+			if err := e.Runner.Run(ctx, cmd); err != nil {
+				return err
 			}
-			return strings.Join(refs, ", ")
+			have := map[string]bool{}
+			for _, l := range strings.Split(out.String(), "\n") {
+				have[strings.TrimSpace(l)] = true
+			}
+			for _, im := range nodeImages(e, nil) {
+				if !have[im.Refs[0]] && !have["docker.io/"+im.Refs[0]] {
+					return fmt.Errorf("image %s is missing", im.Refs[0])
+				}
+			}
+			return nil
+		},
+		Endpoint: func(e *Env) string {
+			var names []string
+			for _, im := range nodeImages(e, nil) {
+				n := strings.TrimPrefix(im.Refs[0], imagePrefix)
+				n, _, _ = strings.Cut(n, ":")
+				names = append(names, n)
+			}
+			return imagePrefix + "{" + strings.Join(names, ",") + "}"
 		},
 	}
 }

@@ -76,6 +76,10 @@ func Components(node string) ([]Component, error) {
 func RealNodeComponents() []Component {
 	inside := func(c Component) Component {
 		c.Namespaces = func(e *Env) process.Namespaces { return e.NS }
+		if ep := c.Endpoint; ep != nil && !forwarded[c.Name] {
+			// Only the forwarder's ports reach the host.
+			c.Endpoint = func(e *Env) string { return ep(e) + " (namespace)" }
+		}
 		return c
 	}
 	api := apiServerComponent()
@@ -120,6 +124,10 @@ func RealNodeComponents() []Component {
 		forwarderComponent(),
 	}
 }
+
+// forwarded are the components whose port the forwarder serves on the
+// host's 127.0.0.1, at the same number.
+var forwarded = map[string]bool{APIServerName: true, GCSName: true}
 
 // ClusterID names what the cluster makes outside its directory (its cgroups),
 // from the directory, so two clusters never share them.

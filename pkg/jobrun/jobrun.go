@@ -7,14 +7,18 @@
 package jobrun
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
@@ -287,6 +291,18 @@ func followPod(ctx context.Context, kube kubernetes.Interface, c *prowjob.Client
 			if started(p, "test") {
 				break
 			}
+			if cname, code := failedInit(p); cname != "" {
+				// The test never starts: show why.
+				fmt.Fprintf(errOut, "container %s of the pod exited %d; the end of its log:\n", cname, code)
+				var log bytes.Buffer
+				if prowjob.Logs(ctx, c, name, &log, prowjob.LogsOptions{Container: cname}) == nil {
+					errOut.Write(tailLines(log.Bytes(), 10))
+				}
+				return nil
+			}
+			if why := unschedulable(ctx, kube, p); why != "" {
+				return &SchedulingError{Reason: why}
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -298,6 +314,91 @@ func followPod(ctx context.Context, kube kubernetes.Interface, c *prowjob.Client
 		fmt.Fprintf(errOut, "log of %s/%s: %v\n", podNS, pod, err)
 	}
 	return nil
+}
+
+// failedInit names an init container of p that failed, and its exit code.
+func failedInit(p *corev1.Pod) (string, int32) {
+	for _, cs := range p.Status.InitContainerStatuses {
+		if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+			return cs.Name, t.ExitCode
+		}
+	}
+	return "", 0
+}
+
+// tailLines is the last n lines of b.
+func tailLines(b []byte, n int) []byte {
+	lines := bytes.SplitAfter(bytes.TrimRight(b, "\n"), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return append(bytes.Join(lines, nil), '\n')
+}
+
+// SchedulingError says the job's pod can never be scheduled: it asks for
+// more than any node has.
+type SchedulingError struct{ Reason string }
+
+func (e *SchedulingError) Error() string {
+	return "the job's pod cannot run on the personal cluster's node: " + e.Reason + "; lower the job's resource requests to run it here, or run it on a real cluster"
+}
+
+// ExitCode is 1: the job could not run.
+func (e *SchedulingError) ExitCode() int { return 1 }
+
+// unschedulable says why p can never be scheduled, when the scheduler has
+// given up on it for now and it asks for more of a resource than any node
+// can give; "" while it may still fit (a burst of jobs waits its turn).
+func unschedulable(ctx context.Context, kube kubernetes.Interface, p *corev1.Pod) string {
+	waiting := false
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			waiting = true
+		}
+	}
+	if !waiting {
+		return ""
+	}
+	nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) == 0 {
+		return ""
+	}
+	want := podRequests(p)
+	var why []string
+	for name, q := range want {
+		var most resource.Quantity
+		for _, n := range nodes.Items {
+			if have, ok := n.Status.Allocatable[name]; ok && have.Cmp(most) > 0 {
+				most = have
+			}
+		}
+		if q.Cmp(most) > 0 {
+			why = append(why, fmt.Sprintf("its containers request %s %s in all, and a node has at most %s", q.String(), name, most.String()))
+		}
+	}
+	sort.Strings(why)
+	return strings.Join(why, "; ")
+}
+
+// podRequests is what the scheduler counts for p: the sum of its
+// containers' requests, or the largest init container's when larger.
+func podRequests(p *corev1.Pod) corev1.ResourceList {
+	sum := corev1.ResourceList{}
+	for _, c := range p.Spec.Containers {
+		for name, q := range c.Resources.Requests {
+			v := sum[name]
+			v.Add(q)
+			sum[name] = v
+		}
+	}
+	for _, c := range p.Spec.InitContainers {
+		for name, q := range c.Resources.Requests {
+			if v, ok := sum[name]; !ok || q.Cmp(v) > 0 {
+				sum[name] = q.DeepCopy()
+			}
+		}
+	}
+	return sum
 }
 
 // imageProblem finds a container of p waiting for an image it cannot get.

@@ -70,6 +70,16 @@ periodics:
     containers:
     - image: gcr.io/prowctl-test/hello:v1
       command: [/bin/bash, /hello.sh]
+- name: too-big
+  interval: 24h
+  decorate: true
+  spec:
+    containers:
+    - image: %[1]s
+      command: [/bin/true]
+      resources:
+        requests:
+          cpu: "512"
 - name: missing-image
   interval: 24h
   decorate: true
@@ -137,7 +147,8 @@ func TestRun(t *testing.T) {
 		if err := os.MkdirAll(repo, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		git("init", "-q", "-b", "master")
+		// Not "master": the git server's HEAD must follow the branch.
+		git("init", "-q", "-b", "main")
 		write := func(content string) {
 			if err := os.WriteFile(filepath.Join(repo, "hello.sh"), []byte(content), 0o644); err != nil {
 				t.Fatal(err)
@@ -195,6 +206,15 @@ func TestRun(t *testing.T) {
 		}
 		if pj.Status.State != prowapi.AbortedState {
 			t.Errorf("the ProwJob is %s, want aborted", pj.Status.State)
+		}
+	})
+
+	// A pod that asks for more than the node has fails at once.
+	t.Run("too big", func(t *testing.T) {
+		_, _, _, err := run(t, "too-big", nil)
+		var se *SchedulingError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), "request 512100m cpu in all") {
+			t.Fatalf("error %v, want a *SchedulingError naming the cpu request", err)
 		}
 	})
 
@@ -281,4 +301,15 @@ func artifact(t *testing.T, res *Result, object string) string {
 		t.Errorf("%s/%s: %s", res.Artifacts, object, resp.Status)
 	}
 	return string(b)
+}
+
+// The example jobs name the Debian image the cluster holds.
+func TestExampleJobsUseTheClustersImage(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "config", "examples", "local-jobs.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "image: "+cluster.DebianImage()); n != 2 {
+		t.Errorf("config/examples/local-jobs.yaml names %s %d times, want 2 (update it with the Debian tool's version)", cluster.DebianImage(), n)
+	}
 }

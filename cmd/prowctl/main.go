@@ -9,7 +9,6 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -25,28 +24,10 @@ func main() {
 	// the standard logger (log.Panicf, then recovers); the reason reaches
 	// the user inside the returned error, so the log line is only noise.
 	log.SetOutput(io.Discard)
-	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "__prowctl-") {
-		os.Exit(serveSelf(os.Args[1:]))
+	if code, ok := cluster.MainIfSelf(os.Args[1:], os.Stderr); ok {
+		os.Exit(code)
 	}
 	os.Exit(run(os.Args[1:], iostreams.System()))
-}
-
-// serveSelf runs a personal cluster component that is prowctl itself (the
-// forwarder, the GCS emulator: see cluster.ServeSelf), which `prowctl
-// cluster up` starts and `cluster down` stops with SIGTERM.
-func serveSelf(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	handled, err := cluster.ServeSelf(ctx, args, os.Stderr)
-	if !handled {
-		fmt.Fprintf(os.Stderr, "prowctl: unknown internal command %q\n", args[0])
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "prowctl:", err)
-		return 1
-	}
-	return 0
 }
 
 // run is prowctl with args: signals, the root command, the exit code. The

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubecorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -114,53 +115,51 @@ func decorationComponent() Component {
 		Name:  DecorationName,
 		Needs: []string{ProwJobCRDName},
 		Setup: func(ctx context.Context, e *Env) error {
-			d, err := readDecorationDefaults(e.ProwConfig)
-			if err != nil {
-				return err
-			}
-			ns, err := ReadProwNamespaces(e.ProwConfig)
-			if err != nil {
-				return err
-			}
-			kube, err := e.kube()
-			if err != nil {
-				return err
-			}
-			for _, name := range d.Secrets {
+			return eachDecorationSecret(e, func(secrets kubecorev1.SecretInterface, name string) error {
 				s := &corev1.Secret{
 					ObjectMeta: metav1.ObjectMeta{Name: name},
 					StringData: map[string]string{"service-account.json": fakeServiceAccount},
 				}
-				_, err := kube.CoreV1().Secrets(ns.Pods).Create(ctx, s, metav1.CreateOptions{})
+				_, err := secrets.Create(ctx, s, metav1.CreateOptions{})
 				if err != nil && !apierrors.IsAlreadyExists(err) {
-					return fmt.Errorf("create secret %s/%s: %w", ns.Pods, name, err)
+					return fmt.Errorf("create secret %s: %w", name, err)
 				}
-			}
-			return nil
+				return nil
+			})
 		},
 		Ready: func(ctx context.Context, e *Env) error {
-			d, err := readDecorationDefaults(e.ProwConfig)
-			if err != nil {
+			return eachDecorationSecret(e, func(secrets kubecorev1.SecretInterface, name string) error {
+				_, err := secrets.Get(ctx, name, metav1.GetOptions{})
 				return err
-			}
-			ns, err := ReadProwNamespaces(e.ProwConfig)
-			if err != nil {
-				return err
-			}
-			kube, err := e.kube()
-			if err != nil {
-				return err
-			}
-			for _, name := range d.Secrets {
-				if _, err := kube.CoreV1().Secrets(ns.Pods).Get(ctx, name, metav1.GetOptions{}); err != nil {
-					return err
-				}
-			}
-			return nil
+			})
 		},
 		Endpoint: func(e *Env) string {
 			d, _ := readDecorationDefaults(e.ProwConfig)
 			return "secret " + strings.Join(d.Secrets, ", ")
 		},
 	}
+}
+
+// eachDecorationSecret calls fn for each credentials secret the Prow
+// config's default decoration names, with the secrets of the pods'
+// namespace.
+func eachDecorationSecret(e *Env, fn func(kubecorev1.SecretInterface, string) error) error {
+	d, err := readDecorationDefaults(e.ProwConfig)
+	if err != nil {
+		return err
+	}
+	ns, err := ReadProwNamespaces(e.ProwConfig)
+	if err != nil {
+		return err
+	}
+	kube, err := e.kube()
+	if err != nil {
+		return err
+	}
+	for _, name := range d.Secrets {
+		if err := fn(kube.CoreV1().Secrets(ns.Pods), name); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -11,13 +11,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,17 +27,10 @@ import (
 // The test binary doubles as a cluster component (see fakeComponent), so
 // Up's handling of ports is tested on real processes without `make tools`.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "__prowctl-") {
-		// A real node's components that are prowctl itself
-		// (Options.Executable is this binary).
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		_, err := ServeSelf(ctx, os.Args[1:], os.Stderr)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+	// A real node's components that are prowctl itself run this binary
+	// (Options.Executable).
+	if code, ok := MainIfSelf(os.Args[1:], os.Stderr); ok {
+		os.Exit(code)
 	}
 	if dir := os.Getenv(upProcessEnv); dir != "" {
 		// A `prowctl cluster up` to be killed (TestRealNodeRecoversFromKilledUp).

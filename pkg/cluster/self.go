@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
 	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
@@ -38,6 +42,29 @@ func ServeSelf(ctx context.Context, args []string, logw io.Writer) (handled bool
 		return true, serveGCS(ctx, args[1:], logw)
 	}
 	return false, nil
+}
+
+// MainIfSelf is the main of a component that is prowctl itself: when args
+// (os.Args[1:]) name one, it runs it until SIGINT or SIGTERM and returns
+// the exit code with handled true. prowctl's main and the TestMain of a
+// package whose tests start a real node call it first; it owns the
+// process's signals, as only a main may.
+func MainIfSelf(args []string, stderr io.Writer) (code int, handled bool) {
+	if len(args) == 0 || !strings.HasPrefix(args[0], "__prowctl-") {
+		return 0, false
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ok, err := ServeSelf(ctx, args, stderr)
+	switch {
+	case !ok:
+		fmt.Fprintf(stderr, "prowctl: unknown internal command %q\n", args[0])
+		return 2, true
+	case err != nil:
+		fmt.Fprintln(stderr, "prowctl:", err)
+		return 1, true
+	}
+	return 0, true
 }
 
 // serveGCS serves fake-gcs-server on all addresses of the cluster's

@@ -11,10 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,15 +30,10 @@ import (
 
 // The test binary serves the cluster's components that are prowctl itself.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "__prowctl-") {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		_, err := cluster.ServeSelf(ctx, os.Args[1:], os.Stderr)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+	// A real node's components that are prowctl itself run this binary
+	// (Options.Executable).
+	if code, ok := cluster.MainIfSelf(os.Args[1:], os.Stderr); ok {
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

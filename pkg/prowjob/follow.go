@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,9 +33,25 @@ func (o FollowOptions) now() time.Time {
 // succeeded, a *FailedError when it failed, aborted or errored, and a
 // *TimeoutError when it was still running after o.Timeout.
 func Follow(ctx context.Context, c *Client, name string, o FollowOptions) (*prowapi.ProwJob, error) {
+	var mu sync.Mutex // one line at a time on o.Out
+	var pods *podProgress
+	if c.Kube != nil {
+		pods = &podProgress{c: c, out: o.Out, now: o.now, mu: &mu}
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); pods.run(pctx) }()
+		defer func() { stop(); <-done }()
+	}
 	pj, err := c.Watch(ctx, name, WatchOptions{
-		Timeout:  o.Timeout,
-		OnChange: func(pj *prowapi.ProwJob) { fmt.Fprintln(o.Out, StateLine(pj, o.now())) },
+		Timeout: o.Timeout,
+		OnChange: func(pj *prowapi.ProwJob) {
+			mu.Lock()
+			fmt.Fprintln(o.Out, StateLine(pj, o.now()))
+			mu.Unlock()
+			if pods != nil && !pj.Complete() {
+				pods.setPod(pj.Spec.Namespace, pj.Status.PodName)
+			}
+		},
 		OnRetry: func(err error) {
 			fmt.Fprintf(o.ErrOut, "%s  lost the apiserver of context %s (%v); reconnecting\n", o.now().Format("15:04:05"), c.Context, err)
 		},

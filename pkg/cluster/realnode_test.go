@@ -9,11 +9,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -42,6 +44,7 @@ func upRealNode(t *testing.T) (*State, kubernetes.Interface) {
 		// Kept after the test, to read the components' logs.
 		dir = d
 	}
+	before := takeFootprint(t)
 	began := time.Now()
 	var progressBuf bytes.Buffer
 	state, _, err := Up(context.Background(), Options{
@@ -52,12 +55,22 @@ func upRealNode(t *testing.T) (*State, kubernetes.Interface) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	netNS, err := os.Readlink(state.Env().NS.Net)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		mountNS := state.MountNS
 		if _, err := Down(context.Background(), dir, DownOptions{StopGrace: 5 * time.Second, Keep: t.Failed()}); err != nil {
 			t.Errorf("down: %v", err)
 		}
 		assertNothingLeft(t, dir, mountNS)
+		if pids := inNamespace("net", netNS); len(pids) > 0 {
+			t.Errorf("processes still hold the cluster's network namespace %s: %v", netNS, pids)
+		}
+		if diff := cmp.Diff(before, takeFootprint(t)); diff != "" {
+			t.Errorf("the cluster changed the host (-before +after):\n%s", diff)
+		}
 	})
 	kube, err := kubernetesFor(state)
 	if err != nil {
@@ -495,4 +508,50 @@ func BenchmarkDecoratedJob(b *testing.B) {
 		}
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s-to-success/op")
+}
+
+// footprint is what a cluster must not change outside its directory: the
+// host's firewall rules and the default paths of kubelet, containerd and
+// CNI (which the cluster's flags and private mounts move elsewhere).
+type footprint struct {
+	IPTables string
+	Paths    map[string]bool
+}
+
+func takeFootprint(t *testing.T) footprint {
+	t.Helper()
+	f := footprint{Paths: map[string]bool{}}
+	for _, p := range []string{"/var/lib/kubelet", "/var/lib/containerd", "/var/lib/cni", "/run/containerd",
+		"/var/log/pods", "/var/log/containers", "/opt/containerd", "/etc/cni/net.d", "/run/prowctl"} {
+		_, err := os.Stat(p)
+		f.Paths[p] = err == nil
+	}
+	var out bytes.Buffer
+	if err := (process.Exec{}).Run(context.Background(), process.Cmd{Name: "iptables-save", Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		// Comments carry the time of the dump.
+		if !strings.HasPrefix(l, "#") {
+			f.IPTables += l + "\n"
+		}
+	}
+	return f
+}
+
+// inNamespace lists the processes in the namespace of the given kind whose
+// /proc/PID/ns link reads id.
+func inNamespace(kind, id string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, d := range entries {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, kind)); err == nil && l == id {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

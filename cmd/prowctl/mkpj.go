@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/iostreams"
 	"github.com/prowctl/prowctl/pkg/mkpj"
@@ -21,9 +20,7 @@ type MkpjOptions struct {
 
 	JobConfigPath string
 	Job           string
-	Repo          string
-	Type          string
-	Refs          mkpj.Refs
+	jobFlags
 
 	GitHubTokenPath string
 	GitHubEndpoint  string
@@ -68,14 +65,7 @@ end.`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.Job, "job", "", "name of the job (required)")
 	fs.StringVar(&o.JobConfigPath, "job-config-path", pjDefaultJobConfigPath, "job config file or directory")
-	fs.StringVar(&o.Repo, "repo", "", "ORG/REPO of the job, when its name is in several repos")
-	fs.StringVar(&o.Type, "type", "", "presubmit, postsubmit or periodic, when the name has several types")
-	fs.StringVar(&o.Refs.BaseRef, "base-ref", "", "git base ref (branch) under test")
-	fs.StringVar(&o.Refs.BaseSHA, "base-sha", "", "git base SHA under test")
-	fs.IntVar(&o.Refs.PullNumber, "pull-number", 0, "pull request number under test")
-	fs.StringVar(&o.Refs.PullSHA, "pull-sha", "", "pull request head SHA under test")
-	fs.StringVar(&o.Refs.PullAuthor, "pull-author", "", "pull request author (GitHub login)")
-	fs.StringVar(&o.Refs.PullHeadRef, "pull-head-ref", "", "branch name of the pull request")
+	o.jobFlags.add(fs)
 	fs.StringVar(&o.GitHubTokenPath, "github-token-path", "", "file holding a GitHub token, to read refs from GitHub")
 	fs.StringVar(&o.GitHubEndpoint, "github-endpoint", "", "GitHub API endpoint to read refs from (default "+mkpj.DefaultGitHubEndpoint+" when --github-token-path is set)")
 	fs.StringVar(&o.LocalRepo, "local-repo", "", "checkout of the job's repo to read base and pull SHAs from with git")
@@ -160,10 +150,9 @@ func runMkpj(ctx context.Context, o *MkpjOptions) error {
 	if o.Wait && !o.Create {
 		return usageErrorf("--wait needs --create")
 	}
-	switch prowapi.ProwJobType(o.Type) {
-	case "", prowapi.PresubmitJob, prowapi.PostsubmitJob, prowapi.PeriodicJob:
-	default:
-		return usageErrorf("--type %s: use presubmit, postsubmit or periodic", o.Type)
+	query, err := o.query(o.Job)
+	if err != nil {
+		return err
 	}
 	src, err := o.sources()
 	if err != nil {
@@ -172,7 +161,7 @@ func runMkpj(ctx context.Context, o *MkpjOptions) error {
 	res, err := mkpj.Build(ctx, mkpj.Options{
 		ConfigPath:    o.Cluster.ConfigPath,
 		JobConfigPath: o.JobConfigPath,
-		Query:         mkpj.Query{Name: o.Job, Repo: o.Repo, Type: prowapi.ProwJobType(o.Type), BaseRef: o.Refs.BaseRef},
+		Query:         query,
 		Refs:          o.Refs,
 		Sources:       src,
 	})

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/iostreams"
@@ -22,10 +21,8 @@ type RunOptions struct {
 	Job           string
 	ConfigPath    string
 	JobConfigPath string
-	Repo          string
-	Type          string
-	Refs          mkpj.Refs
-	LocalRepo     string
+	jobFlags
+	LocalRepo string
 
 	Dir      string
 	ToolsDir string
@@ -68,13 +65,7 @@ from the internet fails there; run it on a real cluster (prowctl mkpj --create
 	fs := cmd.Flags()
 	fs.StringVar(&o.ConfigPath, "config-path", pjDefaultConfigPath, "Prow config file")
 	fs.StringVar(&o.JobConfigPath, "job-config-path", pjDefaultJobConfigPath, "job config file or directory")
-	fs.StringVar(&o.Repo, "repo", "", "ORG/REPO of the job, when its name is in several repos")
-	fs.StringVar(&o.Type, "type", "", "presubmit, postsubmit or periodic, when the name has several types")
-	fs.StringVar(&o.Refs.BaseRef, "base-ref", "", "git base ref (branch) under test")
-	fs.StringVar(&o.Refs.BaseSHA, "base-sha", "", "git base SHA under test")
-	fs.IntVar(&o.Refs.PullNumber, "pull-number", 0, "pull request number under test")
-	fs.StringVar(&o.Refs.PullSHA, "pull-sha", "", "pull request head SHA under test")
-	fs.StringVar(&o.Refs.PullAuthor, "pull-author", "", "pull request author (GitHub login)")
+	o.jobFlags.add(fs)
 	fs.StringVar(&o.LocalRepo, "local-repo", "", "checkout of the job's repo to run against, uncommitted changes included")
 	fs.StringVar(&o.Dir, "dir", cluster.DefaultDir(), "the personal cluster's state directory")
 	fs.StringVar(&o.ToolsDir, "tools", cluster.DefaultToolsDir(), "where `make tools` put the binaries ($PROWCTL_TOOLS)")
@@ -85,10 +76,9 @@ from the internet fails there; run it on a real cluster (prowctl mkpj --create
 }
 
 func runRun(ctx context.Context, o *RunOptions) error {
-	switch prowapi.ProwJobType(o.Type) {
-	case "", prowapi.PresubmitJob, prowapi.PostsubmitJob, prowapi.PeriodicJob:
-	default:
-		return usageErrorf("--type %s: use presubmit, postsubmit or periodic", o.Type)
+	query, err := o.query(o.Job)
+	if err != nil {
+		return err
 	}
 	// Ctrl-C while the cluster starts stops what started.
 	defer shutdown.Hold(ctx, clusterCleanupGrace)()
@@ -98,7 +88,7 @@ func runRun(ctx context.Context, o *RunOptions) error {
 			Progress: o.IO.ErrOut,
 		},
 		ConfigPath: o.ConfigPath, JobConfigPath: o.JobConfigPath,
-		Query:   mkpj.Query{Name: o.Job, Repo: o.Repo, Type: prowapi.ProwJobType(o.Type), BaseRef: o.Refs.BaseRef},
+		Query:   query,
 		Refs:    o.Refs,
 		Out:     o.IO.Out,
 		ErrOut:  o.IO.ErrOut,
@@ -107,6 +97,6 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	if o.LocalRepo != "" {
 		opts.Local = &mkpj.LocalRepo{Dir: o.LocalRepo, Env: os.Environ()}
 	}
-	_, err := jobrun.Run(ctx, opts)
+	_, err = jobrun.Run(ctx, opts)
 	return err
 }

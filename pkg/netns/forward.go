@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,27 @@ func Forward(ctx context.Context, path string, ports []int, logw io.Writer) erro
 		lns = append(lns, ln)
 	}
 	d := Dialer{Path: path}
+	// A namespace named by /proc/PID/ns/net is gone once its holder is:
+	// stop then, so a forwarder whose cluster died (a killed `cluster up`)
+	// does not outlive it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := os.Stat(path); err != nil {
+					logger.Printf("namespace %s is gone: stopping", path)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for i, ln := range lns {
 		target := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i]))

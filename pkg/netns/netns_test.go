@@ -180,3 +180,34 @@ func TestForwardPortInUse(t *testing.T) {
 		t.Fatalf("Forward on a port in use: %v", err)
 	}
 }
+
+// A forwarder stops by itself once the namespace's holder is gone.
+func TestForwardStopsWithTheNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root to make a network namespace")
+	}
+	holder, err := process.Exec{}.Start(process.Cmd{Name: "unshare", Args: []string{"--net", "sleep", "600"}, DieWithParent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := "/proc/" + strconv.Itoa(holder.PID()) + "/ns/net"
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := probe.Addr().(*net.TCPAddr).Port
+	probe.Close()
+	done := make(chan error, 1)
+	go func() { done <- Forward(context.Background(), ns, []int{port}, nil) }()
+	time.Sleep(200 * time.Millisecond)
+	syscall.Kill(-holder.PID(), syscall.SIGKILL)
+	<-holder.Exited()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Forward still runs 5 s after its namespace's holder died")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -240,7 +241,19 @@ func nodeImagesComponent() Component {
 			if err != nil {
 				return err
 			}
-			return importImages(ctx, e, nodeImages(e, refs))
+			// Two streams, so the writer, ctr and containerd of one keep the
+			// second core busy while the other waits on its pipe.
+			var base, bare []nodeImage
+			for _, im := range nodeImages(e, refs) {
+				if im.Base {
+					base = append(base, im)
+				} else {
+					bare = append(bare, im)
+				}
+			}
+			errc := make(chan error, 1)
+			go func() { errc <- importImages(ctx, e, base) }()
+			return errors.Join(importImages(ctx, e, bare), <-errc)
 		},
 		Ready: func(ctx context.Context, e *Env) error {
 			var out bytes.Buffer

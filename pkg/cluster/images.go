@@ -291,11 +291,6 @@ func importImages(ctx context.Context, e *Env, images []nodeImage) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeImageArchive(pw, images, e.ToolsDir)) }()
 	defer pr.Close()
-	var out bytes.Buffer
-	cmd := ctrCmd(e, "images", "import", "--platform", "linux/amd64", "-")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = pr, &out, &out
-	if err := e.Runner.Run(ctx, cmd); err != nil {
-		return fmt.Errorf("ctr images import: %w: %s", err, strings.TrimSpace(out.String()))
-	}
-	return nil
+	_, err := ctrImport(ctx, e, pr)
+	return err
 }

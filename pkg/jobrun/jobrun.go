@@ -288,7 +288,7 @@ func followPod(ctx context.Context, kube kubernetes.Interface, c *prowjob.Client
 			if ie := imageProblem(p); ie != nil {
 				return ie
 			}
-			if started(p, "test") {
+			if prowjob.ContainerStarted(p, "test") {
 				break
 			}
 			if cname, code := failedInit(p); cname != "" {
@@ -416,14 +416,4 @@ func imageProblem(p *corev1.Pod) *ImageError {
 		}
 	}
 	return nil
-}
-
-// started says whether container has started (running or ended).
-func started(p *corev1.Pod, container string) bool {
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.Name == container {
-			return cs.State.Running != nil || cs.State.Terminated != nil
-		}
-	}
-	return false
 }

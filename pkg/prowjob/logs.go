@@ -70,9 +70,11 @@ func Logs(ctx context.Context, c *Client, name string, w io.Writer, o LogsOption
 // containerStarted says whether the container of the pod runs or ran.
 func containerStarted(ctx context.Context, c *Client, ns, pod, container string) bool {
 	p, err := c.Kube.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
-	if err != nil {
-		return false
-	}
+	return err == nil && ContainerStarted(p, container)
+}
+
+// ContainerStarted says whether the container (init or not) of p runs or ran.
+func ContainerStarted(p *corev1.Pod, container string) bool {
 	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
 		if cs.Name == container {
 			return cs.State.Running != nil || cs.State.Terminated != nil

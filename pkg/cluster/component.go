@@ -134,8 +134,19 @@ func (e *Env) Path(elem ...string) string {
 	return filepath.Join(append([]string{e.Dir}, elem...)...)
 }
 
-// Kubeconfig is the admin kubeconfig of the cluster, context ContextName.
+// Kubeconfig is the admin kubeconfig of the cluster, context ContextName:
+// the one the host uses.
 func (e *Env) Kubeconfig() string { return e.Path("kubeconfig") }
+
+// componentKubeconfig is the admin kubeconfig the components use. With a
+// real node it names the API server's port inside the namespace, and the
+// host's (Kubeconfig, written by the forwarder) the forwarder's port.
+func (e *Env) componentKubeconfig() string {
+	if e.NS.Net != "" {
+		return e.Path(APIServerName, "kubeconfig")
+	}
+	return e.Kubeconfig()
+}
 
 // Rest returns the admin client configuration, loading it from the
 // kubeconfig the first time.
@@ -145,7 +156,7 @@ func (e *Env) Rest() (*rest.Config, error) {
 	if e.rest != nil {
 		return rest.CopyConfig(e.rest), nil
 	}
-	cfg, err := loadRestConfig(e.Kubeconfig())
+	cfg, err := loadRestConfig(e.componentKubeconfig())
 	if err != nil {
 		return nil, err
 	}

@@ -141,7 +141,7 @@ func apiServerComponent() Component {
 				}
 				namespace = ns.ProwJobs
 			}
-			return writeKubeconfig(e.Kubeconfig(), ContextName, namespace, "https://"+e.Addr(APIServerName, "secure"), p.caCert, p.adminToken)
+			return writeKubeconfig(e.componentKubeconfig(), ContextName, namespace, "https://"+e.Addr(APIServerName, "secure"), p.caCert, p.adminToken)
 		},
 		Args: func(e *Env) []string {
 			return []string{
@@ -186,7 +186,7 @@ func apiServerComponent() Component {
 // the admin kubeconfig and a health endpoint on loopback.
 func controllerArgs(e *Env, name string) []string {
 	return []string{
-		"--kubeconfig=" + e.Kubeconfig(),
+		"--kubeconfig=" + e.componentKubeconfig(),
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(e.Port(name, "secure")),
 		"--cert-dir=" + e.Path(name, "certs"),

@@ -77,11 +77,12 @@ func Down(ctx context.Context, dir string, opts DownOptions) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	nsValid := s.namespaceHeld()
+	ns := s.holdNamespace()
+	defer ns.release()
 	if err := stopAll(ctx, s, opts.StopGrace); err != nil {
 		return s, err
 	}
-	if err := s.sweep(ctx, nsValid); err != nil {
+	if err := s.sweep(ctx, ns); err != nil {
 		return s, err
 	}
 	if opts.Components == nil {
@@ -101,30 +102,59 @@ func Down(ctx context.Context, dir string, opts DownOptions) (*State, error) {
 	return s, nil
 }
 
-// sweep ends what a real node leaves after its components stopped (see
-// sweep); a kwok cluster leaves nothing. nsValid says the recorded mount
-// namespace is still the cluster's (see namespaceHeld).
-func (s *State) sweep(ctx context.Context, nsValid bool) error {
+// sweep ends the processes a real node leaves behind and removes its
+// cgroups (see the function sweep); a kwok cluster leaves nothing. ns is
+// the hold taken before anything was stopped (holdNamespace).
+func (s *State) sweep(ctx context.Context, ns *nsHold) error {
 	if s.Node != NodeReal {
 		return nil
 	}
-	mountNS := s.MountNS
-	if !nsValid {
-		mountNS = ""
-	}
-	return sweep(ctx, ClusterID(s.Dir), mountNS)
+	return sweep(ctx, ClusterID(s.Dir), ns.mountNS())
 }
 
-// namespaceHeld says whether the cluster's namespace holder still runs, so
-// its recorded mount namespace is the cluster's: once every process of a
-// namespace is gone, the kernel may give its number to a new one (another
-// cluster's), which a sweep must not touch. Called before anything is
-// stopped; the namespace then lives on as long as a process is in it.
-func (s *State) namespaceHeld() bool {
-	for _, c := range s.Components {
-		if c.Name == NamespaceName {
-			return c.Process.alive()
-		}
+// An nsHold keeps the cluster's mount namespace alive, by an open file of
+// it, from before its components are stopped until the sweep is over. Once
+// every process of a namespace is gone the kernel frees it and may give its
+// number to a new one (another cluster's container, being made by runc): a
+// sweep matching processes by that number would then kill them. Holding
+// the namespace open keeps its number its own.
+type nsHold struct {
+	f  *os.File
+	ns string
+}
+
+// holdNamespace holds the cluster's mount namespace if its holder still
+// runs; otherwise the recorded number may already be another namespace's,
+// and the hold holds nothing (the sweep then goes by cgroups alone).
+func (s *State) holdNamespace() *nsHold {
+	h := &nsHold{}
+	if s.MountNS == "" {
+		return h
 	}
-	return false
+	for _, c := range s.Components {
+		if c.Name != NamespaceName || !c.Process.alive() {
+			continue
+		}
+		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", c.Process.PID))
+		if err != nil {
+			return h
+		}
+		// Still the holder (not a new process with its pid), and still
+		// the recorded namespace, now that the file is open.
+		ns, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+		if err != nil || ns != s.MountNS || !c.Process.alive() {
+			f.Close()
+			return h
+		}
+		h.f, h.ns = f, ns
+	}
+	return h
+}
+
+func (h *nsHold) mountNS() string { return h.ns }
+
+func (h *nsHold) release() {
+	if h.f != nil {
+		h.f.Close()
+	}
 }

@@ -12,8 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prowctl/prowctl/pkg/atomicfile"
+	"github.com/prowctl/prowctl/pkg/netns"
 	"github.com/prowctl/prowctl/pkg/process"
 )
 
@@ -35,9 +37,10 @@ import (
 //	cgroups     everything under /prowctl-<cluster id> in each hierarchy.
 //
 // The host reaches the cluster only through the forwarder, a prowctl process
-// that serves the API server's port on the host's 127.0.0.1 (see
-// pkg/netns.Forward); prowctl's own checks dial into the namespace directly
-// (Env.Dial).
+// that serves the API server's and GCS's ports on the host's 127.0.0.1 (see
+// pkg/netns.Forward) at ports of its own, and the host's kubeconfig names
+// them; the components use their own kubeconfig, and prowctl's own checks
+// dial into the namespace directly (Env.Dial).
 
 // Names of the real node's components.
 const (
@@ -76,7 +79,7 @@ func Components(node string) ([]Component, error) {
 func RealNodeComponents() []Component {
 	inside := func(c Component) Component {
 		c.Namespaces = func(e *Env) process.Namespaces { return e.NS }
-		if ep := c.Endpoint; ep != nil && !forwarded[c.Name] {
+		if ep := c.Endpoint; ep != nil {
 			// Only the forwarder's ports reach the host.
 			c.Endpoint = func(e *Env) string { return ep(e) + " (namespace)" }
 		}
@@ -125,9 +128,9 @@ func RealNodeComponents() []Component {
 	}
 }
 
-// forwarded are the components whose port the forwarder serves on the
-// host's 127.0.0.1, at the same number.
-var forwarded = map[string]bool{APIServerName: true, GCSName: true}
+// forwarded are the components (and their ports) the forwarder serves on
+// the host's 127.0.0.1. Its own port for each is named after the component.
+var forwarded = []struct{ component, port string }{{APIServerName, "secure"}, {GCSName, "http"}}
 
 // ClusterID names what the cluster makes outside its directory (its cgroups),
 // from the directory, so two clusters never share them.
@@ -450,7 +453,7 @@ func kubeletComponent() Component {
 		Args: func(e *Env) []string {
 			return []string{
 				"--config=" + e.Path(KubeletName, "config.yaml"),
-				"--kubeconfig=" + e.Kubeconfig(),
+				"--kubeconfig=" + e.componentKubeconfig(),
 				"--root-dir=" + e.Path(KubeletName, "root"),
 				"--cert-dir=" + e.Path(KubeletName, "pki"),
 				"--hostname-override=" + RealNodeName,
@@ -492,7 +495,7 @@ func kubeProxyComponent() Component {
 		Ports: []string{"healthz", "metrics"},
 		Args: func(e *Env) []string {
 			return []string{
-				"--kubeconfig=" + e.Kubeconfig(),
+				"--kubeconfig=" + e.componentKubeconfig(),
 				"--hostname-override=" + RealNodeName,
 				"--proxy-mode=iptables",
 				"--cluster-cidr=" + podCIDR,
@@ -514,20 +517,44 @@ func kubeProxyComponent() Component {
 }
 
 func forwarderComponent() Component {
+	var ports, needs []string
+	for _, f := range forwarded {
+		ports = append(ports, f.component)
+		needs = append(needs, f.component)
+	}
 	return Component{
 		Name: ForwarderName, Self: true,
-		Needs: []string{APIServerName, GCSName},
-		Args: func(e *Env) []string {
-			return []string{ForwardCommand, "--netns=" + e.NS.Net, strconv.Itoa(e.Port(APIServerName, "secure")), strconv.Itoa(e.Port(GCSName, "http"))}
-		},
-		Ready: func(ctx context.Context, e *Env) error {
-			// The API server's port on the host's loopback: through the
-			// forwarder, not through the namespace.
-			cfg, err := e.Rest()
+		Needs: needs,
+		Ports: ports,
+		// The host's kubeconfig: the components' one, at the forwarder's
+		// port.
+		Setup: func(ctx context.Context, e *Env) error {
+			cfg, err := clientcmd.LoadFromFile(e.componentKubeconfig())
 			if err != nil {
 				return err
 			}
-			cfg.Dial = nil
+			for _, c := range cfg.Clusters {
+				c.Server = "https://" + e.Addr(ForwarderName, APIServerName)
+			}
+			b, err := clientcmd.Write(*cfg)
+			if err != nil {
+				return err
+			}
+			return atomicfile.Write(e.Kubeconfig(), b, 0o600)
+		},
+		Args: func(e *Env) []string {
+			args := []string{ForwardCommand, "--netns=" + e.NS.Net}
+			for _, f := range forwarded {
+				args = append(args, netns.Port{Host: e.Port(ForwarderName, f.component), Target: e.Port(f.component, f.port)}.String())
+			}
+			return args
+		},
+		Ready: func(ctx context.Context, e *Env) error {
+			// The API server through the forwarder, as the host sees it.
+			cfg, err := loadRestConfig(e.Kubeconfig())
+			if err != nil {
+				return err
+			}
 			client, err := rest.HTTPClientFor(cfg)
 			if err != nil {
 				return err
@@ -535,7 +562,9 @@ func forwarderComponent() Component {
 			_, err = readyGet(ctx, client, cfg.Host+"/readyz")
 			return err
 		},
-		Endpoint: func(e *Env) string { return "https://" + e.Addr(APIServerName, "secure") + " (host)" },
+		Endpoint: func(e *Env) string {
+			return "https://" + e.Addr(ForwarderName, APIServerName) + " (host: API server), http://" + e.Addr(ForwarderName, GCSName) + " (host: GCS)"
+		},
 	}
 }
 

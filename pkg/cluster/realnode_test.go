@@ -55,16 +55,25 @@ func upRealNode(t *testing.T) (*State, kubernetes.Interface) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	netNS, err := os.Readlink(state.Env().NS.Net)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		mountNS := state.MountNS
+		// Held open, the namespaces keep their numbers their own once
+		// the cluster is gone: the kernel would give them to the next
+		// new namespace, another test's pod.
+		ns := state.holdNamespace()
+		defer ns.release()
+		netFile, err := os.Open(state.Env().NS.Net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer netFile.Close()
+		netNS, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", netFile.Fd()))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := Down(context.Background(), dir, DownOptions{StopGrace: 5 * time.Second, Keep: t.Failed()}); err != nil {
 			t.Errorf("down: %v", err)
 		}
-		assertNothingLeft(t, dir, mountNS)
+		assertNothingLeft(t, dir, ns.mountNS())
 		if pids := inNamespace("net", netNS); len(pids) > 0 {
 			t.Errorf("processes still hold the cluster's network namespace %s: %v", netNS, pids)
 		}
@@ -99,6 +108,7 @@ func prowConfigForTest(t testing.TB) string {
 
 // assertNothingLeft checks that no process, mount, cgroup or network
 // namespace of the cluster in dir survives it.
+// mountNS must be held (holdNamespace) until it returns.
 func assertNothingLeft(t *testing.T, dir, mountNS string) {
 	t.Helper()
 	if pids := clusterPIDs(ClusterID(dir), mountNS); len(pids) > 0 {
@@ -240,7 +250,7 @@ func newDecoratedJobs(t testing.TB, state *State) *decoratedJobs {
 	}
 	return &decoratedJobs{
 		cfg: cfg, pjs: pjClient.ProwV1().ProwJobs(cfg.ProwJobNamespace),
-		gcsBase: "http://" + env.Addr(GCSName, "http"),
+		gcsBase: "http://" + state.HostAddr(GCSName, "http"),
 		bucket:  cfg.Plank.DefaultDecorationConfigs[0].Config.GCSConfiguration.Bucket,
 	}
 }
@@ -441,10 +451,12 @@ func TestRealNodeRecoversFromKilledUp(t *testing.T) {
 			t.Errorf("pid %d of the killed up still runs", pid)
 		}
 	}
+	ns := state.holdNamespace()
+	defer ns.release()
 	if _, err := Down(context.Background(), dir, DownOptions{StopGrace: 5 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	assertNothingLeft(t, dir, state.MountNS)
+	assertNothingLeft(t, dir, ns.mountNS())
 }
 
 func hasProcess(s *State, component string) bool {
@@ -473,12 +485,14 @@ func BenchmarkRealNodeUp(b *testing.B) {
 		}
 		total += time.Since(start)
 		b.StopTimer()
+		ns := state.holdNamespace()
 		if _, err := Down(context.Background(), dir, DownOptions{StopGrace: 5 * time.Second}); err != nil {
 			b.Fatal(err)
 		}
-		if pids := clusterPIDs(ClusterID(dir), state.MountNS); len(pids) > 0 {
+		if pids := clusterPIDs(ClusterID(dir), ns.mountNS()); len(pids) > 0 {
 			b.Fatalf("processes left: %v", pids)
 		}
+		ns.release()
 		b.StartTimer()
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s-to-ready/op")

@@ -139,6 +139,31 @@ func (s *State) env() *Env {
 	return e
 }
 
+// HostAddr is where the host reaches port of component c, as 127.0.0.1:PORT:
+// the forwarder's port for it with a real node, the component's own port
+// otherwise; "" when the cluster has no such component.
+func (s *State) HostAddr(c, port string) string {
+	p := s.port(c, port)
+	for _, f := range forwarded {
+		if f.component == c && f.port == port && s.port(ForwarderName, c) != 0 {
+			p = s.port(ForwarderName, c)
+		}
+	}
+	if p == 0 {
+		return ""
+	}
+	return "127.0.0.1:" + strconv.Itoa(p)
+}
+
+func (s *State) port(c, name string) int {
+	for _, cs := range s.Components {
+		if cs.Name == c {
+			return cs.Ports[name]
+		}
+	}
+	return 0
+}
+
 // Env rebuilds the environment the components of s were started with.
 func (s *State) Env() *Env { return s.env() }
 

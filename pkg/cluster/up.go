@@ -54,11 +54,13 @@ func Up(ctx context.Context, opts Options) (state *State, running bool, err erro
 		return old, true, nil
 	default:
 		progress(opts.Progress, "cleaning up the stale cluster state in %s", opts.Dir)
-		nsValid := old.namespaceHeld()
-		if err := stopAll(context.WithoutCancel(ctx), old, opts.StopGrace); err != nil {
-			return nil, false, err
+		ns := old.holdNamespace()
+		err := stopAll(context.WithoutCancel(ctx), old, opts.StopGrace)
+		if err == nil {
+			err = old.sweep(context.WithoutCancel(ctx), ns)
 		}
-		if err := old.sweep(context.WithoutCancel(ctx), nsValid); err != nil {
+		ns.release()
+		if err != nil {
 			return nil, false, err
 		}
 	}
@@ -88,11 +90,12 @@ func Up(ctx context.Context, opts Options) (state *State, running bool, err erro
 	}
 
 	if err := startAll(ctx, opts, env, state, binaries, newPortPicker(opts.pickPort)); err != nil {
-		nsValid := state.namespaceHeld()
+		ns := state.holdNamespace()
 		stopErr := stopAll(context.WithoutCancel(ctx), state, opts.StopGrace)
 		if stopErr == nil {
-			stopErr = state.sweep(context.WithoutCancel(ctx), nsValid)
+			stopErr = state.sweep(context.WithoutCancel(ctx), ns)
 		}
+		ns.release()
 		if stopErr == nil {
 			// Nothing runs any more; the logs stay for the reader of err.
 			// A component that would not stop stays recorded, so that

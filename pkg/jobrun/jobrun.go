@@ -158,8 +158,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if p, perr := artifactsPath(out.ProwJob); perr == nil && out.ProwJob.Status.BuildID != "" {
 		bucket := out.ProwJob.Spec.DecorationConfig.GCSConfiguration.Bucket
 		out.Artifacts = "gs://" + bucket + "/" + p
-		if port := portOf(state, cluster.GCSName, "http"); port != 0 {
-			out.ArtifactsURL = fmt.Sprintf("http://127.0.0.1:%d/storage/v1/b/%s/o?prefix=%s/", port, bucket, p)
+		if addr := state.HostAddr(cluster.GCSName, "http"); addr != "" {
+			out.ArtifactsURL = fmt.Sprintf("http://%s/storage/v1/b/%s/o?prefix=%s/", addr, bucket, p)
 		}
 	}
 	if out.Artifacts != "" {
@@ -225,15 +225,6 @@ func artifactsPath(pj *prowapi.ProwJob) (string, error) {
 		builder = gcs.NewExplicitRepoPathBuilder()
 	}
 	return gcs.PathForSpec(&spec, builder), nil
-}
-
-func portOf(s *cluster.State, component, name string) int {
-	for _, c := range s.Components {
-		if c.Name == component {
-			return c.Ports[name]
-		}
-	}
-	return 0
 }
 
 // ImageError says a container's image is not on the node, which has no

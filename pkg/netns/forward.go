@@ -14,14 +14,23 @@ import (
 	"time"
 )
 
-// Forward serves each port on the host's 127.0.0.1 and copies every
-// connection to the same port on 127.0.0.1 inside the namespace at path,
+// A Port is one forward: Host on the host's 127.0.0.1 to Target on
+// 127.0.0.1 inside the namespace. They differ: the namespace's ports are
+// its own, free whatever the host runs, while the host's are picked when the
+// forwarder starts and bound at once, so that nothing else (a second
+// cluster, a parallel test's) can take them in between.
+type Port struct{ Host, Target int }
+
+func (p Port) String() string { return fmt.Sprintf("%d=%d", p.Host, p.Target) }
+
+// Forward serves each port's Host on the host's 127.0.0.1 and copies every
+// connection to its Target on 127.0.0.1 inside the namespace at path,
 // until ctx ends. It is how the host reaches a cluster whose namespace has
 // no link to the host at all: no veth, no route, no firewall rule outside
 // the namespace, so nothing on the host changes and nothing needs undoing.
 // Listening on every port before serving any makes a port in use an error
 // at start. logw gets one line per failed connection; nil discards them.
-func Forward(ctx context.Context, path string, ports []int, logw io.Writer) error {
+func Forward(ctx context.Context, path string, ports []Port, logw io.Writer) error {
 	if logw == nil {
 		logw = io.Discard
 	}
@@ -33,7 +42,7 @@ func Forward(ctx context.Context, path string, ports []int, logw io.Writer) erro
 		}
 	}
 	for _, p := range ports {
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Host)))
 		if err != nil {
 			closeAll()
 			return err
@@ -64,7 +73,7 @@ func Forward(ctx context.Context, path string, ports []int, logw io.Writer) erro
 	}()
 	var wg sync.WaitGroup
 	for i, ln := range lns {
-		target := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i]))
+		target := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i].Target))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -134,20 +143,30 @@ func pipe(ctx context.Context, a, b net.Conn) {
 	b.Close()
 }
 
-// ParsePorts turns "6443,5000" style arguments into ports.
-func ParsePorts(args []string) ([]int, error) {
-	var out []int
+// ParsePorts reads forwards written as HOST=TARGET (Port.String).
+func ParsePorts(args []string) ([]Port, error) {
+	var out []Port
 	for _, a := range args {
-		p, err := strconv.Atoi(a)
-		if err != nil || p <= 0 || p > 65535 {
-			return nil, fmt.Errorf("not a port: %q", a)
+		h, t, ok := strings.Cut(a, "=")
+		host, herr := parsePort(h)
+		target, terr := parsePort(t)
+		if !ok || herr != nil || terr != nil {
+			return nil, fmt.Errorf("not HOST=TARGET ports: %q", a)
 		}
-		out = append(out, p)
+		out = append(out, Port{Host: host, Target: target})
 	}
 	return out, nil
 }
 
-// ServeForward runs Forward from a command line: --netns=PATH PORT...,
+func parsePort(s string) (int, error) {
+	p, err := strconv.Atoi(s)
+	if err != nil || p <= 0 || p > 65535 {
+		return 0, fmt.Errorf("not a port: %q", s)
+	}
+	return p, nil
+}
+
+// ServeForward runs Forward from a command line: --netns=PATH HOST=TARGET...,
 // until ctx ends. prowctl's cluster starts it as a process of its own (see
 // pkg/cluster's forwarder), so the forward outlives `prowctl cluster up`.
 func ServeForward(ctx context.Context, args []string, logw io.Writer) error {

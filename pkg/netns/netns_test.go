@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/prowctl/prowctl/pkg/process"
 )
 
@@ -111,8 +113,8 @@ func TestListenAndDialInNamespace(t *testing.T) {
 	}
 }
 
-// Forward serves the namespace's port on the host's loopback, for many
-// connections at once, and stops when its context ends.
+// Forward serves the namespace's port on the host's loopback, at another
+// number, for many connections at once, and stops when its context ends.
 func TestForward(t *testing.T) {
 	ns := newNamespace(t)
 	// A port free on the host, so the forwarder can bind it there.
@@ -122,7 +124,9 @@ func TestForward(t *testing.T) {
 	}
 	port := probe.Addr().(*net.TCPAddr).Port
 	probe.Close()
-	inner, err := Listen(ns, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	// The namespace is new: any port is free in it.
+	target := port%1000 + 7000
+	inner, err := Listen(ns, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(target)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +135,7 @@ func TestForward(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Forward(ctx, ns, []int{port}, io.Discard) }()
+	go func() { done <- Forward(ctx, ns, []Port{{Host: port, Target: target}}, io.Discard) }()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	var conns []net.Conn
 	deadline := time.Now().Add(5 * time.Second)
@@ -175,7 +179,7 @@ func TestForwardPortInUse(t *testing.T) {
 	}
 	defer taken.Close()
 	port := taken.Addr().(*net.TCPAddr).Port
-	err = Forward(context.Background(), ns, []int{port}, nil)
+	err = Forward(context.Background(), ns, []Port{{Host: port, Target: port}}, nil)
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("Forward on a port in use: %v", err)
 	}
@@ -198,7 +202,7 @@ func TestForwardStopsWithTheNamespace(t *testing.T) {
 	port := probe.Addr().(*net.TCPAddr).Port
 	probe.Close()
 	done := make(chan error, 1)
-	go func() { done <- Forward(context.Background(), ns, []int{port}, nil) }()
+	go func() { done <- Forward(context.Background(), ns, []Port{{Host: port, Target: 80}}, nil) }()
 	time.Sleep(200 * time.Millisecond)
 	syscall.Kill(-holder.PID(), syscall.SIGKILL)
 	<-holder.Exited()
@@ -209,5 +213,23 @@ func TestForwardStopsWithTheNamespace(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Forward still runs 5 s after its namespace's holder died")
+	}
+}
+
+func TestParsePorts(t *testing.T) {
+	got, err := ParsePorts([]string{"31000=6443", "31001=4443"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Port{{31000, 6443}, {31001, 4443}}, got); diff != "" {
+		t.Errorf("ParsePorts (-want +got):\n%s", diff)
+	}
+	if s := got[0].String(); s != "31000=6443" {
+		t.Errorf("String: %q", s)
+	}
+	for _, bad := range []string{"6443", "=6443", "31000=", "0=1", "1=70000", "a=b", "1=2=3"} {
+		if _, err := ParsePorts([]string{bad}); err == nil {
+			t.Errorf("ParsePorts(%q): no error", bad)
+		}
 	}
 }

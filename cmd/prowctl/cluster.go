@@ -50,6 +50,7 @@ type ClusterUpOptions struct {
 	ToolsDir   string
 	Timeout    time.Duration
 	Node       string
+	NoDeck     bool
 }
 
 func newCmdClusterUp(streams *iostreams.IOStreams, runF func(*ClusterUpOptions) error) *cobra.Command {
@@ -79,6 +80,7 @@ run left in DIR is stopped and removed first.`,
 	cmd.Flags().StringVar(&opts.ToolsDir, "tools", cluster.DefaultToolsDir(), "where `make tools` put the binaries ($PROWCTL_TOOLS)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 90*time.Second, "how long each component may take to become ready")
 	cmd.Flags().StringVar(&opts.Node, "node", cluster.NodeReal, "the node that runs pods: real (containerd and kubelet, in a network namespace of the cluster's own) or kwok (simulated)")
+	cmd.Flags().BoolVar(&opts.NoDeck, "no-deck", false, "leave Prow's UI (Deck) out of a real node")
 	markPaths(cmd, "dir", "prow-config", "tools")
 	return cmd
 }
@@ -101,6 +103,7 @@ func clusterUpRun(ctx context.Context, opts *ClusterUpOptions) error {
 		Progress:     opts.IO.ErrOut,
 		ReadyTimeout: opts.Timeout,
 		Node:         opts.Node,
+		NoDeck:       opts.NoDeck,
 	})
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("interrupted: stopped what had started; logs are in %s: %w", filepath.Join(opts.Dir, "logs"), err)
@@ -121,6 +124,9 @@ Use it:
 Logs: %s/logs/<component>.log
 Stop: prowctl cluster down --dir %s
 `, state.Kubeconfig, state.Context, prowJobNamespace(state), state.Dir, state.Dir)
+	if addr := state.HostAddr(cluster.DeckProxyName, "http"); addr != "" {
+		fmt.Fprintf(out, "Deck: http://%s/ (prowctl open)\n", addr)
+	}
 	return nil
 }
 

@@ -6,14 +6,17 @@
 #   $PROWCTL_TOOLS/etcd-<v>/etcd
 #   $PROWCTL_TOOLS/kwok-<v>/kwok
 #   $PROWCTL_TOOLS/prow-<pseudo-version date-commit>/{prow-controller-manager,checkconfig,mkpj,
-#       clonerefs,initupload,entrypoint,sidecar}
+#       clonerefs,initupload,entrypoint,sidecar,deck}
+#   $PROWCTL_TOOLS/deck-ui-<prow date-commit>-<lockfiles hash>/{kodata,assets}
+#       (Deck's front end and the files its templates take from CDNs; deck/build.sh)
 #   $PROWCTL_TOOLS/pause-<source hash>/pause
 #   $PROWCTL_TOOLS/emushim-<source hash>/emushim
 #   $PROWCTL_TOOLS/debian-<suite>-<packages key>/rootfs.tar   (a job image's base: shell, git)
 #
 # The real node also needs Debian's containerd, runc, CNI plugins and
-# iptables, and mmdebstrap to make the rootfs: installed with apt when
-# missing (as root; otherwise it says what to run).
+# iptables, and mmdebstrap to make the rootfs; Deck's front end needs rsync,
+# and the browser tests Chromium: installed with apt when missing (as root;
+# otherwise it says what to run).
 #
 # Versions come from the go.mod of each module under hack/tools/. A binary that
 # already exists is reused; each is built under a temporary name and renamed, so
@@ -147,6 +150,7 @@ prow_bins=(
 	initupload=sigs.k8s.io/prow/cmd/initupload
 	entrypoint=sigs.k8s.io/prow/cmd/entrypoint
 	sidecar=sigs.k8s.io/prow/cmd/sidecar
+	deck=sigs.k8s.io/prow/cmd/deck
 )
 # The sandbox image's program has no version of its own: key it by its source.
 pause_v=$(sha256sum "$here/pause/main.go" | cut -c1-12)
@@ -196,7 +200,7 @@ else
 fi
 
 # The real node's runtime, from Debian's packages.
-node_pkgs=(containerd runc containernetworking-plugins iptables mmdebstrap)
+node_pkgs=(containerd runc containernetworking-plugins iptables mmdebstrap rsync chromium)
 missing_pkgs=()
 for p in "${node_pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_pkgs+=("$p")
@@ -236,6 +240,19 @@ else
 	run_with_progress "mmdebstrap" mmdebstrap --quiet --format=tar --variant=apt --include="$debian_pkgs" "${debian_opts[@]}" "$debian_suite" "$tmp"
 	mv -f "$tmp" "$debian_dir/rootfs.tar"
 	echo "tools: made the root filesystem in $((SECONDS - start))s"
+fi
+
+# Deck's front end, keyed by Prow's version and everything that decides it.
+deck_ui_key=$(cat "$here/deck/build.sh" "$here/deck/prow-package-lock.json" "$here/deck/assets/package-lock.json" | sha256sum | cut -c1-8)
+deck_ui=$tools/deck-ui-${prow_v#v0.0.0-}-$deck_ui_key
+if [[ -d $deck_ui/kodata ]]; then
+	echo "tools: $deck_ui (cached)"
+else
+	echo "tools: building Deck's front end -> $deck_ui"
+	start=$SECONDS
+	prow_src=$(cd "$here/prow" && "$go" mod download sigs.k8s.io/prow && "$go" list -m -f '{{.Dir}}' sigs.k8s.io/prow)
+	run_with_progress "deck front end" "$here/deck/build.sh" "$prow_src" "$deck_ui"
+	echo "tools: built Deck's front end in $((SECONDS - start))s"
 fi
 
 echo "tools: all binaries ready under $tools ($((SECONDS - total))s)"

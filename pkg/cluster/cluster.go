@@ -55,6 +55,8 @@ type Options struct {
 	// Node is the kind of node that runs pods: NodeReal, or NodeKwok (the
 	// default here; `prowctl cluster up` defaults to NodeReal).
 	Node string
+	// NoDeck leaves Prow's UI (Deck and its proxy) out of a real node.
+	NoDeck bool
 	// Components make up the cluster; Components(Node) when nil.
 	Components []Component
 	// Executable is prowctl's own binary, for the components prowctl runs
@@ -107,6 +109,9 @@ func (o *Options) complete() error {
 	if o.Components == nil {
 		if o.Components, err = Components(o.Node); err != nil {
 			return err
+		}
+		if o.NoDeck {
+			o.Components = WithoutDeck(o.Components)
 		}
 	}
 	if o.Executable == "" {

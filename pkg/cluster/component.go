@@ -43,7 +43,7 @@ type Component struct {
 	// Args are the command line arguments of Binary.
 	Args func(e *Env) []string
 	// Environ is added to the clean environment Binary runs in.
-	Environ []string
+	Environ func(e *Env) []string
 	// Namespaces are the Linux namespaces Binary runs in; nil for prowctl's
 	// own. A node, its runtime and the servers pods reach will run in a
 	// network and mount namespace of the cluster's own; Command fills
@@ -127,6 +127,12 @@ func (e *Env) HTTPClient(insecure bool) *http.Client {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // see healthzReady
 	}
 	return &http.Client{Timeout: 5 * time.Second, Transport: t}
+}
+
+// hostHTTPClient is a client for what the cluster serves on the host's
+// loopback (the forwarder, Deck's proxy).
+func hostHTTPClient() *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 }
 
 // Path returns a path under the state directory.

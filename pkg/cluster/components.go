@@ -108,7 +108,7 @@ func apiServerComponent() Component {
 		// of its schema: collecting less often shortens it, and the memory
 		// limit brings the heap back to about what the default would keep
 		// (RSS ~0.6 GB instead of 1.4 GB with GOGC=400 alone).
-		Environ: []string{"GOGC=400", "GOMEMLIMIT=640MiB"},
+		Environ: func(*Env) []string { return []string{"GOGC=400", "GOMEMLIMIT=640MiB"} },
 		Setup: func(ctx context.Context, e *Env) error {
 			p, err := newPKI(time.Now())
 			if err != nil {
@@ -342,22 +342,7 @@ func plankComponent() Component {
 			}
 		},
 		Ready: func(ctx context.Context, e *Env) error {
-			// Prow's health server answers /healthz with "OK" as soon as it
-			// listens, and adds /healthz/ready only once the controllers
-			// have synced (pjutil.Health.ServeReady): until then that path
-			// is a 404 from plank itself. So /healthz tells plank from
-			// another server on its port (plank only logs that it could not
-			// bind it, and runs on), and /healthz/ready says when it is ready.
-			base := "http://" + e.Addr(PlankName, "health")
-			body, err := readyGet(ctx, e.HTTPClient(false), base+"/healthz")
-			if err != nil {
-				return err
-			}
-			if body != "OK" {
-				return fmt.Errorf("%w: /healthz answered %.100q", ErrForeignServer, body)
-			}
-			_, err = httpGet(ctx, e.HTTPClient(false), base+"/healthz/ready")
-			return err
+			return prowHealthReady(ctx, e, PlankName)
 		},
 		Endpoint: func(e *Env) string { return "http://" + e.Addr(PlankName, "health") + "/healthz" },
 	}
@@ -429,4 +414,24 @@ func httpGetAccept(ctx context.Context, client *http.Client, url, accept string)
 		return "", &httpStatusError{URL: url, Code: resp.StatusCode, Status: resp.Status, Body: strings.TrimSpace(string(b))}
 	}
 	return string(b), nil
+}
+
+// prowHealthReady checks the health port of Prow's component c. Prow's
+// health server answers /healthz with "OK" as soon as it listens, and adds
+// /healthz/ready only once the controllers have synced
+// (pjutil.Health.ServeReady): until then that path is a 404 from the
+// component itself. So /healthz tells it from another server on its port
+// (Prow only logs that it could not bind it, and runs on), and
+// /healthz/ready says when it is ready.
+func prowHealthReady(ctx context.Context, e *Env, c string) error {
+	base := "http://" + e.Addr(c, "health")
+	body, err := readyGet(ctx, e.HTTPClient(false), base+"/healthz")
+	if err != nil {
+		return err
+	}
+	if body != "OK" {
+		return fmt.Errorf("%w: /healthz answered %.100q", ErrForeignServer, body)
+	}
+	_, err = httpGet(ctx, e.HTTPClient(false), base+"/healthz/ready")
+	return err
 }

@@ -123,7 +123,10 @@ func RealNodeComponents() []Component {
 		inside(kubeProxyComponent()),
 		prowJobCRDComponent(),
 		decorationComponent(),
-		inside(withNeeds(plankComponent(), DecorationName)),
+		deckProxyComponent(),
+		servedConfigComponent(),
+		inside(withServedConfig(withNeeds(plankComponent(), DecorationName, ServedConfigName))),
+		inside(deckComponent()),
 		forwarderComponent(),
 	}
 }
@@ -566,6 +569,22 @@ func forwarderComponent() Component {
 			return "https://" + e.Addr(ForwarderName, APIServerName) + " (host: API server), http://" + e.Addr(ForwarderName, GCSName) + " (host: GCS)"
 		},
 	}
+}
+
+// withServedConfig makes c load the served Prow config (see
+// servedConfigComponent) instead of the user's.
+func withServedConfig(c Component) Component {
+	args := c.Args
+	c.Args = func(e *Env) []string {
+		out := args(e)
+		for i, a := range out {
+			if strings.HasPrefix(a, "--config-path=") {
+				out[i] = "--config-path=" + e.servedConfig()
+			}
+		}
+		return out
+	}
+	return c
 }
 
 func withNeeds(c Component, needs ...string) Component {

@@ -103,7 +103,7 @@ func fakeComponentOf(mode string) Component {
 	return Component{
 		Name: name, Tool: fakeTool, Binary: "fake-component",
 		Ports:   []string{"http"},
-		Environ: []string{fakeComponentEnv + "=" + mode},
+		Environ: func(*Env) []string { return []string{fakeComponentEnv + "=" + mode} },
 		Args:    func(e *Env) []string { return []string{e.Addr(name, "http")} },
 		Ready: func(ctx context.Context, e *Env) error {
 			body, err := readyGet(ctx, http.DefaultClient, "http://"+e.Addr(name, "http")+"/ready")

@@ -55,10 +55,14 @@ func startProcess(r process.Runner, c process.Cmd, logPath string) (*Process, <-
 // in-cluster config.
 func (c *Component) Command(e *Env, binary string) process.Cmd {
 	dir := e.Path(c.Name)
+	var environ []string
+	if c.Environ != nil {
+		environ = c.Environ(e)
+	}
 	cmd := process.Cmd{
 		Name: binary,
 		Dir:  dir,
-		Env:  append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir, "TMPDIR=" + os.TempDir()}, c.Environ...),
+		Env:  append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir, "TMPDIR=" + os.TempDir()}, environ...),
 	}
 	if c.Args != nil {
 		cmd.Args = c.Args(e)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -63,5 +64,31 @@ func TestHoldNamespace(t *testing.T) {
 	// No process is in it any more, but the hold keeps it.
 	if got, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", h.f.Fd())); err != nil || got != ns {
 		t.Errorf("held namespace reads %q (%v), want %q", got, err, ns)
+	}
+}
+
+// The served config points job URLs at the local Deck and adds lenses only
+// where the config has none.
+func TestServeConfig(t *testing.T) {
+	in := []byte("prowjob_namespace: prow\nplank:\n  job_url_prefix_config:\n    '*': https://prow.example/view/\n")
+	out, err := serveConfig(in, 31000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"prowjob_namespace: prow", "'*': http://127.0.0.1:31000/view/", "name: buildlog", "name: junit"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("served config lacks %q:\n%s", want, out)
+		}
+	}
+	own := []byte("deck:\n  spyglass:\n    lenses:\n    - lens: {name: html}\n      required_files: ['^x$']\n")
+	out, err = serveConfig(own, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "buildlog") || strings.Contains(string(out), "job_url_prefix_config") {
+		t.Errorf("served config changed the config's own lenses or URLs:\n%s", out)
+	}
+	if _, err := serveConfig([]byte("plank: [1]\n"), 1); err == nil {
+		t.Error("a plank that is not a mapping: no error")
 	}
 }

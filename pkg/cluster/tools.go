@@ -33,8 +33,14 @@ var (
 	// Prow is the version go.mod pins for the project itself, so plank, mkpj
 	// and checkconfig agree with the Prow packages prowctl links.
 	Prow = Tool{Name: "prow", Module: "sigs.k8s.io/prow", Version: "v0.0.0-20240619181241-cfb8754e0459",
-		Binaries: []string{"prow-controller-manager", "checkconfig", "mkpj", "clonerefs", "initupload", "entrypoint", "sidecar"},
+		Binaries: []string{"prow-controller-manager", "checkconfig", "mkpj", "clonerefs", "initupload", "entrypoint", "sidecar", "deck"},
 		Files:    []string{ProwJobCRDFile}}
+
+	// DeckUI is Deck's front end (bundles, templates, lens files) built
+	// from the Prow module, and the files its templates take from public
+	// CDNs (hack/tools/deck/build.sh). The version is Prow's and a hash of
+	// what decides the build: that script and its two lockfiles.
+	DeckUI = Tool{Name: "deck-ui", Version: "20240619181241-cfb8754e0459-cc2b02a1", Files: []string{"kodata", "assets"}}
 
 	// Pause is the real node's sandbox program (hack/tools/pause); it has
 	// no version of its own, so the start of its source's SHA-256 names it.
@@ -55,7 +61,7 @@ var (
 const ProwJobCRDFile = "prowjob_customresourcedefinition.yaml"
 
 // Tools lists every tool `make tools` builds.
-func Tools() []Tool { return []Tool{Etcd, Kubernetes, Kwok, Prow, Pause, EmuShim, Debian} }
+func Tools() []Tool { return []Tool{Etcd, Kubernetes, Kwok, Prow, Pause, EmuShim, Debian, DeckUI} }
 
 // Dir is where the tool's files live under the tools directory root.
 func (t Tool) Dir(root string) string {

@@ -40,6 +40,20 @@ func TestToolVersionsMatchHackTools(t *testing.T) {
 				}
 				return
 			}
+			if tool.Name == DeckUI.Name {
+				h := sha256.New()
+				for _, f := range []string{"build.sh", "prow-package-lock.json", "assets/package-lock.json"} {
+					b, err := os.ReadFile(filepath.Join("..", "..", "hack", "tools", "deck", f))
+					if err != nil {
+						t.Fatal(err)
+					}
+					h.Write(b)
+				}
+				if got := Prow.Version[len("v0.0.0-"):] + "-" + fmt.Sprintf("%x", h.Sum(nil))[:8]; got != tool.Version {
+					t.Errorf("hack/tools/deck makes deck-ui-%s, pkg/cluster looks for deck-ui-%s", got, tool.Version)
+				}
+				return
+			}
 			if tool.Module == "" {
 				// Keyed by its source, as build.sh does.
 				src, err := os.ReadFile(filepath.Join("..", "..", "hack", "tools", tool.Name, "main.go"))

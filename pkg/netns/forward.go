@@ -50,27 +50,8 @@ func Forward(ctx context.Context, path string, ports []Port, logw io.Writer) err
 		lns = append(lns, ln)
 	}
 	d := Dialer{Path: path}
-	// A namespace named by /proc/PID/ns/net is gone once its holder is:
-	// stop then, so a forwarder whose cluster died (a killed `cluster up`)
-	// does not outlive it.
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := UntilGone(ctx, path, logger)
 	defer cancel()
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, err := os.Stat(path); err != nil {
-					logger.Printf("namespace %s is gone: stopping", path)
-					cancel()
-					return
-				}
-			}
-		}
-	}()
 	var wg sync.WaitGroup
 	for i, ln := range lns {
 		target := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i].Target))
@@ -141,6 +122,34 @@ func pipe(ctx context.Context, a, b net.Conn) {
 	}
 	a.Close()
 	b.Close()
+}
+
+// UntilGone returns a context that ends with ctx or once the namespace at
+// path is gone. A namespace named by /proc/PID/ns/net is gone once its
+// holder is: a server into it (the forwarder, Deck's proxy) then stops by
+// itself, so that it does not outlive its cluster (after a killed
+// `cluster up`). logger says why it stopped; nil says nothing.
+func UntilGone(ctx context.Context, path string, logger *log.Logger) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := os.Stat(path); err != nil {
+					if logger != nil {
+						logger.Printf("namespace %s is gone: stopping", path)
+					}
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
 }
 
 // ParsePorts reads forwards written as HOST=TARGET (Port.String).

@@ -168,6 +168,7 @@ func TestRealNode(t *testing.T) {
 	state, kube := upRealNode(t)
 	t.Run("pods", func(t *testing.T) { testPods(t, state, kube) })
 	t.Run("decorated jobs", func(t *testing.T) { testDecoratedJobs(t, state) })
+	t.Run("deck", func(t *testing.T) { testDeck(t, state) })
 }
 
 // The real node runs a pod's command: its exit code decides the phase and
@@ -259,10 +260,16 @@ func newDecoratedJobs(t testing.TB, state *State) *decoratedJobs {
 // name, writes a JUnit and exits with exit.
 func (d *decoratedJobs) create(t testing.TB, name string, exit int) string {
 	t.Helper()
-	script := fmt.Sprintf(`echo "output of %s"
+	return d.createScript(t, name, fmt.Sprintf(`echo "output of %s"
 mkdir -p "$ARTIFACTS"
 printf '<testsuite name="s" tests="1"><testcase name="c"/></testsuite>\n' > "$ARTIFACTS/junit_%s.xml"
-exit %d`, name, name, exit)
+exit %d`, name, name, exit))
+}
+
+// createScript makes the ProwJob of a decorated periodic that runs script
+// with bash.
+func (d *decoratedJobs) createScript(t testing.TB, name, script string) string {
+	t.Helper()
 	p := config.Periodic{Interval: "24h", JobBase: config.JobBase{
 		Name:          name,
 		UtilityConfig: config.UtilityConfig{Decorate: ptr(true)},

@@ -9,12 +9,16 @@
 // those URLs in every HTML page Deck sends (one table, below) and serves
 // what they name: the CDN files from their npm packages (`make tools`), and
 // artifacts from the cluster's GCS emulator. Deck itself is unmodified.
+//
+// This Deck draws its job list once per page load; the proxy adds a small
+// script to the job lists (live.js) that redraws them as jobs change.
 package deckproxy
 
 import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,7 +40,18 @@ const (
 	AssetsPath = "/prowctl/assets/"
 	GCSPath    = "/prowctl/gcs/"
 	HealthPath = "/prowctl/healthz"
+	LivePath   = "/prowctl/live.js"
 )
+
+// live is the job lists' live refresh (see the file): Deck's pages that
+// load prowjobs.js get it.
+//
+//go:embed live.js
+var live []byte
+
+// liveMarker is in the pages live.js refreshes; the script tag goes before
+// the page's end.
+const liveMarker = `src="prowjobs.js?var=allBuilds`
 
 // HealthBody is what HealthPath answers, so a check tells the proxy from
 // another server on its port.
@@ -52,10 +67,17 @@ var rewrites = []struct{ from, to string }{
 	{"https://storage.googleapis.com/", GCSPath},
 }
 
-// Rewrite replaces the outside URLs of an HTML page with the proxy's.
+// Rewrite replaces the outside URLs of an HTML page with the proxy's, and
+// adds the live refresh to job lists.
 func Rewrite(page []byte) []byte {
 	for _, r := range rewrites {
 		page = bytes.ReplaceAll(page, []byte(r.from), []byte(r.to))
+	}
+	if bytes.Contains(page, []byte(liveMarker)) {
+		if i := bytes.LastIndex(page, []byte("</body>")); i >= 0 {
+			tag := []byte(`<script type="text/javascript" src="` + LivePath + `"></script>` + "\n")
+			page = append(page[:i:i], append(tag, page[i:]...)...)
+		}
 	}
 	return page
 }
@@ -95,6 +117,10 @@ func Handler(o Options) (http.Handler, error) {
 	mux.Handle(AssetsPath, http.StripPrefix(AssetsPath, http.FileServer(http.Dir(o.Assets))))
 	mux.Handle(GCSPath, gcsHandler(transport, o.GCS))
 	mux.HandleFunc(HealthPath, func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, HealthBody) })
+	mux.HandleFunc(LivePath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Write(live)
+	})
 	mux.Handle("/", deck)
 	return mux, nil
 }

@@ -2,10 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/e2e"
 	"github.com/prowctl/prowctl/pkg/e2e/steps"
 	"github.com/prowctl/prowctl/pkg/iostreams"
@@ -31,12 +38,18 @@ local periodic-style build writing to ./_artifacts.`,
 type E2ERunOptions struct {
 	IO *iostreams.IOStreams
 	e2e.Invocation
+	// GCS says where gs:// uploads go: "auto", "google" or an emulator's
+	// http://HOST:PORT; ClusterDir is the personal cluster "auto" looks for.
+	GCS        string
+	ClusterDir string
+	// Getenv reads the environment (STORAGE_EMULATOR_HOST).
+	Getenv func(string) string
 }
 
 // newE2ERunOptions returns the options before flags are parsed: prowctl's
 // own step kinds.
 func newE2ERunOptions(streams *iostreams.IOStreams) *E2ERunOptions {
-	return &E2ERunOptions{IO: streams, Invocation: e2e.Invocation{Kinds: steps.Builtin()}}
+	return &E2ERunOptions{IO: streams, Invocation: e2e.Invocation{Kinds: steps.Builtin()}, Getenv: os.Getenv}
 }
 
 func addE2EFlags(cmd *cobra.Command, o *E2ERunOptions, step bool) {
@@ -44,7 +57,9 @@ func addE2EFlags(cmd *cobra.Command, o *E2ERunOptions, step bool) {
 	fs.StringVar(&o.Pipeline, "pipeline", e2e.DefaultPipeline, "pipeline spec")
 	fs.StringVar(&o.Artifacts, "artifacts", "", "artifacts directory (default $ARTIFACTS, else ./_artifacts)")
 	fs.StringVar(&o.Upload, "upload", "", "upload results to gs://BUCKET[/prefix], s3://BUCKET[/prefix] or a directory (used by upload steps)")
-	markPaths(cmd, "pipeline", "artifacts", "upload")
+	fs.StringVar(&o.GCS, "gcs", "auto", "where gs:// uploads go: auto (the personal cluster's GCS emulator when it is up, else Google's), google, or an emulator's http://HOST:PORT")
+	fs.StringVar(&o.ClusterDir, "cluster-dir", cluster.DefaultDir(), "the personal cluster --gcs auto looks for")
+	markPaths(cmd, "pipeline", "artifacts", "upload", "cluster-dir")
 	if step {
 		return
 	}
@@ -121,6 +136,11 @@ func runE2E(ctx context.Context, o *E2ERunOptions) error {
 	defer shutdown.Hold(ctx, e2eGrace(o.GracePeriod))()
 	inv := o.Invocation
 	inv.Out, inv.TTY = o.IO.Out, o.IO.OutTTY
+	store, err := e2eStore(ctx, o)
+	if err != nil {
+		return err
+	}
+	inv.Store = store
 	rep, err := e2e.Invoke(ctx, inv)
 	if err != nil {
 		return err
@@ -129,6 +149,43 @@ func runE2E(ctx context.Context, o *E2ERunOptions) error {
 		return e2eFailedError{}
 	}
 	return nil
+}
+
+// e2eStore works out where gs:// uploads go. With --gcs auto, a run on
+// the machine of a personal cluster uploads to its emulator, where its Deck
+// shows the run: the gs:// path is the one a Prow job would use, and nothing
+// leaves the machine by surprise.
+func e2eStore(ctx context.Context, o *E2ERunOptions) (e2e.Store, error) {
+	switch {
+	case o.GCS == "google":
+		return e2e.Store{}, nil
+	case o.GCS == "auto":
+	default:
+		u, err := url.Parse(o.GCS)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return e2e.Store{}, usageErrorf("--gcs %q: want auto, google or http://HOST:PORT", o.GCS)
+		}
+		return e2e.Store{GCSEndpoint: strings.TrimSuffix(o.GCS, "/")}, nil
+	}
+	bucket, ok := strings.CutPrefix(o.Upload, "gs://")
+	if !ok || o.Getenv("STORAGE_EMULATOR_HOST") != "" {
+		// Not GCS, or the storage client's own emulator setting.
+		return e2e.Store{}, nil
+	}
+	bucket, _, _ = strings.Cut(bucket, "/")
+	store, buckets, err := steps.PersonalStore(ctx, o.ClusterDir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(o.IO.ErrOut, "upload: no personal cluster to upload to (%v): gs:// is Google's GCS\n", err)
+		}
+		return e2e.Store{}, nil
+	}
+	if !slices.Contains(buckets, bucket) {
+		return e2e.Store{}, fmt.Errorf("--upload %s: the personal cluster's GCS emulator (%s) has no bucket %q (it has %s; the Prow config's plank.default_decoration_configs name them); --gcs google uploads to Google's GCS",
+			o.Upload, store.GCSEndpoint, bucket, strings.Join(buckets, ", "))
+	}
+	fmt.Fprintf(o.IO.ErrOut, "upload: gs:// goes to the personal cluster's GCS emulator at %s (--gcs google for Google's)\n", store.GCSEndpoint)
+	return store, nil
 }
 
 // E2EGraphOptions are the flags of `prowctl e2e graph`.

@@ -22,6 +22,7 @@ func newCmdsProwJob(f *Factory) []*cobra.Command {
 		newCmdWatch(f, nil),
 		newCmdGet(f, nil),
 		newCmdLogs(f, nil),
+		newCmdOpen(f, nil),
 	}
 }
 

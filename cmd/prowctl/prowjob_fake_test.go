@@ -29,6 +29,8 @@ type fakeCluster struct {
 	cs        *fake.Clientset
 	kube      *kubefake.Clientset
 	connected []prowjob.ConnectOptions
+	// deck is the Deck the cluster's kubeconfig records.
+	deck string
 }
 
 func newFakeCluster(objs ...runtime.Object) *fakeCluster {
@@ -45,7 +47,7 @@ func (fc *fakeCluster) factory(streams *iostreams.IOStreams) *Factory {
 			if ns == "" {
 				ns = o.DefaultNamespace
 			}
-			return &prowjob.Client{ProwJobs: fc.cs.ProwV1().ProwJobs(ns), Kube: fc.kube, Namespace: ns, Context: "fake"}, nil
+			return &prowjob.Client{ProwJobs: fc.cs.ProwV1().ProwJobs(ns), Kube: fc.kube, Namespace: ns, Context: "fake", DeckURL: fc.deck}, nil
 		},
 	}
 }

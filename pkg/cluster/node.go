@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prowctl/prowctl/pkg/atomicfile"
+	"github.com/prowctl/prowctl/pkg/deckproxy"
 	"github.com/prowctl/prowctl/pkg/netns"
 	"github.com/prowctl/prowctl/pkg/process"
 )
@@ -527,10 +528,13 @@ func forwarderComponent() Component {
 	}
 	return Component{
 		Name: ForwarderName, Self: true,
-		Needs: needs,
+		// After Deck's proxy, whose address the kubeconfig records
+		// (WithoutDeck drops the need).
+		Needs: append(needs, DeckProxyName),
 		Ports: ports,
 		// The host's kubeconfig: the components' one, at the forwarder's
-		// port.
+		// port, with Deck's address for `prowctl open` and the URLs
+		// mkpj --create prints.
 		Setup: func(ctx context.Context, e *Env) error {
 			cfg, err := clientcmd.LoadFromFile(e.componentKubeconfig())
 			if err != nil {
@@ -538,6 +542,11 @@ func forwarderComponent() Component {
 			}
 			for _, c := range cfg.Clusters {
 				c.Server = "https://" + e.Addr(ForwarderName, APIServerName)
+			}
+			if e.Port(DeckProxyName, "http") != 0 {
+				if err := deckproxy.SetKubeconfigURL(cfg, "http://"+e.Addr(DeckProxyName, "http")+"/"); err != nil {
+					return err
+				}
 			}
 			b, err := clientcmd.Write(*cfg)
 			if err != nil {

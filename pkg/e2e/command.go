@@ -36,7 +36,10 @@ type Invocation struct {
 	Parallelism int
 	GracePeriod time.Duration
 	Upload      string
-	Artifacts   string
+	// Store is where gs:// uploads go and which Deck shows them (zero:
+	// Google's GCS, or $STORAGE_EMULATOR_HOST).
+	Store     Store
+	Artifacts string
 	// Step, when set, runs that one step alone: no dependencies, no
 	// finalizers, no results files; state is read and written as usual.
 	Step string
@@ -77,6 +80,7 @@ func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
 		Parallelism: inv.Parallelism,
 		GracePeriod: inv.GracePeriod,
 		Upload:      inv.Upload,
+		Store:       inv.Store,
 		Results:     inv.Step == "",
 		Out:         inv.Out,
 		TTY:         inv.TTY && inv.Step == "",

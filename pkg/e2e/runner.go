@@ -36,6 +36,8 @@ type Options struct {
 	GracePeriod time.Duration
 	// Upload is the destination the upload kind uses ("" for its own).
 	Upload string
+	// Store is where gs:// destinations go and which Deck shows them.
+	Store Store
 	// Results writes started.json, finished.json, junit_e2e-steps.xml and
 	// build-log.txt into Artifacts; off for a single step run by hand.
 	Results bool
@@ -295,6 +297,7 @@ func (r *runner) env(n *node, log io.Writer) *Env {
 		Runner:    o.Runner,
 		Environ:   environ,
 		Upload:    o.Upload,
+		Store:     o.Store,
 		exits:     r.exits,
 	}
 	return env

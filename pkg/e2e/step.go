@@ -118,6 +118,8 @@ type Env struct {
 	// Upload is where the run uploads its results ("" for none): a
 	// gs://bucket[/prefix], s3://bucket[/prefix] or local directory.
 	Upload string
+	// Store is where gs:// destinations go and which Deck shows them.
+	Store Store
 	// Results is, for a ResultsStep, the run's report as written to
 	// finished.json and the JUnit report just before the step started; nil
 	// for other steps and when the run writes no results (one step run by

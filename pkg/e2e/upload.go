@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/option"
 	"gopkg.in/yaml.v3"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/gcsupload"
@@ -36,8 +38,45 @@ type UploadOptions struct {
 	PathStrategy, DefaultOrg, DefaultRepo string
 	// GCSCredentialsFile, S3CredentialsFile as Prow's gcsupload takes them.
 	GCSCredentialsFile, S3CredentialsFile string
+	// GCSEndpoint is the address (http://HOST:PORT) of a GCS emulator that
+	// gs:// destinations go to; "" is Google's (or $STORAGE_EMULATOR_HOST,
+	// which the storage client reads itself).
+	GCSEndpoint string
 	// Opener overrides the storage client (tests).
 	Opener pkgio.Opener
+}
+
+// Store says where a run's gs:// uploads go and where they can be seen: the
+// personal cluster's GCS emulator and its Deck, or (the zero Store) Google's
+// GCS and no Deck.
+type Store struct {
+	GCSEndpoint string
+	// Deck is the address of a Deck whose Spyglass reads GCSEndpoint.
+	Deck string
+}
+
+// Uploaded is what Upload wrote.
+type Uploaded struct {
+	// Bucket is gs://NAME, s3://NAME or the local directory.
+	Bucket string
+	// Base is the path of the build, History that of the job's builds
+	// (where latest-build.txt is): what Spyglass and job history read.
+	Base, History string
+	// Keys are the object keys written, sorted.
+	Keys []string
+}
+
+// SpyglassURL is the build's page in deck, HistoryURL its job's history
+// ("" for a store Deck cannot read).
+func (u *Uploaded) SpyglassURL(deck string) string { return u.deckURL(deck, "view", u.Base) }
+func (u *Uploaded) HistoryURL(deck string) string  { return u.deckURL(deck, "job-history", u.History) }
+
+func (u *Uploaded) deckURL(deck, page, p string) string {
+	scheme, bucket, ok := strings.Cut(u.Bucket, "://")
+	if deck == "" || !ok || p == "" {
+		return ""
+	}
+	return strings.TrimSuffix(deck, "/") + "/" + page + "/" + scheme + "/" + bucket + "/" + p
 }
 
 // top-level files of the artifacts directory that sit next to artifacts/.
@@ -47,20 +86,32 @@ var topLevelFiles = []string{BuildLogFile, prowapi.StartedStatusFile, prowapi.Fi
 // BASE/{build-log.txt,started.json,finished.json,artifacts/...} with BASE the
 // path Prow's gcsupload computes for the job spec, plus latest-build.txt and,
 // for presubmits, the pr-logs/directory alias file. Writes go through Prow's
-// pkg/io opener. It returns the object keys written, sorted.
-func Upload(ctx context.Context, o UploadOptions) ([]string, error) {
+// pkg/io opener.
+func Upload(ctx context.Context, o UploadOptions) (*Uploaded, error) {
 	bucket, prefix, local, err := parseDest(o.Dest)
 	if err != nil {
 		return nil, err
 	}
 	opener := o.Opener
 	if opener == nil {
-		if local {
+		switch {
+		case local:
 			// Local paths need no storage client; building a GCS one would go
 			// looking for cloud credentials.
 			opener = pkgio.NewGCSOpener(nil)
-		} else if opener, err = pkgio.NewOpener(ctx, o.GCSCredentialsFile, o.S3CredentialsFile); err != nil {
-			return nil, fmt.Errorf("upload: %w", err)
+		case o.GCSEndpoint != "" && strings.HasPrefix(bucket, "gs://"):
+			// As the storage client does for $STORAGE_EMULATOR_HOST, without
+			// setting a variable of the whole process.
+			client, err := storage.NewClient(ctx, option.WithEndpoint(strings.TrimSuffix(o.GCSEndpoint, "/")+"/storage/v1/"), option.WithoutAuthentication())
+			if err != nil {
+				return nil, fmt.Errorf("upload: %w", err)
+			}
+			defer client.Close()
+			opener = pkgio.NewGCSOpener(client)
+		default:
+			if opener, err = pkgio.NewOpener(ctx, o.GCSCredentialsFile, o.S3CredentialsFile); err != nil {
+				return nil, fmt.Errorf("upload: %w", err)
+			}
 		}
 	}
 	gcsConfig := &prowapi.GCSConfiguration{PathStrategy: prowapi.PathStrategyExplicit}
@@ -119,7 +170,11 @@ func Upload(ctx context.Context, o UploadOptions) ([]string, error) {
 		first = append(first, target{key: alias, data: []byte(link),
 			opts: pkgio.WriterOptions{Metadata: map[string]string{"x-goog-meta-link": link}}})
 	}
+	up := &Uploaded{Bucket: bucket, Base: base}
 	for _, latest := range gcs.LatestBuildForSpec(o.Job, builder) {
+		if up.History == "" {
+			up.History = strings.TrimSuffix(path.Dir(latest), "/")
+		}
 		dir, file := path.Split(latest)
 		name, opts := gcs.WriterOptionsFromFileName(file)
 		last = append(last, target{key: path.Join(dir, name), data: []byte(o.Job.BuildID), opts: opts})
@@ -146,7 +201,6 @@ func Upload(ctx context.Context, o UploadOptions) ([]string, error) {
 		}
 		return nil
 	}
-	var keys []string
 	for _, batch := range [][]target{first, last} {
 		var (
 			wg   sync.WaitGroup
@@ -166,7 +220,7 @@ func Upload(ctx context.Context, o UploadOptions) ([]string, error) {
 				if err != nil {
 					errs = append(errs, err)
 				} else {
-					keys = append(keys, t.key)
+					up.Keys = append(up.Keys, t.key)
 				}
 			}()
 		}
@@ -175,8 +229,8 @@ func Upload(ctx context.Context, o UploadOptions) ([]string, error) {
 			return nil, errors.Join(errs...)
 		}
 	}
-	sort.Strings(keys)
-	return keys, nil
+	sort.Strings(up.Keys)
+	return up, nil
 }
 
 // parseDest splits a destination into the bucket URL (or absolute local
@@ -272,18 +326,24 @@ func (s *UploadStep) Run(ctx context.Context, env *Env) error {
 	if rep := env.Results; rep != nil {
 		fmt.Fprintf(env.Log, "uploading the record of %d steps, %s so far\n", len(rep.Results), rep.Result())
 	}
-	keys, err := Upload(ctx, UploadOptions{
-		Dest: dest, Job: env.Job, Artifacts: env.Artifacts,
+	up, err := Upload(ctx, UploadOptions{
+		Dest: dest, Job: env.Job, Artifacts: env.Artifacts, GCSEndpoint: env.Store.GCSEndpoint,
 		PathStrategy: s.settings.PathStrategy, DefaultOrg: s.settings.DefaultOrg, DefaultRepo: s.settings.DefaultRepo,
 		GCSCredentialsFile: s.settings.GCSCredentialsFile, S3CredentialsFile: s.settings.S3CredentialsFile,
 	})
 	if err != nil {
 		return err
 	}
-	bucket, _, _, _ := parseDest(dest)
-	fmt.Fprintf(env.Log, "uploaded %d objects to %s\n", len(keys), bucket)
-	for _, k := range keys {
+	where := up.Bucket
+	if env.Store.GCSEndpoint != "" && strings.HasPrefix(where, "gs://") {
+		where += " (GCS emulator " + env.Store.GCSEndpoint + ")"
+	}
+	fmt.Fprintf(env.Log, "uploaded %d objects to %s\n", len(up.Keys), where)
+	for _, k := range up.Keys {
 		fmt.Fprintf(env.Log, "  %s\n", k)
+	}
+	if u := up.SpyglassURL(env.Store.Deck); u != "" {
+		fmt.Fprintf(env.Log, "Spyglass: %s\njob history: %s\n", u, up.HistoryURL(env.Store.Deck))
 	}
 	return nil
 }

@@ -87,10 +87,11 @@ func TestUploadLocalDir(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dest := t.TempDir()
-			keys, err := Upload(context.Background(), UploadOptions{Dest: dest, Job: tt.spec, Artifacts: artifactsFixture(t)})
+			up, err := Upload(context.Background(), UploadOptions{Dest: dest, Job: tt.spec, Artifacts: artifactsFixture(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
+			keys := up.Keys
 			got := map[string]string{}
 			err = filepath.WalkDir(dest, func(p string, d os.DirEntry, err error) error {
 				if err != nil || d.IsDir() {
@@ -194,6 +195,45 @@ func TestUploadGCS(t *testing.T) {
 			names = append(names, o.Name)
 		}
 		t.Errorf("%d objects in the bucket, want %d: %v", len(objs), want, names)
+	}
+}
+
+// TestUploadGCSEndpoint uploads to an emulator named in the options, as
+// `e2e run` does for the personal cluster's, with no variable of the process
+// set, and says where Deck shows the build.
+func TestUploadGCSEndpoint(t *testing.T) {
+	server, err := fakestorage.NewServerWithOptions(fakestorage.Options{Host: "127.0.0.1", Scheme: "http"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Stop()
+	server.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "tf-k8s-prow-artifacts"})
+	t.Setenv("STORAGE_EMULATOR_HOST", "")
+	spec := periodicSpec()
+	up, err := Upload(context.Background(), UploadOptions{Dest: "gs://tf-k8s-prow-artifacts", Job: spec, Artifacts: artifactsFixture(t), GCSEndpoint: server.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "logs/" + spec.Job + "/" + spec.BuildID
+	if up.Bucket != "gs://tf-k8s-prow-artifacts" || up.Base != base || up.History != "logs/"+spec.Job {
+		t.Errorf("uploaded to %s: base %q, history %q", up.Bucket, up.Base, up.History)
+	}
+	if obj, err := server.GetObject("tf-k8s-prow-artifacts", "logs/"+spec.Job+"/latest-build.txt"); err != nil || string(obj.Content) != spec.BuildID {
+		t.Errorf("latest-build.txt: %v %q", err, obj.Content)
+	}
+	if _, err := server.GetObject("tf-k8s-prow-artifacts", base+"/finished.json"); err != nil {
+		t.Errorf("finished.json: %v", err)
+	}
+	for _, tc := range []struct{ deck, view, history string }{
+		{"http://127.0.0.1:9/", "http://127.0.0.1:9/view/gs/tf-k8s-prow-artifacts/" + base, "http://127.0.0.1:9/job-history/gs/tf-k8s-prow-artifacts/logs/" + spec.Job},
+		{"", "", ""},
+	} {
+		if got := up.SpyglassURL(tc.deck); got != tc.view {
+			t.Errorf("SpyglassURL(%q) = %q, want %q", tc.deck, got, tc.view)
+		}
+		if got := up.HistoryURL(tc.deck); got != tc.history {
+			t.Errorf("HistoryURL(%q) = %q, want %q", tc.deck, got, tc.history)
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/prow/pkg/client/clientset/versioned"
 	prowv1 "sigs.k8s.io/prow/pkg/client/clientset/versioned/typed/prowjobs/v1"
 
+	"github.com/prowctl/prowctl/pkg/deckproxy"
 	"github.com/prowctl/prowctl/pkg/redact"
 )
 
@@ -38,6 +39,9 @@ type Client struct {
 	Kubeconfig string
 	// RequestTimeout bounds each request that is not a watch.
 	RequestTimeout time.Duration
+	// DeckURL is the cluster's Deck as its kubeconfig records it (see
+	// DeckExtension), or "".
+	DeckURL string
 }
 
 // ConnectOptions say which cluster and namespace to use.
@@ -115,7 +119,7 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("context %s: %w", contextName, err)
 	}
-	return &Client{ProwJobs: cs.ProwV1().ProwJobs(ns), Kube: kube, Namespace: ns, Context: contextName, Kubeconfig: o.Kubeconfig, RequestTimeout: timeout}, nil
+	return &Client{ProwJobs: cs.ProwV1().ProwJobs(ns), Kube: kube, Namespace: ns, Context: contextName, Kubeconfig: o.Kubeconfig, RequestTimeout: timeout, DeckURL: deckproxy.KubeconfigURL(&raw, contextName)}, nil
 }
 
 func checkCRD(ctx context.Context, cfg *rest.Config, contextName string, timeout time.Duration) error {

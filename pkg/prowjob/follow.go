@@ -9,6 +9,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+
+	"github.com/prowctl/prowctl/pkg/redact"
 )
 
 // FollowOptions say where Follow and Submit print and how long they wait.
@@ -97,6 +99,9 @@ func Submit(ctx context.Context, c *Client, pj *prowapi.ProwJob, o SubmitOptions
 		return nil, err
 	}
 	fmt.Fprintf(o.Out, "prowjob.prow.k8s.io/%s created in %s (job %s)\n", created.Name, c.where(), created.Spec.Job)
+	if u := c.JobURL(created); u != "" {
+		fmt.Fprintf(o.Out, "Deck: %s\n", redact.String(u))
+	}
 	if !o.Wait {
 		fmt.Fprintf(o.Out, "follow it with: prowctl watch %s%s\n", created.Name, c.flags())
 		return created, nil

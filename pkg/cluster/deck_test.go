@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prowctl/prowctl/internal/browser"
+	"github.com/prowctl/prowctl/pkg/deckproxy"
 )
 
 var screenshots = flag.String("screenshots", "", "save the Deck pages the README shows (deck.png, spyglass.png) in this directory")
@@ -24,6 +26,14 @@ var screenshots = flag.String("screenshots", "", "save the Deck pages the README
 func testDeck(t *testing.T, state *State) {
 	d := newDecoratedJobs(t, state)
 	deck := "http://" + state.HostAddr(DeckProxyName, "http")
+	// What `prowctl open` and mkpj --create read.
+	kc, err := clientcmd.LoadFromFile(state.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deckproxy.KubeconfigURL(kc, ContextName); got != deck+"/" {
+		t.Errorf("the kubeconfig records Deck at %q, want %q", got, deck+"/")
+	}
 	b := browser.New(t)
 
 	t.Run("job list updates live", func(t *testing.T) {

@@ -40,7 +40,7 @@ var (
 	// from the Prow module, and the files its templates take from public
 	// CDNs (hack/tools/deck/build.sh). The version is Prow's and a hash of
 	// what decides the build: that script and its two lockfiles.
-	DeckUI = Tool{Name: "deck-ui", Version: "20240619181241-cfb8754e0459-cc2b02a1", Files: []string{"kodata", "assets"}}
+	DeckUI = Tool{Name: "deck-ui", Version: "20240619181241-cfb8754e0459-8d8f0021", Files: []string{"kodata", "assets"}}
 
 	// Pause is the real node's sandbox program (hack/tools/pause); it has
 	// no version of its own, so the start of its source's SHA-256 names it.

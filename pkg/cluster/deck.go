@@ -170,9 +170,12 @@ func deckComponent() Component {
 			}
 		},
 		// Deck's GCS client honours the emulator's address; it needs no
-		// credentials then.
+		// credentials then. The node's address, not 127.0.0.1: the client
+		// reads objects at HOST/BUCKET/OBJECT, which the emulator serves
+		// only for the host name it was given as public (listing works
+		// with any, so a wrong one shows as lenses with empty files).
 		Environ: func(e *Env) []string {
-			return []string{"STORAGE_EMULATOR_HOST=http://" + e.Addr(GCSName, "http")}
+			return []string{"STORAGE_EMULATOR_HOST=http://" + net.JoinHostPort(nodeIP, strconv.Itoa(e.Port(GCSName, "http")))}
 		},
 		Ready: func(ctx context.Context, e *Env) error {
 			if err := prowHealthReady(ctx, e, DeckName); err != nil {

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,8 +36,9 @@ func testDeck(t *testing.T, state *State) {
 	b := browser.New(t)
 
 	t.Run("job list updates live", func(t *testing.T) {
-		// Long enough to be seen pending.
-		name := d.createScript(t, "deck-live", `echo "output of deck-live"; sleep 6`)
+		// Deck reloads its list of ProwJobs every 30 s (a constant of
+		// Prow's pkg/deck/jobs): a job seen pending must run that long.
+		name := d.createScript(t, "deck-live", `echo "output of deck-live"; sleep 32`)
 		if err := b.Do(30*time.Second, chromedp.Navigate(deck+"/?job=deck-live")); err != nil {
 			t.Fatal(err)
 		}
@@ -46,11 +46,14 @@ func testDeck(t *testing.T, state *State) {
 		if _, err := browser.Eval[int](b, `window.prowctlTestMark = 7`); err != nil {
 			t.Fatal(err)
 		}
-		row := `document.querySelector('#builds tbody tr i.state.%s')`
-		if err := b.WaitFor("the job's row, pending", `(`+fmt.Sprintf(row, "pending")+` || `+fmt.Sprintf(row, "triggered")+`) !== null`, 30*time.Second); err != nil {
+		// The state icon of the job's row (the table lists other jobs
+		// too until the list knows this one).
+		icon := `[...document.querySelectorAll('#builds tbody tr')].find(r => r.textContent.includes('deck-live'))?.querySelector('i.state')`
+		state := `(` + icon + `?.className ?? "")`
+		if err := b.WaitFor("the job's row, pending", `/\b(pending|triggered)\b/.test(`+state+`)`, 45*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.WaitFor("the row to turn to success", fmt.Sprintf(row, "success")+` !== null`, 90*time.Second); err != nil {
+		if err := b.WaitFor("the row to turn to success", `/\bsuccess\b/.test(`+state+`)`, 90*time.Second); err != nil {
 			pj := d.wait(t, name, time.Second)
 			t.Fatalf("%v (the ProwJob is %s)", err, pj.Status.State)
 		}
@@ -59,7 +62,7 @@ func testDeck(t *testing.T, state *State) {
 		}
 		// A Material icon drawn from its font is one glyph, 24 px wide;
 		// without the font it is the word "check_circle".
-		width, err := browser.Eval[float64](b, fmt.Sprintf(row, "success")+`.getBoundingClientRect().width`)
+		width, err := browser.Eval[float64](b, icon+`.getBoundingClientRect().width`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +98,9 @@ exit 1`)
 			"buildlog": "output of deck-fail",
 			"junit":    "TestTFJobRecoversFromEviction",
 		} {
-			body := `document.querySelector('iframe[data-lens-name="` + lens + `"]')?.contentDocument?.body?.textContent ?? ""`
+			// Its visible text: innerText leaves out scripts and hidden
+			// templates, which name what a lens might show.
+			body := `(document.querySelector('iframe[data-lens-name="` + lens + `"]')?.contentDocument?.body?.innerText ?? "")`
 			if err := b.WaitFor("the "+lens+" lens to show "+strconv.Quote(want), body+`.includes(`+strconv.Quote(want)+`)`, 30*time.Second); err != nil {
 				text, _ := browser.Eval[string](b, body)
 				t.Errorf("%v; it shows:\n%.2000s", err, text)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -89,19 +88,22 @@ func runOpen(ctx context.Context, o *OpenOptions) error {
 	return nil
 }
 
-// openInBrowser hands target to the desktop's opener, when there is one.
+// openInBrowser hands target to the desktop's opener, when there is one
+// ($DISPLAY or $WAYLAND_DISPLAY, and xdg-open).
 func openInBrowser(ctx context.Context, o *OpenOptions, target string) error {
 	// status.url is anyone's to set: hand the opener nothing but a web
 	// address (not file: or a command of some handler).
 	if u, err := url.Parse(target); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return fmt.Errorf("%s is not an http(s) address", redact.String(target))
 	}
+	// No desktop (a server, a container, ssh) is the usual case, not an
+	// error: the address is printed.
 	if o.Getenv("DISPLAY") == "" && o.Getenv("WAYLAND_DISPLAY") == "" {
-		return errors.New("no desktop ($DISPLAY and $WAYLAND_DISPLAY are empty)")
+		return nil
 	}
 	opener, err := o.LookPath("xdg-open")
 	if err != nil {
-		return errors.New("no xdg-open in $PATH")
+		return nil
 	}
 	// xdg-open hands over to the browser and returns; one that hangs is
 	// not waited for long.

@@ -79,6 +79,11 @@ func servedConfigComponent() Component {
 			}
 			return atomicfile.Write(e.servedConfig(), served, 0o644)
 		},
+		// Healthy while plank and Deck can read it.
+		Ready: func(ctx context.Context, e *Env) error {
+			_, err := os.Stat(e.servedConfig())
+			return err
+		},
 		Endpoint: func(e *Env) string { return e.servedConfig() },
 	}
 }

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/prowctl/prowctl/internal/browser"
 	"github.com/prowctl/prowctl/pkg/deckproxy"
+	"github.com/prowctl/prowctl/pkg/e2e"
 )
 
 var screenshots = flag.String("screenshots", "", "save the Deck pages the README shows (deck.png, spyglass.png) in this directory")
@@ -107,6 +110,45 @@ exit 1`)
 			}
 		}
 		save(t, b, "spyglass")
+	})
+
+	t.Run("e2e upload opens in job history", func(t *testing.T) {
+		// What `prowctl e2e run --upload gs://…` does on this machine.
+		artifacts := t.TempDir()
+		now := time.Now().Unix()
+		for name, body := range map[string]string{
+			"started.json":  fmt.Sprintf(`{"timestamp": %d}`, now-30),
+			"finished.json": fmt.Sprintf(`{"timestamp": %d, "passed": true, "result": "SUCCESS"}`, now),
+			"build-log.txt": "output of the e2e run\n",
+		} {
+			if err := os.WriteFile(filepath.Join(artifacts, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		up, err := e2e.Upload(context.Background(), e2e.UploadOptions{
+			Dest: "gs://" + d.bucket,
+			Job:  e2e.LocalJobSpec("local-e2e-deck", "20261202031012"), Artifacts: artifacts,
+			GCSEndpoint: d.gcsBase,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Do(30*time.Second, chromedp.Navigate(up.HistoryURL(deck+"/"))); err != nil {
+			t.Fatal(err)
+		}
+		// The history table links the build to its Spyglass page.
+		link := `document.querySelector('a[href$="/local-e2e-deck/20261202031012"]')`
+		if err := b.WaitFor("the build in the job's history", link+` !== null`, 30*time.Second); err != nil {
+			text, _ := browser.Eval[string](b, `document.body.innerText`)
+			t.Fatalf("%v; the page shows:\n%.2000s", err, text)
+		}
+		if err := b.Do(30*time.Second, chromedp.Navigate(up.SpyglassURL(deck+"/"))); err != nil {
+			t.Fatal(err)
+		}
+		body := `(document.querySelector('iframe[data-lens-name="buildlog"]')?.contentDocument?.body?.innerText ?? "")`
+		if err := b.WaitFor("the build log lens", body+`.includes("output of the e2e run")`, 30*time.Second); err != nil {
+			t.Error(err)
+		}
 	})
 
 	if foreign := b.ForeignRequests(); len(foreign) > 0 {

@@ -476,8 +476,8 @@ func hasProcess(s *State, component string) bool {
 }
 
 // BenchmarkRealNodeUp measures `cluster up --node real` from nothing to
-// ready: the node Ready, its images imported, the ProwJob CRD established
-// (target 15 s); and Down.
+// ready: the node Ready, its images imported, the ProwJob CRD established,
+// Deck serving (target 20 s); and Down.
 func BenchmarkRealNodeUp(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Fatal("a real node needs root")

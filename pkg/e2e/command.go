@@ -114,6 +114,12 @@ func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
 			os.Remove(filepath.Join(artifacts, f))
 		}
 		os.RemoveAll(filepath.Join(artifacts, StepLogDir))
+		// The JUnit reports steps collected: Spyglass would show an
+		// earlier build's tests as this one's.
+		old, _ := filepath.Glob(filepath.Join(artifacts, "junit_*.xml"))
+		for _, f := range old {
+			os.Remove(f)
+		}
 	}
 	return Run(ctx, p, opts)
 }

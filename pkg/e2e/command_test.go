@@ -75,7 +75,12 @@ func TestInvokeLocalDefaultsAndStepByStep(t *testing.T) {
 		t.Error("e2e step wrote finished.json")
 	}
 
-	// A whole run again starts a new build with fresh state.
+	// A whole run again starts a new build with fresh state, and none of
+	// the last build's JUnit reports (its upload would show them as its own).
+	stale := filepath.Join(art, "junit_operator.xml")
+	if err := os.WriteFile(stale, []byte("<testsuite/>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	inv.Step = ""
 	rep, err = Invoke(context.Background(), inv)
 	if err != nil {
@@ -83,6 +88,9 @@ func TestInvokeLocalDefaultsAndStepByStep(t *testing.T) {
 	}
 	if rep.Job.BuildID != "20261125130000" {
 		t.Errorf("fresh run kept build %s", rep.Job.BuildID)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("a fresh run kept the last build's junit_operator.xml")
 	}
 
 	if _, err := Invoke(context.Background(), Invocation{Pipeline: "e2e.yaml", Kinds: CoreKinds(), Step: "nope", Getenv: envOf(nil)}); err == nil ||

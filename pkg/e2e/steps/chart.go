@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"gopkg.in/yaml.v3"
@@ -81,12 +82,18 @@ func (b *buildChartStep) Run(ctx context.Context, env *e2e.Env) error {
 	if b.Push != nil && !*b.Push {
 		repository = ""
 	}
+	// One chart per build: an earlier build's package left here would be
+	// uploaded as this one's.
+	dest := filepath.Join(env.Artifacts, "charts")
+	if err := os.RemoveAll(dest); err != nil {
+		return err
+	}
 	res, err := chart.Package(chart.Options{
 		Dir:         dir,
 		Version:     chart.Version(src.Metadata.Version, sha, pr),
 		AppVersion:  sha,
 		Values:      values,
-		Destination: filepath.Join(env.Artifacts, "charts"),
+		Destination: dest,
 		Repository:  repository,
 		PlainHTTP:   loopback(repository),
 	})

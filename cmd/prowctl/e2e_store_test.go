@@ -9,21 +9,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/prowctl/prowctl/internal/gcstest"
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/e2e"
 	"github.com/prowctl/prowctl/pkg/iostreams"
 )
 
 func TestE2EStore(t *testing.T) {
-	server, err := fakestorage.NewServerWithOptions(fakestorage.Options{Host: "127.0.0.1", Scheme: "http"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Stop()
-	server.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "tf-k8s-prow-artifacts"})
+	server := gcstest.Start(t, "tf-k8s-prow-artifacts")
 	gcs, _ := strconv.Atoi(server.URL()[strings.LastIndex(server.URL(), ":")+1:])
 	up := t.TempDir()
 	b, _ := json.Marshal(cluster.State{Dir: up, Components: []cluster.ComponentState{

@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsouza/fake-gcs-server/fakestorage"
-
+	"github.com/prowctl/prowctl/internal/gcstest"
 	"github.com/prowctl/prowctl/pkg/e2e"
 	"github.com/prowctl/prowctl/pkg/e2e/steps"
 )
@@ -43,12 +42,7 @@ func TestRepoPipelineEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	server, err := fakestorage.NewServerWithOptions(fakestorage.Options{Host: "127.0.0.1", Scheme: "http"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Stop()
-	server.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "tf-k8s"})
+	server := gcstest.Start(t, "tf-k8s")
 	t.Setenv("STORAGE_EMULATOR_HOST", server.URL())
 
 	artifacts := t.TempDir()

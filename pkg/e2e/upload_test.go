@@ -8,10 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/google/go-cmp/cmp"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
+
+	"github.com/prowctl/prowctl/internal/gcstest"
 )
 
 // artifactsFixture writes the files a run leaves in its artifacts directory.
@@ -119,12 +120,7 @@ func TestUploadLocalDir(t *testing.T) {
 // TestUploadGCS uploads through Prow's opener, built as in production, to
 // a GCS emulator on loopback that it finds through STORAGE_EMULATOR_HOST.
 func TestUploadGCS(t *testing.T) {
-	server, err := fakestorage.NewServerWithOptions(fakestorage.Options{Host: "127.0.0.1", Port: 0, Scheme: "http", NoListener: false})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Stop()
-	server.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "tf-k8s-logs"})
+	server := gcstest.Start(t, "tf-k8s-logs")
 	t.Setenv("STORAGE_EMULATOR_HOST", server.URL())
 
 	tests := []struct {
@@ -202,12 +198,7 @@ func TestUploadGCS(t *testing.T) {
 // `e2e run` does for the personal cluster's, with no variable of the process
 // set, and says where Deck shows the build.
 func TestUploadGCSEndpoint(t *testing.T) {
-	server, err := fakestorage.NewServerWithOptions(fakestorage.Options{Host: "127.0.0.1", Scheme: "http"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Stop()
-	server.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "tf-k8s-prow-artifacts"})
+	server := gcstest.Start(t, "tf-k8s-prow-artifacts")
 	t.Setenv("STORAGE_EMULATOR_HOST", "")
 	spec := periodicSpec()
 	up, err := Upload(context.Background(), UploadOptions{Dest: "gs://tf-k8s-prow-artifacts", Job: spec, Artifacts: artifactsFixture(t), GCSEndpoint: server.URL()})
@@ -268,12 +259,7 @@ func TestUploadStepSkips(t *testing.T) {
 // results to a GCS emulator, chosen by the environment: what lands there is
 // the complete record of the run, finished.json included.
 func TestRunUploadsToGCS(t *testing.T) {
-	server, err := fakestorage.NewServerWithOptions(fakestorage.Options{Host: "127.0.0.1", Scheme: "http"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Stop()
-	server.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "logs"})
+	server := gcstest.Start(t, "logs")
 	t.Setenv("STORAGE_EMULATOR_HOST", server.URL())
 
 	spec := `steps:

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/prowctl/prowctl/internal/gcstest"
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/e2e"
 )
@@ -51,12 +51,7 @@ func port(t *testing.T, rawURL string) int {
 }
 
 func TestPersonalStore(t *testing.T) {
-	server, err := fakestorage.NewServerWithOptions(fakestorage.Options{Host: "127.0.0.1", Scheme: "http"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Stop()
-	server.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "tf-k8s-prow-artifacts"})
+	server := gcstest.Start(t, "tf-k8s-prow-artifacts")
 	gcs := port(t, server.URL())
 
 	store, buckets, err := PersonalStore(context.Background(), writeState(t, gcs, 4242))

@@ -88,6 +88,15 @@ func servedConfigComponent() Component {
 	}
 }
 
+// gcsNodeAddr is the GCS emulator's address for its clients in the
+// namespace (pods, Deck): the node's, not 127.0.0.1, because the emulator
+// serves objects at HOST/BUCKET/OBJECT only for the host it was given as
+// public (serveGCS). Listing works with any host, so a client given another
+// one finds every object missing.
+func (e *Env) gcsNodeAddr() string {
+	return net.JoinHostPort(nodeIP, strconv.Itoa(e.Port(GCSName, "http")))
+}
+
 // servedConfig is the Prow config plank and Deck load on a real node.
 func (e *Env) servedConfig() string { return e.Path(ServedConfigName, "config.yaml") }
 
@@ -175,12 +184,9 @@ func deckComponent() Component {
 			}
 		},
 		// Deck's GCS client honours the emulator's address; it needs no
-		// credentials then. The node's address, not 127.0.0.1: the client
-		// reads objects at HOST/BUCKET/OBJECT, which the emulator serves
-		// only for the host name it was given as public (listing works
-		// with any, so a wrong one shows as lenses with empty files).
+		// credentials then.
 		Environ: func(e *Env) []string {
-			return []string{"STORAGE_EMULATOR_HOST=http://" + net.JoinHostPort(nodeIP, strconv.Itoa(e.Port(GCSName, "http")))}
+			return []string{"STORAGE_EMULATOR_HOST=http://" + e.gcsNodeAddr()}
 		},
 		Ready: func(ctx context.Context, e *Env) error {
 			if err := prowHealthReady(ctx, e, DeckName); err != nil {

@@ -87,7 +87,7 @@ func gcsComponent() Component {
 		Args: func(e *Env) []string {
 			port := strconv.Itoa(e.Port(GCSName, "http"))
 			args := []string{GCSCommand, "--root=" + e.Path(GCSName, "objects"), "--port=" + port,
-				"--external-url=http://" + nodeIP + ":" + port}
+				"--external-url=http://" + e.gcsNodeAddr()}
 			if d, err := readDecorationDefaults(e.ProwConfig); err == nil {
 				for _, b := range d.Buckets {
 					args = append(args, "--bucket="+b)

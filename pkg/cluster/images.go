@@ -60,7 +60,7 @@ func nodeImages(e *Env, utilityRefs map[string]string) []nodeImage {
 	path := "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	// The uploads go to the cluster's GCS emulator; Google's storage client
 	// takes its address from here, and needs no credentials then.
-	gcs := "STORAGE_EMULATOR_HOST=" + nodeIP + ":" + fmt.Sprint(e.Port(GCSName, "http"))
+	gcs := "STORAGE_EMULATOR_HOST=" + e.gcsNodeAddr()
 	images := []nodeImage{
 		{Refs: []string{SandboxImage()}, Binaries: []toolBinary{{Pause, "pause"}}},
 		{Refs: []string{DebianImage()}, Base: true, Env: []string{path}},

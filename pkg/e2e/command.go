@@ -110,12 +110,13 @@ func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
 		opts.GracePeriod = GracePeriod(opts.Job)
 	}
 	if fresh {
-		for _, f := range []string{BuildLogFile, JUnitFile, "started.json", "finished.json"} {
+		for _, f := range []string{BuildLogFile, "started.json", "finished.json"} {
 			os.Remove(filepath.Join(artifacts, f))
 		}
 		os.RemoveAll(filepath.Join(artifacts, StepLogDir))
-		// The JUnit reports steps collected: Spyglass would show an
-		// earlier build's tests as this one's.
+		// Every JUnit report, the run's own (JUnitFile) and those steps
+		// collected: Spyglass would show an earlier build's tests as this
+		// one's.
 		old, _ := filepath.Glob(filepath.Join(artifacts, "junit_*.xml"))
 		for _, f := range old {
 			os.Remove(f)

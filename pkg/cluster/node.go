@@ -118,6 +118,7 @@ func RealNodeComponents() []Component {
 		inside(schedulerComponent()),
 		inside(containerdComponent()),
 		inside(gcsComponent()),
+		inside(registryComponent()),
 		inside(gitComponent()),
 		nodeImagesComponent(),
 		inside(kubeletComponent()),
@@ -134,7 +135,7 @@ func RealNodeComponents() []Component {
 
 // forwarded are the components (and their ports) the forwarder serves on
 // the host's 127.0.0.1. Its own port for each is named after the component.
-var forwarded = []struct{ component, port string }{{APIServerName, "secure"}, {GCSName, "http"}}
+var forwarded = []struct{ component, port string }{{APIServerName, "secure"}, {GCSName, "http"}, {RegistryName, "http"}}
 
 // ClusterID names what the cluster makes outside its directory (its cgroups),
 // from the directory, so two clusters never share them.

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
@@ -16,6 +17,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrv1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -167,6 +174,7 @@ func runPod(t *testing.T, kube kubernetes.Interface, ns string, pod *corev1.Pod)
 func TestRealNode(t *testing.T) {
 	state, kube := upRealNode(t)
 	t.Run("pods", func(t *testing.T) { testPods(t, state, kube) })
+	t.Run("registry", func(t *testing.T) { testRegistry(t, state, kube) })
 	t.Run("decorated jobs", func(t *testing.T) { testDecoratedJobs(t, state) })
 	t.Run("deck", func(t *testing.T) { testDeck(t, state) })
 }
@@ -221,6 +229,86 @@ func testPods(t *testing.T, state *State, kube kubernetes.Interface) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// testRegistry pushes an image from the host to the cluster's registry and
+// runs it: the node pulls it (imagePullPolicy Always) by the registry's
+// in-cluster name, over plain HTTP, as an e2e deploy's operator is pulled.
+func testRegistry(t *testing.T, state *State, kube kubernetes.Interface) {
+	push, pull := state.ImageRegistry()
+	if !strings.HasPrefix(push, "127.0.0.1:") || !strings.HasPrefix(pull, nodeIP+":") {
+		t.Fatalf("ImageRegistry() = %q, %q: want the forwarder's loopback port and the node's address", push, pull)
+	}
+	// The pause binary, alone in an image: it runs until it is stopped.
+	bin, err := Pause.Path(state.ToolsDir, "pause")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layerTar bytes.Buffer
+	tw := tar.NewWriter(&layerTar)
+	if err := tw.WriteHeader(&tar.Header{Name: "pause", Mode: 0o755, Size: int64(len(b))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, err = mutate.Config(img, ggcrv1.Config{Entrypoint: []string{"/pause"}}); err != nil {
+		t.Fatal(err)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(push+"/registry-test:1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatalf("push to the cluster's registry: %v", err)
+	}
+
+	ctx := context.Background()
+	ref := pull + "/registry-test@" + digest.String()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "from-registry"},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: ref, ImagePullPolicy: corev1.PullAlways}},
+		},
+	}
+	if _, err := kube.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer kube.CoreV1().Pods("default").Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		p, err := kube.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs := p.Status.ContainerStatuses; len(cs) == 1 && cs[0].State.Running != nil {
+			if !strings.Contains(cs[0].ImageID, digest.String()) {
+				t.Errorf("running image %s, want %s", cs[0].ImageID, digest)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pod of %s not running after 60s: %+v", ref, p.Status)
+		}
+	}
+}
 
 // A decorated job runs with Prow's own pod utilities: the command's output,
 // finished.json and the JUnit it wrote reach the GCS emulator where Spyglass

@@ -10,12 +10,23 @@ import (
 	"time"
 
 	"github.com/prowctl/prowctl/internal/gcstest"
+	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/e2e"
 	"github.com/prowctl/prowctl/pkg/e2e/steps"
 )
 
+// The test binary serves the real node's components that are prowctl itself
+// (cluster.Options.Executable).
+func TestMain(m *testing.M) {
+	if code, ok := cluster.MainIfSelf(os.Args[1:], os.Stderr); ok {
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
 // TestRepoPipelineEndToEnd runs the repository's own config/e2e.yaml on a
-// personal cluster of its own (started and stopped by the run), a registry on
+// personal cluster of its own with a real node (started and stopped by the
+// run: the operator and the TFJobs' replicas really run), a registry on
 // loopback and a GCS emulator for the upload, and checks what Spyglass would
 // read. Needs `make tools`.
 func TestRepoPipelineEndToEnd(t *testing.T) {
@@ -97,7 +108,7 @@ func TestRepoPipelineEndToEnd(t *testing.T) {
 		t.Errorf("junit_e2e-steps.xml has failures or skips:\n%s", steps)
 	}
 	// The operator's own JUnit, collected by the test step.
-	if got := get(base + "artifacts/junit_operator.xml"); !strings.Contains(got, "CreateTFJob") {
+	if got := get(base + "artifacts/junit_operator.xml"); !strings.Contains(got, `name="TFJobSucceeds"`) || !strings.Contains(got, `name="DeletingATFJobDeletesItsPods"`) || strings.Contains(got, "<failure") {
 		t.Errorf("junit_operator.xml:\n%s", got)
 	}
 	if got := get(base + "build-log.txt"); !strings.Contains(got, "[teardown] deleted local cluster") {

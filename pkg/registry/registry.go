@@ -1,6 +1,9 @@
-// Package registry runs an OCI registry on loopback, in process, for the e2e
-// pipeline's images and charts when no other registry is configured. Content
-// lives in memory and goes away with the server.
+// Package registry runs an OCI registry in process: on loopback for the e2e
+// pipeline's images and charts when no other registry is configured, and in
+// the personal cluster's namespace for its node to pull from. Content lives
+// in memory and goes away with the server (go-containerregistry's registry
+// keeps blobs in memory; the images pushed are the few megabytes of an
+// operator's, and the cluster's registry lives as long as the cluster).
 package registry
 
 import (
@@ -26,10 +29,15 @@ type Server struct {
 // Start serves a registry on 127.0.0.1 at a free port until Close. Request
 // logs go to logw (nil discards them).
 func Start(logw io.Writer) (*Server, error) {
+	return Listen("127.0.0.1:0", logw)
+}
+
+// Listen serves a registry on addr (host:port) until Close.
+func Listen(addr string, logw io.Writer) (*Server, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("registry: listen: %w", err)
 	}

@@ -34,6 +34,10 @@ type clusterUpSettings struct {
 		Dir string `yaml:"dir"`
 		// ProwConfig its Prow components load (default config/prow/config.yaml).
 		ProwConfig string `yaml:"prowConfig"`
+		// Node is the kind of node a cluster the run starts gets: real
+		// (default: pods run for real, from the cluster's registry) or
+		// kwok (simulated: nothing runs, no root needed).
+		Node string `yaml:"node"`
 	} `yaml:"local"`
 	GKE struct {
 		Project     string   `yaml:"project"`
@@ -74,7 +78,7 @@ func newClusterUp(s clusterUpSettings, n *yaml.Node, d Deps) (e2e.Step, error) {
 		set  bool
 	}{
 		{"kubeconfig", s.Kubeconfig.Path != "" || s.Kubeconfig.Context != ""},
-		{"local", s.Local.Dir != "" || s.Local.ProwConfig != ""},
+		{"local", s.Local.Dir != "" || s.Local.ProwConfig != "" || s.Local.Node != ""},
 		{"gke", s.GKE.Project != "" || s.GKE.Zone != "" || s.GKE.Region != "" || s.GKE.NumNodes != 0 || s.GKE.MachineType != "" || s.GKE.Version != "" || len(s.GKE.ExtraArgs) > 0},
 		{"kind", s.Kind.Image != "" || s.Kind.Config != "" || s.Kind.Wait != ""},
 	} {
@@ -84,6 +88,9 @@ func newClusterUp(s clusterUpSettings, n *yaml.Node, d Deps) (e2e.Step, error) {
 	}
 	if s.Provider == "gke" && (s.GKE.Project == "" || (s.GKE.Zone == "") == (s.GKE.Region == "")) {
 		return nil, settingsError(n, "gke", "want project and one of zone or region")
+	}
+	if s.Local.Node != "" && s.Local.Node != cluster.NodeReal && s.Local.Node != cluster.NodeKwok {
+		return nil, settingsError(n, "local", "node %q: want %s or %s", s.Local.Node, cluster.NodeReal, cluster.NodeKwok)
 	}
 	if s.Name != "" && (!clusterName.MatchString(s.Name) || len(s.Name) > provider.MaxNameLen) {
 		return nil, settingsError(n, "name", "%q: want lowercase letters, digits and '-', at most %d characters", s.Name, provider.MaxNameLen)
@@ -117,7 +124,11 @@ func (d Deps) provider(name string, s clusterUpSettings, env *e2e.Env) provider.
 		if local == nil {
 			local = localCluster{}
 		}
-		return provider.Local{Dir: dir, ProwConfig: abs(env, prowConfig), Cluster: local}
+		node := s.Local.Node
+		if node == "" {
+			node = cluster.NodeReal
+		}
+		return provider.Local{Dir: dir, ProwConfig: abs(env, prowConfig), Node: node, Cluster: local}
 	}
 }
 
@@ -201,6 +212,9 @@ func saveCluster(s *e2e.State, c provider.Cluster, dir string) error {
 		m[StateContext] = c.Context
 		m[e2e.StateCreated] = fmt.Sprint(c.Created)
 		m[StateClusterDir] = dir
+		if c.Registry.Push != "" {
+			m[StateClusterRegistry], m[StateClusterRegistryPull] = c.Registry.Push, c.Registry.Pull
+		}
 		for k, v := range c.Extra {
 			m[StateClusterExtra+k] = v
 		}
@@ -217,6 +231,7 @@ func loadCluster(m map[string]string) (provider.Cluster, string, bool) {
 		Kubeconfig: m[e2e.StateKubeconfig],
 		Context:    m[StateContext],
 		Created:    m[e2e.StateCreated] == "true",
+		Registry:   provider.Registry{Push: m[StateClusterRegistry], Pull: m[StateClusterRegistryPull]},
 		Extra:      map[string]string{},
 	}
 	for k, v := range m {

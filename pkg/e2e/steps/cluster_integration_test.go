@@ -26,30 +26,42 @@ import (
 	"github.com/prowctl/prowctl/pkg/process"
 )
 
+// The test binary serves the real node's components that are prowctl itself
+// (cluster.Options.Executable).
+func TestMain(m *testing.M) {
+	if code, ok := cluster.MainIfSelf(os.Args[1:], os.Stderr); ok {
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
 // TestLocalClusterDeployTestTeardown runs the steps one by one, as `prowctl
-// e2e step` does, on a personal cluster that cluster-up starts: registry,
+// e2e step` does, on a personal cluster with a real node that cluster-up
+// starts: registry, build-image (the fixture operator, compiled for real),
 // build-chart, cluster-up, deploy twice (install, then upgrade), test (the
-// fixture's e2etest program), teardown without the cluster, cluster-down.
-// Between them it checks the cluster itself: CRD established, operator
-// Deployment available, then CRD, Deployment and namespace gone, then the
-// cluster's processes gone.
+// fixture's e2etest program: TFJobs really run, succeed, fail and are
+// deleted), teardown without the cluster, cluster-down. Between them it
+// checks the cluster itself: CRD established, operator Deployment available
+// by its readiness probe with the image from the cluster's registry, then
+// CRD, Deployment and namespace gone, then the cluster's processes gone.
 func TestLocalClusterDeployTestTeardown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration: starts a personal cluster (needs `make tools`)")
 	}
 	kinds := BuiltinWith(Deps{LocalCluster: localCluster{stopWithParent: true}}) // nothing outlives a crashed test
 	root, _ := filepath.Abs("../../..")
-	// git and go through fakes, sh for real: the test command.
+	// git through a fake (the revision), go and sh for real: the operator
+	// runs on the node, and the test command.
 	tools := fakeTools()
 	runner := &process.Recorder{Fn: func(ctx context.Context, c process.Cmd) error {
-		if c.Name == "sh" {
+		if c.Name == "sh" || c.Name == "go" {
 			return process.Exec{}.Run(ctx, c)
 		}
 		return tools.Fn(ctx, c)
 	}}
 	env := newEnv(t, runner)
 	env.Dir = root
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	step := func(kind, with string) {
 		t.Helper()
@@ -61,17 +73,21 @@ func TestLocalClusterDeployTestTeardown(t *testing.T) {
 	}
 
 	step("registry", "")
-	step("build-chart", "chart: testdata/chart/tf-operator")
+	step("build-image", "{package: ./testdata/operator, name: tf-operator}")
+	step("build-chart", "{chart: testdata/chart/tf-operator, image: {name: tf-operator}}")
 	dir := filepath.Join(t.TempDir(), "cluster")
 	step("cluster-up", "local: {dir: "+dir+"}")
 	st := state(t, env)
 	if st[e2e.StateCreated] != "true" || st[e2e.StateKubeconfig] != filepath.Join(dir, "kubeconfig") {
 		t.Fatalf("state after cluster-up: %v; want a cluster created by the run in %s", st, dir)
 	}
+	if !strings.HasPrefix(st[StateClusterRegistry], "127.0.0.1:") || !strings.HasPrefix(st[StateClusterRegistryPull], "10.") {
+		t.Fatalf("state after cluster-up: %v; want the cluster's registry on the host's loopback and at the node's address", st)
+	}
 	kube, ext := clients(t, st[e2e.StateKubeconfig])
 
-	step("deploy", "values: {interval: 5s}")
-	step("deploy", "values: {interval: 5s}") // an upgrade: must not forget what the install made
+	step("deploy", "values: {interval: 2s}")
+	step("deploy", "values: {interval: 2s}") // an upgrade: must not forget what the install made
 	ns := namespaceName(env.Job.BuildID)
 	crd, err := ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "tfjobs.kubeflow.org", metav1.GetOptions{})
 	if err != nil {
@@ -87,10 +103,10 @@ func TestLocalClusterDeployTestTeardown(t *testing.T) {
 	if !available(d) {
 		t.Errorf("Deployment not available: %+v", d.Status.Conditions)
 	}
-	if want := st[e2e.StateRegistry] + "/tf-operator:" + sha; d.Spec.Template.Spec.Containers[0].Image != want {
-		t.Errorf("operator image %q, want %q (stamped by build-chart)", d.Spec.Template.Spec.Containers[0].Image, want)
+	if want := st[StateClusterRegistryPull] + "/tf-operator@" + st[StateImageDigest]; d.Spec.Template.Spec.Containers[0].Image != want {
+		t.Errorf("operator image %q, want %q (the build, copied to the cluster's registry)", d.Spec.Template.Spec.Containers[0].Image, want)
 	}
-	if diff := cmp.Diff([]string{"-interval=5s"}, d.Spec.Template.Spec.Containers[0].Args); diff != "" {
+	if diff := cmp.Diff([]string{"-interval=2s"}, d.Spec.Template.Spec.Containers[0].Args); diff != "" {
 		t.Errorf("operator args (-want +got):\n%s", diff)
 	}
 	st = state(t, env)
@@ -105,7 +121,7 @@ func TestLocalClusterDeployTestTeardown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"OperatorAvailable", "CreateTFJob", "RejectBadReplicaType"} {
+	for _, name := range []string{"OperatorAvailable", "TFJobSucceeds", "TFJobFailsWhenAReplicaFails", "DeletingATFJobDeletesItsPods", "RejectBadReplicaType"} {
 		if !strings.Contains(string(junit), `name="`+name+`"`) || strings.Contains(string(junit), "<failure") {
 			t.Errorf("junit_operator.xml lacks a passed %s:\n%s", name, junit)
 		}
@@ -182,7 +198,7 @@ func clients(t *testing.T, kubeconfig string) (kubernetes.Interface, apiextensio
 
 // withoutBuild drops what the build steps recorded.
 func withoutBuild(m map[string]string) map[string]string {
-	for _, k := range []string{e2e.StateRegistry, e2e.StateChart, StateChartPath, StateChartVersion} {
+	for _, k := range []string{e2e.StateRegistry, e2e.StateChart, StateChartPath, StateChartVersion, e2e.StateImage, e2e.StateImageTag, StateImageRepository, StateImageDigest} {
 		delete(m, k)
 	}
 	return m

@@ -30,6 +30,9 @@ type deploySettings struct {
 	// DigestValue is where the image digest build-image recorded goes
 	// (default image.digest; "-" for nowhere).
 	DigestValue string `yaml:"digestValue"`
+	// RepositoryValue is where the repository of the cluster's registry
+	// goes when the image is copied there (default image.repository).
+	RepositoryValue string `yaml:"repositoryValue"`
 }
 
 type deployStep struct{ deploySettings }
@@ -37,6 +40,9 @@ type deployStep struct{ deploySettings }
 func newDeploy(s deploySettings, n *yaml.Node) (e2e.Step, error) {
 	if s.DigestValue == "" {
 		s.DigestValue = "image.digest"
+	}
+	if s.RepositoryValue == "" {
+		s.RepositoryValue = "image.repository"
 	}
 	for k := range s.Values {
 		if k == "" || strings.HasPrefix(k, ".") || strings.HasSuffix(k, ".") || strings.Contains(k, "..") {
@@ -69,6 +75,15 @@ func (d *deployStep) Run(ctx context.Context, env *e2e.Env) error {
 	if digest := st[StateImageDigest]; digest != "" && d.DigestValue != "-" {
 		if _, set := d.Values[d.DigestValue]; !set {
 			setDotted(values, d.DigestValue, digest)
+		}
+		// Where the cluster's nodes can pull it from, if not from where
+		// it was built to.
+		repo, err := relayImage(ctx, st, func(format string, args ...any) { fmt.Fprintf(env.Log, format, args...) })
+		if err != nil {
+			return err
+		}
+		if _, set := d.Values[d.RepositoryValue]; repo != "" && !set {
+			setDotted(values, d.RepositoryValue, repo)
 		}
 	}
 	namespace := d.Namespace

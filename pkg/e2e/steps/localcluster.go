@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/prowctl/prowctl/pkg/cluster"
+	"github.com/prowctl/prowctl/pkg/e2e/steps/provider"
 )
 
 // localCluster runs the personal cluster of pkg/cluster.
@@ -16,12 +17,14 @@ type localCluster struct {
 	stopWithParent bool
 }
 
-func (l localCluster) Up(ctx context.Context, dir, prowConfig string, log io.Writer) (string, bool, error) {
-	st, running, err := cluster.Up(ctx, cluster.Options{Dir: dir, ProwConfig: prowConfig, Progress: log, StopWithParent: l.stopWithParent})
+func (l localCluster) Up(ctx context.Context, dir, prowConfig, node string, log io.Writer) (provider.LocalUp, error) {
+	st, running, err := cluster.Up(ctx, cluster.Options{Dir: dir, ProwConfig: prowConfig, Node: node, Progress: log, StopWithParent: l.stopWithParent})
 	if err != nil {
-		return "", false, err
+		return provider.LocalUp{}, err
 	}
-	return st.Kubeconfig, !running, nil
+	up := provider.LocalUp{Kubeconfig: st.Kubeconfig, Started: !running}
+	up.Registry.Push, up.Registry.Pull = st.ImageRegistry()
+	return up, nil
 }
 
 func (localCluster) Down(ctx context.Context, dir string, log io.Writer) error {

@@ -35,9 +35,13 @@ const (
 	StateChartVersion    = "chart.version"
 	StateContext         = "cluster.context" // kubeconfig context ("": the current one)
 	StateClusterDir      = "cluster.dir"     // private directory of the cluster's files
-	StateClusterExtra    = "cluster.extra."  // prefix: provider's own facts (project, zone, ...)
-	StateCRDs            = "deploy.crds"     // comma-separated CRDs the deploy created
-	StateNamespaceMade   = "deploy.namespace-created"
+	// The cluster's own registry, which its nodes pull from: where this
+	// process pushes, and the name in the images deployed.
+	StateClusterRegistry     = "cluster.registry"
+	StateClusterRegistryPull = "cluster.registry.pull"
+	StateClusterExtra        = "cluster.extra." // prefix: provider's own facts (project, zone, ...)
+	StateCRDs                = "deploy.crds"    // comma-separated CRDs the deploy created
+	StateNamespaceMade       = "deploy.namespace-created"
 )
 
 // Deps are what the built-in kinds use beyond a step's settings and its Env.

@@ -119,6 +119,8 @@ func TestSettingsErrors(t *testing.T) {
 		{"cluster-up", "provider: gke\ngke: {zone: z}", "with.gke: want project and one of zone or region"},
 		{"cluster-up", "provider: kind\ngke: {project: p}", "with.gke: settings for provider gke, but provider is kind"},
 		{"cluster-up", "gke: {project: p, zone: z}", "with.gke: settings for provider gke, but provider is local"},
+		{"cluster-up", "local: {node: vm}", `with.local: node "vm": want real or kwok`},
+		{"cluster-up", "provider: kind\nlocal: {node: kwok}", "with.local: settings for provider local, but provider is kind"},
 		{"cluster-up", "provider: kind\nname: Bad_Name", `with.name: "Bad_Name": want lowercase`},
 		{"cluster-up", "provider: gke\ngke: {project: p, zone: z, nodes: 3}", "with.gke.nodes: unknown field"},
 		{"cluster-down", "provider: gke", "with.provider: unknown field"},

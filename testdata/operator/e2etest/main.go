@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -56,6 +57,23 @@ func run() error {
 		return err
 	}
 	jobs := dyn.Resource(tfjobs).Namespace(ns)
+	// The replicas run the operator's own image (its worker mode).
+	image := func(ctx context.Context) string {
+		d, err := kube.AppsV1().Deployments(ns).Get(ctx, release, metav1.GetOptions{})
+		if err != nil || len(d.Spec.Template.Spec.Containers) == 0 {
+			return "no-operator-deployment"
+		}
+		return d.Spec.Template.Spec.Containers[0].Image
+	}
+	replicaPods := func(ctx context.Context, job string) ([]corev1.Pod, error) {
+		l, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "tf-operator.kubeflow.org/job-name=" + job})
+		if err != nil {
+			return nil, err
+		}
+		sort.Slice(l.Items, func(i, j int) bool { return l.Items[i].Name < l.Items[j].Name })
+		return l.Items, nil
+	}
+	var done []string // TFJobs that succeeded, for the deletion case
 	cases := []testCase{
 		{"OperatorAvailable", func(ctx context.Context) error {
 			d, err := kube.AppsV1().Deployments(ns).Get(ctx, release, metav1.GetOptions{})
@@ -69,23 +87,60 @@ func run() error {
 			}
 			return fmt.Errorf("deployment %s/%s not available: %+v", ns, release, d.Status.Conditions)
 		}},
-		{"CreateTFJob", func(ctx context.Context) error {
-			created, err := jobs.Create(ctx, tfjob("mnist", "WORKER"), metav1.CreateOptions{})
+		{"TFJobSucceeds", func(ctx context.Context) error {
+			created, err := jobs.Create(ctx, tfjob("mnist", "WORKER", 2, worker(image(ctx), 0)), metav1.CreateOptions{})
 			if err != nil {
 				return err
 			}
-			got, err := jobs.Get(ctx, created.GetName(), metav1.GetOptions{})
+			done = append(done, created.GetName())
+			if err := waitCondition(ctx, jobs, created.GetName(), "Succeeded"); err != nil {
+				return err
+			}
+			pods, err := replicaPods(ctx, created.GetName())
 			if err != nil {
 				return err
 			}
-			specs, _, _ := unstructured.NestedSlice(got.Object, "spec", "replicaSpecs")
-			if len(specs) != 1 {
-				return fmt.Errorf("read back %d replicaSpecs, want 1", len(specs))
+			var phases []string
+			for _, p := range pods {
+				phases = append(phases, p.Name+"="+string(p.Status.Phase))
 			}
-			return jobs.Delete(ctx, created.GetName(), metav1.DeleteOptions{})
+			if len(pods) != 2 || pods[0].Status.Phase != corev1.PodSucceeded || pods[1].Status.Phase != corev1.PodSucceeded {
+				return fmt.Errorf("replica pods %v, want 2 Succeeded", phases)
+			}
+			return nil
+		}},
+		{"TFJobFailsWhenAReplicaFails", func(ctx context.Context) error {
+			created, err := jobs.Create(ctx, tfjob("failing", "WORKER", 1, worker(image(ctx), 1)), metav1.CreateOptions{})
+			if err != nil {
+				return err
+			}
+			return waitCondition(ctx, jobs, created.GetName(), "Failed")
+		}},
+		{"DeletingATFJobDeletesItsPods", func(ctx context.Context) error {
+			if len(done) == 0 {
+				return errors.New("no TFJob left by TFJobSucceeds to delete")
+			}
+			name := done[0]
+			if err := jobs.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+				return err
+			}
+			for {
+				pods, err := replicaPods(ctx, name)
+				if err != nil {
+					return err
+				}
+				if len(pods) == 0 {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("%d pods of deleted TFJob %s are still there: %w", len(pods), name, ctx.Err())
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
 		}},
 		{"RejectBadReplicaType", func(ctx context.Context) error {
-			_, err := jobs.Create(ctx, tfjob("bad", "CHIEF"), metav1.CreateOptions{})
+			_, err := jobs.Create(ctx, tfjob("bad", "CHIEF", 1, worker(image(ctx), 0)), metav1.CreateOptions{})
 			if !apierrors.IsInvalid(err) {
 				return fmt.Errorf("creating a TFJob with tfReplicaType CHIEF: %v, want it refused by the CRD's schema", err)
 			}
@@ -95,7 +150,7 @@ func run() error {
 	suite := junitSuite{Name: "tf-operator-e2e"}
 	began := time.Now()
 	for _, c := range cases {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		start := time.Now()
 		err := c.run(ctx)
 		cancel()
@@ -128,19 +183,61 @@ func run() error {
 	return nil
 }
 
-func tfjob(name, replicaType string) *unstructured.Unstructured {
+func tfjob(name, replicaType string, replicas int64, container map[string]any) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "kubeflow.org/v1alpha1",
 		"kind":       "TFJob",
 		"metadata":   map[string]any{"generateName": name + "-"},
 		"spec": map[string]any{
 			"replicaSpecs": []any{map[string]any{
-				"replicas":      int64(1),
+				"replicas":      replicas,
 				"tfReplicaType": replicaType,
-				"template":      map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "tensorflow", "image": "tensorflow/tensorflow"}}}},
+				"template":      map[string]any{"spec": map[string]any{"containers": []any{container}}},
 			}},
 		},
 	}}
+}
+
+// worker is a replica's container: the operator's image in worker mode,
+// exiting with code after a second of work.
+func worker(image string, code int) map[string]any {
+	return map[string]any{
+		"name":            "tensorflow",
+		"image":           image,
+		"imagePullPolicy": "IfNotPresent",
+		"args":            []any{"worker", fmt.Sprintf("-exit-code=%d", code)},
+	}
+}
+
+// waitCondition waits until the TFJob has condition want True, and fails
+// at once when it reaches the other end (Failed for Succeeded and back).
+func waitCondition(ctx context.Context, jobs dynamic.ResourceInterface, name, want string) error {
+	last := "none"
+	for {
+		got, err := jobs.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+		for _, c := range conds {
+			c, _ := c.(map[string]any)
+			if c["status"] != "True" {
+				continue
+			}
+			last = fmt.Sprintf("%v (%v)", c["type"], c["message"])
+			switch c["type"] {
+			case want:
+				return nil
+			case "Succeeded", "Failed":
+				return fmt.Errorf("TFJob %s is %s, want %s", name, last, want)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("TFJob %s never became %s; last condition: %s: %w", name, want, last, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }

@@ -56,9 +56,20 @@ type Cluster struct {
 	Context    string
 	// Created is true when this run created the cluster.
 	Created bool
+	// Registry is the registry the cluster's nodes pull the images the run
+	// deploys from, when they cannot pull from the run's own (the personal
+	// cluster's node lives in a network of its own); zero otherwise.
+	Registry Registry
 	// Extra holds what the provider needs to find the cluster again
 	// (project, zone, directory).
 	Extra map[string]string
+}
+
+// Registry is an image registry a cluster pulls from, by two names: Push is
+// where this process reaches it (host:port), Pull the name the nodes know
+// it by, which the images the cluster runs must carry.
+type Registry struct {
+	Push, Pull string
 }
 
 // MaxNameLen is the longest cluster name made: GKE allows 40 characters.

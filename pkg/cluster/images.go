@@ -4,16 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/prowctl/prowctl/pkg/imagearchive"
 )
 
 // A nodeImage is an image the real node holds before any pod runs, made from
@@ -90,32 +88,18 @@ func nodeImages(e *Env, utilityRefs map[string]string) []nodeImage {
 	return images
 }
 
-// writeImageArchive writes images as one docker-archive tarball, which
-// containerd imports; a layer several images share (the Debian root
-// filesystem) is in it once. Layers stay uncompressed: go-containerregistry's
-// tarball writer gzips every layer, which for the 230 MB root filesystem
-// costs seconds at every cluster start, and containerd takes uncompressed
-// layers as they are.
+// writeImageArchive writes images as one archive for `ctr import`; the
+// Debian root filesystem several of them share is in it once.
 func writeImageArchive(w io.Writer, images []nodeImage, toolsDir string) error {
-	tw := tar.NewWriter(w)
-	type layer struct{ name, diffID string }
-	var base *layer
-	var manifest []map[string]any
-	for i, im := range images {
-		var layers []layer
+	var out []imagearchive.Image
+	for _, im := range images {
+		a := imagearchive.Image{Refs: im.Refs, Env: im.Env, Entrypoint: im.Entrypoint}
 		if im.Base {
-			if base == nil {
-				p, err := Debian.Path(toolsDir, "rootfs.tar")
-				if err != nil {
-					return err
-				}
-				sum, err := copyFileToTar(tw, "base.tar", p)
-				if err != nil {
-					return err
-				}
-				base = &layer{"base.tar", "sha256:" + sum}
+			p, err := Debian.Path(toolsDir, "rootfs.tar")
+			if err != nil {
+				return err
 			}
-			layers = append(layers, *base)
+			a.Layers = append(a.Layers, imagearchive.Layer{Path: p})
 		}
 		for _, bin := range im.Binaries {
 			p, err := bin.Tool.Path(toolsDir, bin.Name)
@@ -126,79 +110,18 @@ func writeImageArchive(w io.Writer, images []nodeImage, toolsDir string) error {
 			if err != nil {
 				return err
 			}
-			name := fmt.Sprintf("%s-%d.tar", bin.Name, i)
-			if err := writeTarFile(tw, name, b); err != nil {
-				return err
-			}
-			sum := sha256.Sum256(b)
-			layers = append(layers, layer{name, "sha256:" + hex.EncodeToString(sum[:])})
+			a.Layers = append(a.Layers, imagearchive.Layer{Bytes: b})
 		}
-		config := map[string]any{"Env": im.Env}
 		switch {
 		case len(im.Entrypoint) > 0:
-			config["Entrypoint"] = im.Entrypoint
 		case len(im.Binaries) > 0:
-			config["Entrypoint"] = []string{"/" + im.Binaries[0].Name}
+			a.Entrypoint = []string{"/" + im.Binaries[0].Name}
 		default:
-			config["Cmd"] = []string{"/bin/sh"}
+			a.Cmd = []string{"/bin/sh"}
 		}
-		var diffIDs, names []string
-		for _, l := range layers {
-			diffIDs, names = append(diffIDs, l.diffID), append(names, l.name)
-		}
-		cfgJSON, err := json.Marshal(map[string]any{
-			"architecture": "amd64",
-			"os":           "linux",
-			"created":      time.Unix(0, 0).UTC(),
-			"config":       config,
-			"rootfs":       map[string]any{"type": "layers", "diff_ids": diffIDs},
-		})
-		if err != nil {
-			return err
-		}
-		cfgName := fmt.Sprintf("config-%d.json", i)
-		if err := writeTarFile(tw, cfgName, cfgJSON); err != nil {
-			return err
-		}
-		manifest = append(manifest, map[string]any{"Config": cfgName, "RepoTags": im.Refs, "Layers": names})
+		out = append(out, a)
 	}
-	b, err := json.Marshal(manifest)
-	if err != nil {
-		return err
-	}
-	if err := writeTarFile(tw, "manifest.json", b); err != nil {
-		return err
-	}
-	return tw.Close()
-}
-
-func writeTarFile(tw *tar.Writer, name string, b []byte) error {
-	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
-		return err
-	}
-	_, err := tw.Write(b)
-	return err
-}
-
-// copyFileToTar adds the file at path as name and returns its SHA-256.
-func copyFileToTar(tw *tar.Writer, name, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: st.Size(), Typeflag: tar.TypeReg}); err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tw, h), f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return imagearchive.Write(w, out)
 }
 
 // binaryLayer is a layer tarball with the file at path as /<its name>, and

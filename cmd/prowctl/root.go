@@ -49,6 +49,7 @@ func newRootCmd(f *Factory) *cobra.Command {
 	root.AddCommand(
 		newCmdJobs(f),
 		newCmdCluster(f.IO),
+		newCmdImage(f.IO),
 		newCmdE2E(f.IO),
 		newCmdMkpj(f, nil),
 		newCmdRun(f, nil),

@@ -117,7 +117,7 @@ func TestEveryGroupIsStrict(t *testing.T) {
 			}
 		}
 	}
-	if diff := cmp.Diff([]string{"cluster", "completion", "e2e", "jobs", "prowctl"}, groups); diff != "" {
+	if diff := cmp.Diff([]string{"cluster", "completion", "e2e", "image", "jobs", "prowctl"}, groups); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)
 	}
 }

@@ -242,6 +242,21 @@ else
 	echo "tools: made the root filesystem in $((SECONDS - start))s"
 fi
 
+# The Go toolchain the tf-k8s jobs' image holds (pkg/jobimage, `prowctl image
+# build`): the module proxy's golang.org/toolchain module, the Go this machine
+# runs, into the module cache, where the image build (and its tests, which run
+# without a network) find it.
+go_version=$("$go" env GOVERSION)
+toolchain_mod=golang.org/toolchain@v0.0.1-$go_version.linux-amd64
+if zip=$(GOFLAGS=-mod=mod GOPROXY=off "$go" mod download -json "$toolchain_mod" 2>/dev/null | sed -n 's/^[[:space:]]*"Zip": "\(.*\)",*$/\1/p') && [[ -n $zip && -f $zip ]]; then
+	echo "tools: $toolchain_mod (cached)"
+else
+	echo "tools: downloading the Go toolchain $toolchain_mod for the jobs' image"
+	start=$SECONDS
+	(cd "$here/prow" && run_with_progress "go toolchain" "$go" mod download "$toolchain_mod")
+	echo "tools: downloaded the Go toolchain in $((SECONDS - start))s"
+fi
+
 # Deck's front end, keyed by Prow's version and everything that decides it.
 deck_ui_key=$(cat "$here/deck/build.sh" "$here/deck/prow-package-lock.json" "$here/deck/assets/package-lock.json" | sha256sum | cut -c1-8)
 deck_ui=$tools/deck-ui-${prow_v#v0.0.0-}-$deck_ui_key

@@ -6,6 +6,7 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,6 +22,15 @@ var ErrReadOnly = errors.New("file is read-only")
 // refused with ErrReadOnly when that mode has no write bit. A symlink is
 // followed: the file it points to is replaced and the link kept.
 func Write(path string, data []byte, perm fs.FileMode) error {
+	return WriteFunc(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteFunc is Write for data too big to hold in memory: write streams it
+// into the temporary file; when it fails, path is left as it was.
+func WriteFunc(path string, perm fs.FileMode, write func(io.Writer) error) error {
 	target, err := resolve(path)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -47,7 +57,7 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	_, werr := tmp.Write(data)
+	werr := write(tmp)
 	err = errors.Join(werr, tmp.Chmod(mode), tmp.Sync(), tmp.Close())
 	if err == nil {
 		err = os.Rename(tmp.Name(), target)

@@ -2,6 +2,7 @@ package atomicfile
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +105,27 @@ func TestDirectoryIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	if err := Write(dir, []byte("x"), 0o644); err == nil {
 		t.Fatal("writing over a directory succeeded")
+	}
+}
+
+func TestWriteFuncFailureLeavesTheOldFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFunc(p, 0o644, func(w io.Writer) error {
+		if _, err := w.Write([]byte("half of the new")); err != nil {
+			return err
+		}
+		return errors.New("the source broke")
+	})
+	if err == nil || !strings.Contains(err.Error(), "the source broke") {
+		t.Fatalf("err = %v, want the writer's error", err)
+	}
+	if got := read(t, p); got != "old" {
+		t.Errorf("after a failed write the file holds %q, want %q", got, "old")
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(p), ".f.tmp-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }

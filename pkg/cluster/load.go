@@ -160,3 +160,55 @@ func ctrImport(ctx context.Context, e *Env, r io.Reader) ([]string, error) {
 	}
 	return loaded, nil
 }
+
+// builtLabel is the containerd label LoadBuilt puts on the images it
+// imports: the image ID, so the next load of the same image is skipped.
+const builtLabel = "prowctl.dev/image-id"
+
+// LoadBuilt imports an image archive prowctl built (pkg/jobimage) whose
+// image ID is id, under the names it carries, unless the node has every one
+// of names at that ID already: a job image of hundreds of megabytes is
+// imported once. It reports whether it imported.
+func LoadBuilt(ctx context.Context, s *State, runner process.Runner, archive, id string, names []string) (bool, error) {
+	if s.Node != NodeReal {
+		return false, fmt.Errorf("the cluster in %s has a %s node, which runs no images: use a real node (prowctl cluster up --node real)", s.Dir, s.nodeKind())
+	}
+	e := s.Env()
+	e.Runner = runner
+	var out bytes.Buffer
+	ls := ctrCmd(e, "images", "ls")
+	ls.Stdout = &out
+	if err := e.Runner.Run(ctx, ls); err != nil {
+		return false, fmt.Errorf("ctr images ls: %w", err)
+	}
+	labelled := map[string]bool{}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && strings.Contains(l, builtLabel+"="+id) {
+			labelled[f[0]] = true
+		}
+	}
+	missing := false
+	for _, n := range names {
+		if !labelled[n] && !labelled["docker.io/"+n] && !labelled["docker.io/library/"+n] {
+			missing = true
+		}
+	}
+	if !missing {
+		return false, nil
+	}
+	f, err := os.Open(archive)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	loaded, err := ctrImport(ctx, e, f)
+	if err != nil {
+		return false, fmt.Errorf("load %s: %w", archive, err)
+	}
+	for _, n := range loaded {
+		if err := e.Runner.Run(ctx, ctrCmd(e, "images", "label", n, builtLabel+"="+id)); err != nil {
+			return false, fmt.Errorf("ctr images label %s: %w", n, err)
+		}
+	}
+	return true, nil
+}

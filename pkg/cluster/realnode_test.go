@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,6 +33,7 @@ import (
 	"sigs.k8s.io/prow/pkg/config"
 	"sigs.k8s.io/prow/pkg/pjutil"
 
+	"github.com/prowctl/prowctl/pkg/jobimage"
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/process"
 )
@@ -152,10 +154,14 @@ func runPod(t *testing.T, kube kubernetes.Interface, ns string, pod *corev1.Pod)
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	wait := 60 * time.Second
+	if d := pod.Spec.ActiveDeadlineSeconds; d != nil && time.Duration(*d)*time.Second > wait {
+		wait = time.Duration(*d) * time.Second
+	}
+	deadline := time.Now().Add(wait)
 	for p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
 		if time.Now().After(deadline) {
-			t.Fatalf("pod %s still %s after 60s: %+v", p.Name, p.Status.Phase, p.Status)
+			t.Fatalf("pod %s still %s after %s: %+v", p.Name, p.Status.Phase, wait, p.Status)
 		}
 		time.Sleep(200 * time.Millisecond)
 		if p, err = kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{}); err != nil {
@@ -175,6 +181,7 @@ func TestRealNode(t *testing.T) {
 	state, kube := upRealNode(t)
 	t.Run("pods", func(t *testing.T) { testPods(t, state, kube) })
 	t.Run("registry", func(t *testing.T) { testRegistry(t, state, kube) })
+	t.Run("job image", func(t *testing.T) { testJobImage(t, state, kube) })
 	t.Run("decorated jobs", func(t *testing.T) { testDecoratedJobs(t, state) })
 	t.Run("deck", func(t *testing.T) { testDeck(t, state) })
 }
@@ -229,6 +236,73 @@ func testPods(t *testing.T, state *State, kube kubernetes.Interface) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// testJobImage builds the tf-k8s jobs' image (pkg/jobimage) with a prowctl
+// built here, loads it (a second load of the same image is skipped) and runs
+// it: git, prowctl and the Go toolchain are there, and the toolchain compiles
+// a program in the pod, which has no network.
+func testJobImage(t *testing.T, state *State, kube kubernetes.Interface) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "prowctl")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	build := process.Cmd{Name: "go", Args: []string{"build", "-o", bin, "./cmd/prowctl"}, Dir: root, Env: append(os.Environ(), "CGO_ENABLED=0"), Stdout: &out, Stderr: &out}
+	if err := (process.Exec{}).Run(ctx, build); err != nil {
+		t.Fatalf("go build prowctl: %v\n%s", err, out.String())
+	}
+	rootfs, err := Debian.Path(state.ToolsDir, "rootfs.tar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "prowctl.test/tf-k8s-job:v1"
+	began := time.Now()
+	res, err := jobimage.Build(ctx, jobimage.Options{Names: []string{name}, Rootfs: rootfs, Prowctl: bin, CacheDir: filepath.Join(dir, "cache"), Runner: process.Exec{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("built %s in %s", res.ID, time.Since(began).Round(time.Millisecond))
+	began = time.Now()
+	for i, want := range []bool{true, false} {
+		loaded, err := LoadBuilt(ctx, state, process.Exec{}, res.Archive, res.ID, []string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loaded != want {
+			t.Errorf("load %d: loaded %v, want %v", i+1, loaded, want)
+		}
+		t.Logf("load %d: %s", i+1, time.Since(began).Round(time.Millisecond))
+		began = time.Now()
+	}
+	script := `set -e
+git --version
+go version
+prowctl --help | head -1
+cd "$(mktemp -d)"
+printf 'package main\nimport "fmt"\nfunc main() { fmt.Println("compiled in the pod") }\n' > main.go
+go run main.go`
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "job-image"},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "c", Image: name, ImagePullPolicy: corev1.PullNever,
+				Command: []string{"/bin/bash", "-c", script}}},
+			ActiveDeadlineSeconds: ptr(int64(120)),
+		},
+	}
+	got, log := runPod(t, kube, "default", pod)
+	if got.Status.Phase != corev1.PodSucceeded {
+		t.Fatalf("phase %s: %s", got.Status.Phase, log)
+	}
+	for _, want := range []string{"git version 2.", "go version " + runtime.Version() + " linux/amd64", "prowctl", "compiled in the pod"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
 
 // testRegistry pushes an image from the host to the cluster's registry and
 // runs it: the node pulls it (imagePullPolicy Always) by the registry's

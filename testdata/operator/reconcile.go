@@ -117,6 +117,25 @@ func reconcileAll(ctx context.Context, a *api) error {
 		if err := reconcile(ctx, a, j, byJob[j.Metadata.UID]); err != nil {
 			errs = append(errs, fmt.Errorf("tfjob %s/%s: %w", j.Metadata.Namespace, j.Metadata.Name, err))
 		}
+		delete(byJob, j.Metadata.UID)
+	}
+	// Pods of TFJobs that are gone. The garbage collector deletes them too
+	// (they are owned), but only once it watches TFJobs, which it starts
+	// doing up to 30 s after the CRD appears: a freshly deployed operator
+	// would leave them that long.
+	for _, orphans := range byJob {
+		for _, p := range orphans {
+			if p.Metadata.DeletionTimestamp != nil {
+				continue
+			}
+			err := a.do(ctx, http.MethodDelete, "/api/v1/namespaces/"+p.Metadata.Namespace+"/pods/"+p.Metadata.Name, nil, nil)
+			var se *statusError
+			if err != nil && !(errors.As(err, &se) && se.code == http.StatusNotFound) {
+				errs = append(errs, err)
+				continue
+			}
+			log.Printf("deleted pod %s/%s of deleted tfjob %s", p.Metadata.Namespace, p.Metadata.Name, p.Metadata.Labels[labelJob])
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -576,7 +576,7 @@ func forwarderComponent() Component {
 			return err
 		},
 		Endpoint: func(e *Env) string {
-			return "https://" + e.Addr(ForwarderName, APIServerName) + " (host: API server), http://" + e.Addr(ForwarderName, GCSName) + " (host: GCS)"
+			return "https://" + e.Addr(ForwarderName, APIServerName) + " (host: API server), http://" + e.Addr(ForwarderName, GCSName) + " (host: GCS), " + e.Addr(ForwarderName, RegistryName) + " (host: registry)"
 		},
 	}
 }

@@ -119,6 +119,7 @@ func RealNodeComponents() []Component {
 		inside(containerdComponent()),
 		inside(gcsComponent()),
 		inside(registryComponent()),
+		inside(goProxyComponent()),
 		inside(gitComponent()),
 		nodeImagesComponent(),
 		inside(kubeletComponent()),
@@ -130,6 +131,7 @@ func RealNodeComponents() []Component {
 		inside(withServedConfig(withNeeds(plankComponent(), DecorationName, ServedConfigName))),
 		inside(deckComponent()),
 		forwarderComponent(),
+		jobAccessComponent(),
 	}
 }
 

@@ -43,6 +43,8 @@ func ServeSelf(ctx context.Context, args []string, logw io.Writer) (handled bool
 		return true, serveGCS(ctx, args[1:], logw)
 	case RegistryCommand:
 		return true, serveRegistry(ctx, args[1:], logw)
+	case GoProxyCommand:
+		return true, serveGoProxy(ctx, args[1:], logw)
 	case DeckProxyCommand:
 		return true, deckproxy.Serve(ctx, args[1:], logw)
 	}

@@ -113,6 +113,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	// What a job needs on this cluster that Prow's config cannot say: the
+	// cluster's module proxy, a lasting build cache, the e2e provider.
+	state.AddJobPreset(pj.Spec.PodSpec)
 
 	c, err := prowjob.Connect(ctx, prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, Context: state.Context, DefaultNamespace: res.Config.ProwJobNamespace})
 	if err != nil {

@@ -15,7 +15,9 @@ import (
 
 // clusterUpSettings: `uses: cluster-up`.
 type clusterUpSettings struct {
-	// Provider is local (default), kubeconfig, gke or kind.
+	// Provider is local (default), kubeconfig, in-cluster, gke or kind.
+	// $E2E_CLUSTER_PROVIDER, when set, overrides it: the personal
+	// cluster's jobs get in-cluster that way (cluster.State.JobPreset).
 	Provider string `yaml:"provider"`
 	// Name of the cluster (default e2e-JOB-BUILD, at most 40 characters).
 	Name string `yaml:"name"`
@@ -55,7 +57,12 @@ type clusterUpSettings struct {
 	} `yaml:"kind"`
 }
 
-var providers = []string{"gke", "kind", "kubeconfig", "local"}
+var providers = []string{"gke", "in-cluster", "kind", "kubeconfig", "local"}
+
+// ProviderEnv overrides the cluster-up step's provider: where the pipeline
+// runs decides, not the spec (a laptop: local; a pod of the personal
+// cluster: in-cluster).
+const ProviderEnv = "E2E_CLUSTER_PROVIDER"
 
 // clusterName is what GKE accepts (and kind too).
 var clusterName = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
@@ -108,6 +115,8 @@ func (d Deps) provider(name string, s clusterUpSettings, env *e2e.Env) provider.
 		return provider.GKE{Project: g.Project, Zone: g.Zone, Region: g.Region, NumNodes: g.NumNodes, MachineType: g.MachineType, Version: g.Version, ExtraArgs: g.ExtraArgs, Runner: env.Runner}
 	case "kind":
 		return provider.Kind{Image: s.Kind.Image, Config: abs(env, s.Kind.Config), Wait: s.Kind.Wait, Runner: env.Runner}
+	case "in-cluster":
+		return provider.InCluster{}
 	default:
 		dir := abs(env, s.Local.Dir)
 		if dir == "" {
@@ -149,7 +158,15 @@ func (c *clusterUpStep) Run(ctx context.Context, env *e2e.Env) error {
 		Job:   env.Job.Job,
 		Build: env.Job.BuildID,
 	}
-	cl, upErr := c.deps.provider(c.s.Provider, c.s, env).Up(ctx, req)
+	prov := c.s.Provider
+	if p := env.Getenv(ProviderEnv); p != "" && p != prov {
+		if !contains(providers, p) {
+			return fmt.Errorf("$%s: unknown provider %q (known: %s)", ProviderEnv, p, strings.Join(providers, ", "))
+		}
+		fmt.Fprintf(env.Log, "provider %s from $%s (the pipeline says %s)\n", p, ProviderEnv, prov)
+		prov = p
+	}
+	cl, upErr := c.deps.provider(prov, c.s, env).Up(ctx, req)
 	if cl.Provider != "" {
 		if err := saveCluster(env.State, cl, dir); err != nil {
 			return err

@@ -115,7 +115,7 @@ func TestSettingsErrors(t *testing.T) {
 		{"build-image", "package: ./x\nplatform: linux", `with.platform: "linux": want os/arch`},
 		{"build-image", "package: ./x\nbogus: 1", "with.bogus: unknown field"},
 		{"build-chart", "push: false", "with.chart: missing"},
-		{"cluster-up", "provider: aks", `with.provider: unknown provider "aks" (known: gke, kind, kubeconfig, local)`},
+		{"cluster-up", "provider: aks", `with.provider: unknown provider "aks" (known: gke, in-cluster, kind, kubeconfig, local)`},
 		{"cluster-up", "provider: gke\ngke: {zone: z}", "with.gke: want project and one of zone or region"},
 		{"cluster-up", "provider: kind\ngke: {project: p}", "with.gke: settings for provider gke, but provider is kind"},
 		{"cluster-up", "gke: {project: p, zone: z}", "with.gke: settings for provider gke, but provider is local"},
@@ -472,6 +472,22 @@ func TestNamespaceName(t *testing.T) {
 	for build, want := range map[string]string{"1793651234567890123": "e2e-1793651234567890123", "20261125_15:07": "e2e-20261125-15-07"} {
 		if got := namespaceName(build); got != want {
 			t.Errorf("namespaceName(%q) = %q, want %q", build, got, want)
+		}
+	}
+}
+
+// $E2E_CLUSTER_PROVIDER chooses the provider over the pipeline's.
+func TestClusterProviderFromEnv(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"aks", `$E2E_CLUSTER_PROVIDER: unknown provider "aks"`},
+		// Outside a pod, in-cluster says so: the override took effect.
+		{"in-cluster", "in-cluster: not in a pod"},
+	} {
+		env := newEnv(t, fakeTools())
+		env.Environ = []string{ProviderEnv + "=" + tc.value}
+		err := newStepOf(t, Builtin(), "cluster-up", "provider: kubeconfig").Run(context.Background(), env.Env)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%s: err = %v, want %q", ProviderEnv, tc.value, err, tc.want)
 		}
 	}
 }

@@ -1,0 +1,308 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	prowconfig "sigs.k8s.io/prow/pkg/config"
+)
+
+// What a job's pod on the personal cluster needs to run the e2e pipeline
+// against the cluster it runs in, with no route off the machine:
+//
+//   - goproxy: the host's Go module download cache, served read-only in the
+//     GOPROXY layout (it is that layout already) at the node's address.
+//   - job-access: the KEP-1755 ConfigMap kube-public/local-registry-hosting,
+//     which says where the cluster's registry is (as kind's and minikube's
+//     do), and the RBAC the jobs' service account gets to deploy a chart and
+//     test it (E2ERoleName).
+//   - State.JobPreset: the env and volumes prowctl adds to the jobs it
+//     creates on the cluster (GOPROXY, the pods' Go build cache, the e2e
+//     pipeline's cluster provider).
+const (
+	GoProxyName   = "goproxy"
+	JobAccessName = "job-access"
+	// GoProxyCommand --root=DIR --port=N: the module proxy.
+	GoProxyCommand = "__prowctl-goproxy"
+	// E2ERoleName is the ClusterRole (and binding) of the jobs' service
+	// account.
+	E2ERoleName = "prowctl-e2e"
+	// RegistryHostingName is the KEP-1755 ConfigMap, in kube-public.
+	RegistryHostingName = "local-registry-hosting"
+)
+
+// GoModCache is the Go module cache the cluster serves: $GOMODCACHE, else
+// the first GOPATH entry's pkg/mod, else ~/go/pkg/mod (the go command's
+// own defaults, without running it).
+func GoModCache() string {
+	if d := os.Getenv("GOMODCACHE"); d != "" {
+		return d
+	}
+	if p := filepath.SplitList(os.Getenv("GOPATH")); len(p) > 0 && p[0] != "" {
+		return filepath.Join(p[0], "pkg", "mod")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, "go", "pkg", "mod")
+}
+
+func goProxyComponent() Component {
+	return Component{
+		Name: GoProxyName, Self: true,
+		Needs: []string{NodeNetworkName},
+		Ports: []string{"http"},
+		Args: func(e *Env) []string {
+			return []string{GoProxyCommand, "--root=" + filepath.Join(GoModCache(), "cache", "download"), "--port=" + strconv.Itoa(e.Port(GoProxyName, "http"))}
+		},
+		Ready: func(ctx context.Context, e *Env) error {
+			_, err := httpGet(ctx, e.HTTPClient(false), "http://"+e.Addr(GoProxyName, "http")+"/")
+			return err
+		},
+		Endpoint: func(e *Env) string { return "http://" + e.goProxyNodeAddr() },
+	}
+}
+
+func (e *Env) goProxyNodeAddr() string {
+	return net.JoinHostPort(nodeIP, strconv.Itoa(e.Port(GoProxyName, "http")))
+}
+
+// serveGoProxy serves --root read-only (GET and HEAD) on all addresses of
+// the cluster's namespace until ctx ends. A module missing from the host's
+// cache is a 404, which the go command reports as not found: the pods have
+// nowhere else to fetch it from.
+func serveGoProxy(ctx context.Context, args []string, logw io.Writer) error {
+	fs := flag.NewFlagSet(GoProxyCommand, flag.ContinueOnError)
+	fs.SetOutput(logw)
+	root := fs.String("root", "", "the module download cache")
+	port := fs.Int("port", 0, "port")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *root == "" || *port <= 0 || *port > 65535 {
+		return errors.New("goproxy: --root and --port are required")
+	}
+	files := http.FileServer(http.Dir(*root))
+	srv := &http.Server{
+		Addr:              net.JoinHostPort("", strconv.Itoa(*port)),
+		ReadHeaderTimeout: 10 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				http.Error(w, "read-only", http.StatusMethodNotAllowed)
+				return
+			}
+			if r.URL.Path == "/" {
+				fmt.Fprintln(w, "prowctl goproxy: the host's module cache")
+				return
+			}
+			files.ServeHTTP(w, r)
+		}),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	fmt.Fprintf(logw, "goproxy: serving %s on port %d\n", *root, *port)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("goproxy: %w", err)
+	case <-ctx.Done():
+		return srv.Close()
+	}
+}
+
+func jobAccessComponent() Component {
+	return Component{
+		Name:  JobAccessName,
+		Needs: []string{ForwarderName, DecorationName},
+		Setup: func(ctx context.Context, e *Env) error {
+			kube, err := e.kube()
+			if err != nil {
+				return err
+			}
+			ns, err := ReadProwNamespaces(e.ProwConfig)
+			if err != nil {
+				return err
+			}
+			hosting := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Name: RegistryHostingName, Namespace: metav1.NamespacePublic},
+				Data: map[string]string{"localRegistryHosting.v1": fmt.Sprintf(
+					"host: %q\nhostFromContainerRuntime: %q\nhostFromClusterNetwork: %q\nhelp: %q\n",
+					e.Addr(ForwarderName, RegistryName), e.registryNodeAddr(), e.registryNodeAddr(),
+					"https://github.com/prowctl/prowctl#prowctl-cluster-a-personal-prow-cluster-on-one-machine")},
+			}
+			objs := []struct {
+				what   string
+				create func() error
+			}{
+				{"configmap " + RegistryHostingName, func() error {
+					_, err := kube.CoreV1().ConfigMaps(hosting.Namespace).Create(ctx, hosting, metav1.CreateOptions{})
+					return err
+				}},
+				{"clusterrole " + E2ERoleName, func() error {
+					_, err := kube.RbacV1().ClusterRoles().Create(ctx, e2eRole(), metav1.CreateOptions{})
+					return err
+				}},
+				{"clusterrolebinding " + E2ERoleName, func() error {
+					_, err := kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+						ObjectMeta: metav1.ObjectMeta{Name: E2ERoleName},
+						RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: E2ERoleName},
+						Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "default", Namespace: ns.Pods}},
+					}, metav1.CreateOptions{})
+					return err
+				}},
+			}
+			for _, o := range objs {
+				if err := o.create(); err != nil && !apierrors.IsAlreadyExists(err) {
+					return fmt.Errorf("create %s: %w", o.what, err)
+				}
+			}
+			// The registry may have moved to another port since a
+			// previous up (a restart on fresh ports): say where it is now.
+			_, err = kube.CoreV1().ConfigMaps(hosting.Namespace).Update(ctx, hosting, metav1.UpdateOptions{})
+			return err
+		},
+		Ready: func(ctx context.Context, e *Env) error {
+			kube, err := e.kube()
+			if err != nil {
+				return err
+			}
+			if _, err := kube.CoreV1().ConfigMaps(metav1.NamespacePublic).Get(ctx, RegistryHostingName, metav1.GetOptions{}); err != nil {
+				return err
+			}
+			_, err = kube.RbacV1().ClusterRoleBindings().Get(ctx, E2ERoleName, metav1.GetOptions{})
+			return err
+		},
+		Endpoint: func(e *Env) string {
+			return "configmap kube-public/" + RegistryHostingName + ", clusterrole " + E2ERoleName
+		},
+	}
+}
+
+// e2eRole is what the jobs' pods may do: what the e2e pipeline does when it
+// deploys the tf-k8s chart into the cluster it runs in, tests it and tears
+// it down, and no more. Installing a chart is cluster-admin work in kind (a
+// CRD, a ClusterRole and its binding are cluster-wide), so the rules are
+// cluster-wide, but they name every resource and verb; the role the chart
+// creates for its operator must be a subset of these (RBAC refuses to
+// grant what the granter lacks; there is no escalate or bind here), which
+// is why the operator's own permissions (TFJobs, pods) are listed. A chart
+// that needs more fails its deploy with a Forbidden naming the missing
+// permission; add it here.
+func e2eRole() *rbacv1.ClusterRole {
+	rw := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+	return &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: E2ERoleName},
+		Rules: []rbacv1.PolicyRule{
+			// The run's namespace, and what helm and the chart put in it
+			// (helm keeps releases in Secrets).
+			{APIGroups: []string{""}, Resources: []string{"namespaces", "serviceaccounts", "secrets", "configmaps", "services", "pods"}, Verbs: rw},
+			{APIGroups: []string{""}, Resources: []string{"pods/log", "events"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets"}, Verbs: rw},
+			{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: rw},
+			{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"clusterroles", "clusterrolebindings", "roles", "rolebindings"}, Verbs: rw},
+			// The operator's own, which its ClusterRole grants.
+			{APIGroups: []string{"kubeflow.org"}, Resources: []string{"tfjobs"}, Verbs: rw},
+			{APIGroups: []string{"kubeflow.org"}, Resources: []string{"tfjobs/status"}, Verbs: []string{"get", "update", "patch"}},
+		},
+	}
+}
+
+// podGoCache is where the jobs' pods keep their Go build cache, on the
+// host: it outlives the cluster, so only a pod's first build compiles the
+// standard library and the modules.
+func podGoCache() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		d = os.TempDir()
+	}
+	return filepath.Join(d, "prowctl", "pod-go-build")
+}
+
+// JobPreset is what prowctl adds to the jobs it creates on this cluster, as
+// a Prow preset without labels (it applies to every job): the cluster's Go
+// module proxy, a Go build cache that outlives pods, and the e2e pipeline's
+// cluster provider (the cluster the pod runs in). false when the cluster
+// has no real node.
+func (s *State) JobPreset() (prowconfig.Preset, bool) {
+	port := s.port(GoProxyName, "http")
+	if s.Node != NodeReal || port == 0 {
+		return prowconfig.Preset{}, false
+	}
+	dirType := corev1.HostPathDirectoryOrCreate
+	return prowconfig.Preset{
+		Env: []corev1.EnvVar{
+			{Name: "GOPROXY", Value: "http://" + net.JoinHostPort(nodeIP, strconv.Itoa(port))},
+			{Name: "GOCACHE", Value: "/prowctl/go-build"},
+			{Name: "E2E_CLUSTER_PROVIDER", Value: "in-cluster"},
+		},
+		Volumes:      []corev1.Volume{{Name: "prowctl-go-build", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: podGoCache(), Type: &dirType}}}},
+		VolumeMounts: []corev1.VolumeMount{{Name: "prowctl-go-build", MountPath: "/prowctl/go-build"}},
+	}, true
+}
+
+// AddJobPreset adds JobPreset to a job's pod spec, as Prow adds a preset:
+// its env and volume mounts to every container, its volumes to the pod. A
+// variable, volume or mount the job has already is the job's own and stays.
+// It reports whether the cluster has a preset.
+func (s *State) AddJobPreset(spec *corev1.PodSpec) bool {
+	p, ok := s.JobPreset()
+	if !ok || spec == nil {
+		return false
+	}
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		for _, e := range p.Env {
+			if !hasEnv(c.Env, e.Name) {
+				c.Env = append(c.Env, e)
+			}
+		}
+		for _, m := range p.VolumeMounts {
+			if !hasMount(c.VolumeMounts, m) {
+				c.VolumeMounts = append(c.VolumeMounts, m)
+			}
+		}
+	}
+	for _, v := range p.Volumes {
+		if !hasVolume(spec.Volumes, v.Name) {
+			spec.Volumes = append(spec.Volumes, v)
+		}
+	}
+	return true
+}
+
+func hasEnv(env []corev1.EnvVar, name string) bool {
+	for _, e := range env {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func hasMount(mounts []corev1.VolumeMount, m corev1.VolumeMount) bool {
+	for _, x := range mounts {
+		if x.Name == m.Name || x.MountPath == m.MountPath {
+			return true
+		}
+	}
+	return false
+}
+
+func hasVolume(vols []corev1.Volume, name string) bool {
+	for _, v := range vols {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}

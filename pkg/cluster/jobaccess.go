@@ -27,8 +27,8 @@ import (
 //     GOPROXY layout (it is that layout already) at the node's address.
 //   - job-access: the KEP-1755 ConfigMap kube-public/local-registry-hosting,
 //     which says where the cluster's registry is (as kind's and minikube's
-//     do), and the RBAC the jobs' service account gets to deploy a chart and
-//     test it (E2ERoleName).
+//     do), and the service account the jobs run as, E2ERoleName in the
+//     pods' namespace, with the RBAC to deploy a chart and test it.
 //   - State.JobPreset: the env and volumes prowctl adds to the jobs it
 //     creates on the cluster (GOPROXY, the pods' Go build cache, the e2e
 //     pipeline's cluster provider).
@@ -37,8 +37,8 @@ const (
 	JobAccessName = "job-access"
 	// GoProxyCommand --root=DIR --port=N: the module proxy.
 	GoProxyCommand = "__prowctl-goproxy"
-	// E2ERoleName is the ClusterRole (and binding) of the jobs' service
-	// account.
+	// E2ERoleName is the service account the jobs run as, and its
+	// ClusterRole and binding.
 	E2ERoleName = "prowctl-e2e"
 	// RegistryHostingName is the KEP-1755 ConfigMap, in kube-public.
 	RegistryHostingName = "local-registry-hosting"
@@ -148,6 +148,10 @@ func jobAccessComponent() Component {
 					_, err := kube.CoreV1().ConfigMaps(hosting.Namespace).Create(ctx, hosting, metav1.CreateOptions{})
 					return err
 				}},
+				{"serviceaccount " + E2ERoleName, func() error {
+					_, err := kube.CoreV1().ServiceAccounts(ns.Pods).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: E2ERoleName}}, metav1.CreateOptions{})
+					return err
+				}},
 				{"clusterrole " + E2ERoleName, func() error {
 					_, err := kube.RbacV1().ClusterRoles().Create(ctx, e2eRole(), metav1.CreateOptions{})
 					return err
@@ -156,7 +160,7 @@ func jobAccessComponent() Component {
 					_, err := kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
 						ObjectMeta: metav1.ObjectMeta{Name: E2ERoleName},
 						RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: E2ERoleName},
-						Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "default", Namespace: ns.Pods}},
+						Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: E2ERoleName, Namespace: ns.Pods}},
 					}, metav1.CreateOptions{})
 					return err
 				}},
@@ -253,11 +257,15 @@ func (s *State) JobPreset() (prowconfig.Preset, bool) {
 // AddJobPreset adds JobPreset to a job's pod spec, as Prow adds a preset:
 // its env and volume mounts to every container, its volumes to the pod. A
 // variable, volume or mount the job has already is the job's own and stays.
-// It reports whether the cluster has a preset.
+// A job that names no service account runs as E2ERoleName (Prow mounts no
+// token in a pod without one). It reports whether the cluster has a preset.
 func (s *State) AddJobPreset(spec *corev1.PodSpec) bool {
 	p, ok := s.JobPreset()
 	if !ok || spec == nil {
 		return false
+	}
+	if spec.ServiceAccountName == "" {
+		spec.ServiceAccountName = E2ERoleName
 	}
 	for i := range spec.Containers {
 		c := &spec.Containers[i]

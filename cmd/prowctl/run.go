@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/jobimage"
 	"github.com/prowctl/prowctl/pkg/jobrun"
+	"github.com/prowctl/prowctl/pkg/jobs"
 	"github.com/prowctl/prowctl/pkg/mkpj"
+	"github.com/prowctl/prowctl/pkg/process"
 	"github.com/prowctl/prowctl/pkg/shutdown"
 )
 
@@ -28,6 +33,7 @@ type RunOptions struct {
 	ToolsDir string
 	Node     string
 	Timeout  time.Duration
+	Spec     string
 }
 
 func newCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
@@ -71,7 +77,8 @@ from the internet fails there; run it on a real cluster (prowctl mkpj --create
 	fs.StringVar(&o.ToolsDir, "tools", cluster.DefaultToolsDir(), "where `make tools` put the binaries ($PROWCTL_TOOLS)")
 	fs.StringVar(&o.Node, "node", cluster.NodeReal, "the node, if run starts the cluster: real or kwok")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "give up waiting for the job after this long (exit 2); 0 waits as long as it runs")
-	markPaths(cmd, "config-path", "job-config-path", "local-repo", "dir", "tools")
+	fs.StringVar(&o.Spec, "spec", "config/tf-k8s.yaml", "the tf-k8s jobs' spec: a job running its image gets it built and loaded first (prowctl image build --load)")
+	markPaths(cmd, "config-path", "job-config-path", "local-repo", "dir", "tools", "spec")
 	return cmd
 }
 
@@ -97,6 +104,39 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	if o.LocalRepo != "" {
 		opts.Local = &mkpj.LocalRepo{Dir: o.LocalRepo, Env: os.Environ()}
 	}
+	if _, statErr := os.Stat(o.Spec); statErr == nil || o.Spec != "config/tf-k8s.yaml" {
+		opts.Images = func(ctx context.Context, state *cluster.State, images []string) error {
+			return jobImage(ctx, o, state, images)
+		}
+	}
 	_, err = jobrun.Run(ctx, opts)
 	return err
+}
+
+// jobImage builds the tf-k8s jobs' image, with this prowctl, and loads it
+// when the job runs it: what `prowctl image build --load` does.
+func jobImage(ctx context.Context, o *RunOptions, state *cluster.State, images []string) error {
+	spec, err := jobs.LoadSpec(o.Spec)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(images, spec.Image) {
+		return nil
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	res, err := buildJobImage(ctx, o.ToolsDir, jobimage.DefaultCacheDir(), "", bin, spec.Image, o.IO.ErrOut)
+	if err != nil {
+		return err
+	}
+	loaded, err := cluster.LoadBuilt(ctx, state, process.Exec{}, res.Archive, res.ID, []string{spec.Image})
+	if err != nil {
+		return err
+	}
+	if loaded {
+		fmt.Fprintf(o.IO.ErrOut, "image %s: loaded into the node\n", spec.Image)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,6 +51,13 @@ func readDecorationDefaults(prowConfig string) (decorationDefaults, error) {
 				} `json:"config"`
 			} `json:"default_decoration_config_entries"`
 		} `json:"plank"`
+		Presets []struct {
+			Volumes []struct {
+				Secret *struct {
+					SecretName string `json:"secretName"`
+				} `json:"secret"`
+			} `json:"volumes"`
+		} `json:"presets"`
 	}
 	if err := yaml.Unmarshal(b, &cfg); err != nil {
 		return d, fmt.Errorf("%s: %w", prowConfig, err)
@@ -62,8 +70,19 @@ func readDecorationDefaults(prowConfig string) (decorationDefaults, error) {
 		if e.Config.GCS != nil && e.Config.GCS.Bucket != "" {
 			d.Buckets = append(d.Buckets, strings.TrimPrefix(e.Config.GCS.Bucket, "gs://"))
 		}
-		if s := e.Config.GCSCredentialsSecret; s != nil && *s != "" {
+		if s := e.Config.GCSCredentialsSecret; s != nil && *s != "" && !slices.Contains(d.Secrets, *s) {
 			d.Secrets = append(d.Secrets, *s)
+		}
+	}
+	// The secrets the config's presets mount get the same stand-in, so
+	// that a job using the preset starts: the credentials they hold on a
+	// real build cluster (cloud accounts, tokens) have nothing to reach
+	// from a cluster with no route off the machine.
+	for _, p := range cfg.Presets {
+		for _, v := range p.Volumes {
+			if v.Secret != nil && v.Secret.SecretName != "" && !slices.Contains(d.Secrets, v.Secret.SecretName) {
+				d.Secrets = append(d.Secrets, v.Secret.SecretName)
+			}
 		}
 	}
 	return d, nil
@@ -103,10 +122,11 @@ func gcsComponent() Component {
 	}
 }
 
-// fakeServiceAccount is what the pods' GCS credentials secret holds: the
-// uploads go to the emulator, which Google's client reaches without
-// credentials, but Prow's decoration mounts the secret the config names and
-// its utilities read the file.
+// fakeServiceAccount is what the pods' GCS credentials secret holds, and
+// the secrets the Prow config's presets mount: the uploads go to the
+// emulator, which Google's client reaches without credentials, but Prow's
+// decoration mounts the secret the config names and its utilities read the
+// file.
 const fakeServiceAccount = `{"type": "service_account", "project_id": "prowctl-local", "private_key_id": "prowctl", "client_email": "prowctl@prowctl-local.iam.gserviceaccount.com", "client_id": "0", "note": "not a real key: the personal cluster's uploads go to its GCS emulator"}
 `
 

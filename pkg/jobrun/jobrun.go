@@ -47,6 +47,10 @@ type Options struct {
 	Runner process.Runner
 	// Out gets the job's test log and the summary, ErrOut progress.
 	Out, ErrOut io.Writer
+	// Images, when set, makes the images of the job's containers available
+	// on the node before the job is created: prowctl run builds the tf-k8s
+	// jobs' image there (pkg/jobimage). It gets the images' names.
+	Images func(ctx context.Context, state *cluster.State, images []string) error
 	// Timeout bounds the wait for the job; 0 waits for as long as it runs.
 	Timeout time.Duration
 	Now     func() time.Time
@@ -116,6 +120,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// What a job needs on this cluster that Prow's config cannot say: the
 	// cluster's module proxy, a lasting build cache, the e2e provider.
 	state.AddJobPreset(pj.Spec.PodSpec)
+	if o.Images != nil && pj.Spec.PodSpec != nil {
+		var images []string
+		for _, c := range pj.Spec.PodSpec.Containers {
+			images = append(images, c.Image)
+		}
+		if err := o.Images(ctx, state, images); err != nil {
+			return nil, err
+		}
+	}
 
 	c, err := prowjob.Connect(ctx, prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, Context: state.Context, DefaultNamespace: res.Config.ProwJobNamespace})
 	if err != nil {

@@ -1,0 +1,47 @@
+package cluster
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The secrets the cluster stands in for: the decoration's GCS credentials
+// and every secret a preset mounts, each once.
+func TestDecorationDefaultsSecrets(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	cfg := `plank:
+  default_decoration_config_entries:
+  - config:
+      gcs_configuration: {bucket: gs://b1}
+      gcs_credentials_secret: gcs-credentials
+  - config:
+      gcs_credentials_secret: gcs-credentials
+presets:
+- labels: {preset-service-account: "true"}
+  volumes:
+  - name: service
+    secret: {secretName: service-account}
+  - name: cache
+    emptyDir: {}
+- labels: {preset-github: "true"}
+  volumes:
+  - name: token
+    secret: {secretName: github-token}
+`
+	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := readDecorationDefaults(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"gcs-credentials", "service-account", "github-token"}, d.Secrets); diff != "" {
+		t.Errorf("secrets (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"b1"}, d.Buckets); diff != "" {
+		t.Errorf("buckets (-want +got):\n%s", diff)
+	}
+}

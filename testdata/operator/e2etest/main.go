@@ -150,7 +150,7 @@ func run() error {
 	suite := junitSuite{Name: "tf-operator-e2e"}
 	began := time.Now()
 	for _, c := range cases {
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		start := time.Now()
 		err := c.run(ctx)
 		cancel()

@@ -190,8 +190,25 @@ func TestWholeLoop(t *testing.T) {
 		if err := b.Do(30*time.Second, chromedp.Navigate(res.ProwJob.Status.URL)); err != nil {
 			t.Fatal(err)
 		}
-		for lens, want := range map[string]string{"junit": "TFJobSucceeds", "buildlog": "e2e: FAILURE"} {
-			body := `(document.querySelector('iframe[data-lens-name="` + lens + `"]')?.contentDocument?.body?.innerText ?? "")`
+		for _, l := range []struct{ lens, want string }{{"junit", "TFJobSucceeds"}, {"buildlog", "e2e: FAILURE"}} {
+			lens, want := l.lens, l.want
+			// Spyglass loads a lens when it scrolls into view.
+			frame := `document.querySelector('iframe[data-lens-name="` + lens + `"]')`
+			if _, err := browser.Eval[bool](b, `(`+frame+`?.scrollIntoView(), true)`); err != nil {
+				t.Fatal(err)
+			}
+			body := `(` + frame + `?.contentDocument?.body?.innerText ?? "")`
+			if lens == "buildlog" {
+				// It shows the lines its highlight rules pick; the rest
+				// is behind a button.
+				show := `[...(` + frame + `?.contentDocument?.querySelectorAll('button') ?? [])].find(x => /Show all hidden lines/.test(x.innerText))`
+				if err := b.WaitFor("the build log's button", show+` !== undefined`, 30*time.Second); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := browser.Eval[bool](b, `(`+show+`.click(), true)`); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := b.WaitFor("the "+lens+" lens to show "+strconv.Quote(want), body+`.includes(`+strconv.Quote(want)+`)`, 30*time.Second); err != nil {
 				text, _ := browser.Eval[string](b, body)
 				t.Errorf("%v; it shows:\n%.2000s", err, text)

@@ -44,6 +44,9 @@ bench:
 	# e2e runner: ms/step (target <= 5) and %over-critical-path (target <= 2).
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./pkg/e2e
 	bash hack/bench/lint.sh
+	# The tf-k8s presubmit on the personal cluster, from prowctl run to its
+	# result, cluster up and caches warm (target <= 90 s/op), by step.
+	$(GO) test -run '^$$' -bench BenchmarkPresubmit -benchtime 2x ./pkg/jobrun
 	# jobs generate --in-place on a 15,000-line config.yaml (target <= 100 ms/op).
 	$(GO) test -run '^$$' -bench '^BenchmarkUpdateInPlace$$' -benchtime 20x ./pkg/jobs
 	# mkpj for one job of a ~600-file, 170,000-line config: prowctl beside Prow's mkpj (target <= 0.5x).

@@ -184,6 +184,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			fmt.Fprintf(o.ErrOut, "           %s\n", out.ArtifactsURL)
 		}
 	}
+	if u := out.ProwJob.Status.URL; u != "" && out.ProwJob.Complete() {
+		fmt.Fprintf(o.ErrOut, "spyglass:  %s\n", u)
+	}
 	return out, err
 }
 

@@ -280,7 +280,7 @@ func writeHelloImage(t *testing.T, path, ref string) {
 
 // artifact reads one of the job's artifacts from the GCS emulator, through
 // the forwarder on the host's loopback.
-func artifact(t *testing.T, res *Result, object string) string {
+func artifact(t testing.TB, res *Result, object string) string {
 	t.Helper()
 	bucketURL, _, _ := strings.Cut(res.ArtifactsURL, "/o?prefix=")
 	_, dir, _ := strings.Cut(strings.TrimPrefix(res.Artifacts, "gs://"), "/")

@@ -3,6 +3,7 @@ package jobrun
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,62 +33,14 @@ import (
 // commit that breaks the operator: the job fails, and Spyglass's JUnit lens
 // names the failed test. Both times teardown leaves nothing behind.
 func TestWholeLoop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: starts a personal cluster with a real node; runs without -short")
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("a real node needs root")
-	}
+	l := newLoop(t)
 	ctx := context.Background()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	prowConfig := filepath.Join(root, "config", "prow", "config.yaml")
-	clusterDir := filepath.Join(tmp, "cluster")
-	t.Cleanup(func() {
-		if _, err := cluster.Down(context.Background(), clusterDir, cluster.DownOptions{StopGrace: 5 * time.Second}); err != nil {
-			t.Errorf("down: %v", err)
-		}
-	})
-	// The prowctl the image holds: this checkout's, static.
-	bin := filepath.Join(tmp, "prowctl")
-	var out bytes.Buffer
-	if err := (process.Exec{}).Run(ctx, process.Cmd{Name: "go", Args: []string{"build", "-o", bin, "./cmd/prowctl"}, Dir: root, Env: append(os.Environ(), "CGO_ENABLED=0"), Stdout: &out, Stderr: &out}); err != nil {
-		t.Fatalf("go build prowctl: %v\n%s", err, out.String())
-	}
-	spec, err := jobs.LoadSpec(filepath.Join(root, "config", "tf-k8s.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootfs, err := cluster.Debian.Path(cluster.DefaultToolsDir(), "rootfs.tar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	images := func(ctx context.Context, state *cluster.State, names []string) error {
-		res, err := jobimage.Build(ctx, jobimage.Options{Names: []string{spec.Image}, Rootfs: rootfs, Prowctl: bin, CacheDir: filepath.Join(tmp, "images"), Runner: process.Exec{}})
-		if err != nil {
-			return err
-		}
-		_, err = cluster.LoadBuilt(ctx, state, process.Exec{}, res.Archive, res.ID, []string{spec.Image})
-		return err
-	}
+	root, tmp, clusterDir := l.root, l.tmp, l.clusterDir
 	presubmit := func(t *testing.T, repo string) (*Result, string, error) {
 		t.Helper()
-		var out, errOut bytes.Buffer
-		began := time.Now()
-		res, err := Run(ctx, Options{
-			Cluster:    cluster.Options{Dir: clusterDir, ProwConfig: prowConfig, Node: cluster.NodeReal, StopWithParent: true},
-			ConfigPath: prowConfig, JobConfigPath: filepath.Join(root, "config", "jobs"),
-			Query:  mkpj.Query{Name: "tf-k8s-presubmit"},
-			Local:  &mkpj.LocalRepo{Dir: repo, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp}},
-			Images: images,
-			Out:    &out, ErrOut: &errOut,
-			Timeout: 8 * time.Minute,
-		})
-		t.Logf("the presubmit took %.1fs; progress:\n%s", time.Since(began).Seconds(), errOut.String())
-		return res, out.String(), err
+		res, log, progress, err := l.presubmit(repo)
+		t.Logf("progress:\n%s", progress)
+		return res, log, err
 	}
 	nothingLeft := func(t *testing.T) {
 		t.Helper()
@@ -218,4 +171,115 @@ func TestWholeLoop(t *testing.T) {
 			t.Errorf("the browser asked hosts other than 127.0.0.1: %v", foreign)
 		}
 	})
+}
+
+// loop is a personal cluster with a real node, and the jobs' image built
+// with a prowctl built from this checkout, for the tf-k8s presubmit.
+type loop struct {
+	root, tmp, prowConfig, clusterDir string
+	images                            func(ctx context.Context, state *cluster.State, names []string) error
+}
+
+func newLoop(tb testing.TB) *loop {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("integration test: starts a personal cluster with a real node; runs without -short")
+	}
+	if os.Geteuid() != 0 {
+		tb.Fatal("a real node needs root")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l := &loop{root: root, tmp: tb.TempDir(), prowConfig: filepath.Join(root, "config", "prow", "config.yaml")}
+	l.clusterDir = filepath.Join(l.tmp, "cluster")
+	tb.Cleanup(func() {
+		if _, err := cluster.Down(context.Background(), l.clusterDir, cluster.DownOptions{StopGrace: 5 * time.Second}); err != nil {
+			tb.Errorf("down: %v", err)
+		}
+	})
+	// The prowctl the image holds: this checkout's, static.
+	bin := filepath.Join(l.tmp, "prowctl")
+	var out bytes.Buffer
+	if err := (process.Exec{}).Run(context.Background(), process.Cmd{Name: "go", Args: []string{"build", "-o", bin, "./cmd/prowctl"}, Dir: root, Env: append(os.Environ(), "CGO_ENABLED=0"), Stdout: &out, Stderr: &out}); err != nil {
+		tb.Fatalf("go build prowctl: %v\n%s", err, out.String())
+	}
+	spec, err := jobs.LoadSpec(filepath.Join(root, "config", "tf-k8s.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rootfs, err := cluster.Debian.Path(cluster.DefaultToolsDir(), "rootfs.tar")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l.images = func(ctx context.Context, state *cluster.State, names []string) error {
+		res, err := jobimage.Build(ctx, jobimage.Options{Names: []string{spec.Image}, Rootfs: rootfs, Prowctl: bin, CacheDir: filepath.Join(l.tmp, "images"), Runner: process.Exec{}})
+		if err != nil {
+			return err
+		}
+		_, err = cluster.LoadBuilt(ctx, state, process.Exec{}, res.Archive, res.ID, []string{spec.Image})
+		return err
+	}
+	return l
+}
+
+// presubmit runs the tf-k8s presubmit against the checkout repo, as
+// `prowctl run tf-k8s-presubmit --local-repo REPO` does, and returns the
+// job's log and the progress lines.
+func (l *loop) presubmit(repo string) (*Result, string, string, error) {
+	var out, errOut bytes.Buffer
+	res, err := Run(context.Background(), Options{
+		Cluster:    cluster.Options{Dir: l.clusterDir, ProwConfig: l.prowConfig, Node: cluster.NodeReal, StopWithParent: true},
+		ConfigPath: l.prowConfig, JobConfigPath: filepath.Join(l.root, "config", "jobs"),
+		Query:   mkpj.Query{Name: "tf-k8s-presubmit"},
+		Local:   &mkpj.LocalRepo{Dir: repo, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + l.tmp}},
+		Images:  l.images,
+		Out:     &out,
+		ErrOut:  &errOut,
+		Timeout: 8 * time.Minute,
+	})
+	return res, out.String(), errOut.String(), err
+}
+
+// BenchmarkPresubmit measures the tf-k8s presubmit on the personal cluster
+// against this checkout, from `prowctl run` to its result, with the cluster
+// up and the image cache warm (issue 12's target: at most 90 s), and
+// reports each e2e step's seconds (s/STEP) from the job's JUnit.
+func BenchmarkPresubmit(b *testing.B) {
+	l := newLoop(b)
+	// The first run starts the cluster, builds and loads the image and
+	// fills the pods' Go build cache.
+	if _, log, progress, err := l.presubmit(l.root); err != nil {
+		b.Fatalf("warm-up: %v\n%s\n%s", err, progress, log)
+	}
+	steps := map[string]float64{}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, log, progress, err := l.presubmit(l.root)
+		if err != nil {
+			b.Fatalf("%v\n%s\n%s", err, progress, log)
+		}
+		b.StopTimer()
+		var suites struct {
+			Suites []struct {
+				Cases []struct {
+					Name string  `xml:"name,attr"`
+					Time float64 `xml:"time,attr"`
+				} `xml:"testcase"`
+			} `xml:"testsuite"`
+		}
+		if err := xml.Unmarshal([]byte(artifact(b, res, "artifacts/junit_e2e-steps.xml")), &suites); err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range suites.Suites {
+			for _, c := range s.Cases {
+				steps[c.Name] += c.Time
+			}
+		}
+		b.StartTimer()
+	}
+	for name, sec := range steps {
+		b.ReportMetric(sec/float64(b.N), "s/"+name)
+	}
 }

@@ -167,6 +167,19 @@ func TestWholeLoop(t *testing.T) {
 				t.Errorf("%v; it shows:\n%.2000s", err, text)
 			}
 		}
+		// Every step is a test of the lens: the passed ones behind their
+		// header.
+		junit := `document.querySelector('iframe[data-lens-name="junit"]')?.contentDocument`
+		expand := `[...(` + junit + `?.querySelectorAll('*') ?? [])].filter(e => e.children.length === 0 && /Tests Passed/.test(e.textContent))`
+		if _, err := browser.Eval[bool](b, `(`+expand+`.forEach(e => e.click()), true)`); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []string{"registry", "build-image", "build-chart", "cluster-up", "deploy", "teardown", "OperatorAvailable", "DeletingATFJobDeletesItsPods"} {
+			if err := b.WaitFor("the JUnit lens to list "+step, `(`+junit+`?.body?.innerText ?? "").includes(`+strconv.Quote(step)+`)`, 15*time.Second); err != nil {
+				text, _ := browser.Eval[string](b, `(`+junit+`?.body?.innerText ?? "")`)
+				t.Errorf("%v; it shows:\n%.3000s", err, text)
+			}
+		}
 		if foreign := b.ForeignRequests(); len(foreign) > 0 {
 			t.Errorf("the browser asked hosts other than 127.0.0.1: %v", foreign)
 		}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,7 +18,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	prowconfig "sigs.k8s.io/prow/pkg/config"
+
+	"github.com/prowctl/prowctl/pkg/jobpreset"
 )
 
 // What a job's pod on the personal cluster needs to run the e2e pipeline
@@ -29,9 +31,10 @@ import (
 //     which says where the cluster's registry is (as kind's and minikube's
 //     do), and the service account the jobs run as, E2ERoleName in the
 //     pods' namespace, with the RBAC to deploy a chart and test it.
-//   - State.JobPreset: the env and volumes prowctl adds to the jobs it
-//     creates on the cluster (GOPROXY, the pods' Go build cache, the e2e
-//     pipeline's cluster provider).
+//   - the jobs' preset, kube-public/prowctl-job-preset, which prowctl adds
+//     to the ProwJobs it creates on the cluster (jobpreset.Preset): the
+//     service account, GOPROXY, the pods' Go build cache, the e2e
+//     pipeline's cluster provider.
 const (
 	GoProxyName   = "goproxy"
 	JobAccessName = "job-access"
@@ -123,7 +126,7 @@ func serveGoProxy(ctx context.Context, args []string, logw io.Writer) error {
 func jobAccessComponent() Component {
 	return Component{
 		Name:  JobAccessName,
-		Needs: []string{ForwarderName, DecorationName},
+		Needs: []string{ForwarderName, DecorationName, GoProxyName},
 		Setup: func(ctx context.Context, e *Env) error {
 			kube, err := e.kube()
 			if err != nil {
@@ -139,6 +142,14 @@ func jobAccessComponent() Component {
 					"host: %q\nhostFromContainerRuntime: %q\nhostFromClusterNetwork: %q\nhelp: %q\n",
 					e.Addr(ForwarderName, RegistryName), e.registryNodeAddr(), e.registryNodeAddr(),
 					"https://github.com/prowctl/prowctl#prowctl-cluster-a-personal-prow-cluster-on-one-machine")},
+			}
+			preset, err := json.Marshal(e.jobPreset())
+			if err != nil {
+				return err
+			}
+			presetMap := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Name: jobpreset.Name, Namespace: metav1.NamespacePublic},
+				Data:       map[string]string{jobpreset.Key: string(preset)},
 			}
 			objs := []struct {
 				what   string
@@ -170,24 +181,33 @@ func jobAccessComponent() Component {
 					return fmt.Errorf("create %s: %w", o.what, err)
 				}
 			}
-			// The registry may have moved to another port since a
-			// previous up (a restart on fresh ports): say where it is now.
-			_, err = kube.CoreV1().ConfigMaps(hosting.Namespace).Update(ctx, hosting, metav1.UpdateOptions{})
-			return err
+			// The registry and the module proxy may have moved to other
+			// ports since a previous up (a restart on fresh ports): say
+			// where they are now.
+			for _, cm := range []*corev1.ConfigMap{hosting, presetMap} {
+				if _, err := kube.CoreV1().ConfigMaps(cm.Namespace).Update(ctx, cm, metav1.UpdateOptions{}); apierrors.IsNotFound(err) {
+					_, err = kube.CoreV1().ConfigMaps(cm.Namespace).Create(ctx, cm, metav1.CreateOptions{})
+				} else if err != nil {
+					return fmt.Errorf("update configmap %s: %w", cm.Name, err)
+				}
+			}
+			return nil
 		},
 		Ready: func(ctx context.Context, e *Env) error {
 			kube, err := e.kube()
 			if err != nil {
 				return err
 			}
-			if _, err := kube.CoreV1().ConfigMaps(metav1.NamespacePublic).Get(ctx, RegistryHostingName, metav1.GetOptions{}); err != nil {
-				return err
+			for _, name := range []string{RegistryHostingName, jobpreset.Name} {
+				if _, err := kube.CoreV1().ConfigMaps(metav1.NamespacePublic).Get(ctx, name, metav1.GetOptions{}); err != nil {
+					return err
+				}
 			}
 			_, err = kube.RbacV1().ClusterRoleBindings().Get(ctx, E2ERoleName, metav1.GetOptions{})
 			return err
 		},
 		Endpoint: func(e *Env) string {
-			return "configmap kube-public/" + RegistryHostingName + ", clusterrole " + E2ERoleName
+			return "configmaps kube-public/{" + RegistryHostingName + "," + jobpreset.Name + "}, serviceaccount " + E2ERoleName
 		},
 	}
 }
@@ -232,85 +252,20 @@ func podGoCache() string {
 	return filepath.Join(d, "prowctl", "pod-go-build")
 }
 
-// JobPreset is what prowctl adds to the jobs it creates on this cluster, as
-// a Prow preset without labels (it applies to every job): the cluster's Go
-// module proxy, a Go build cache that outlives pods, and the e2e pipeline's
-// cluster provider (the cluster the pod runs in). false when the cluster
-// has no real node.
-func (s *State) JobPreset() (prowconfig.Preset, bool) {
-	port := s.port(GoProxyName, "http")
-	if s.Node != NodeReal || port == 0 {
-		return prowconfig.Preset{}, false
-	}
+// jobPreset is what the jobs on this cluster get (prowjob.Submit adds it
+// to every ProwJob prowctl creates here): the service account E2ERoleName,
+// the cluster's Go module proxy, a Go build cache that outlives pods, and
+// the e2e pipeline's cluster provider (the cluster the pod runs in).
+func (e *Env) jobPreset() jobpreset.Preset {
 	dirType := corev1.HostPathDirectoryOrCreate
-	return prowconfig.Preset{
+	return jobpreset.Preset{
+		ServiceAccountName: E2ERoleName,
 		Env: []corev1.EnvVar{
-			{Name: "GOPROXY", Value: "http://" + net.JoinHostPort(nodeIP, strconv.Itoa(port))},
+			{Name: "GOPROXY", Value: "http://" + e.goProxyNodeAddr()},
 			{Name: "GOCACHE", Value: "/prowctl/go-build"},
 			{Name: "E2E_CLUSTER_PROVIDER", Value: "in-cluster"},
 		},
 		Volumes:      []corev1.Volume{{Name: "prowctl-go-build", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: podGoCache(), Type: &dirType}}}},
 		VolumeMounts: []corev1.VolumeMount{{Name: "prowctl-go-build", MountPath: "/prowctl/go-build"}},
-	}, true
-}
-
-// AddJobPreset adds JobPreset to a job's pod spec, as Prow adds a preset:
-// its env and volume mounts to every container, its volumes to the pod. A
-// variable, volume or mount the job has already is the job's own and stays.
-// A job that names no service account runs as E2ERoleName (Prow mounts no
-// token in a pod without one). It reports whether the cluster has a preset.
-func (s *State) AddJobPreset(spec *corev1.PodSpec) bool {
-	p, ok := s.JobPreset()
-	if !ok || spec == nil {
-		return false
 	}
-	if spec.ServiceAccountName == "" {
-		spec.ServiceAccountName = E2ERoleName
-	}
-	for i := range spec.Containers {
-		c := &spec.Containers[i]
-		for _, e := range p.Env {
-			if !hasEnv(c.Env, e.Name) {
-				c.Env = append(c.Env, e)
-			}
-		}
-		for _, m := range p.VolumeMounts {
-			if !hasMount(c.VolumeMounts, m) {
-				c.VolumeMounts = append(c.VolumeMounts, m)
-			}
-		}
-	}
-	for _, v := range p.Volumes {
-		if !hasVolume(spec.Volumes, v.Name) {
-			spec.Volumes = append(spec.Volumes, v)
-		}
-	}
-	return true
-}
-
-func hasEnv(env []corev1.EnvVar, name string) bool {
-	for _, e := range env {
-		if e.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func hasMount(mounts []corev1.VolumeMount, m corev1.VolumeMount) bool {
-	for _, x := range mounts {
-		if x.Name == m.Name || x.MountPath == m.MountPath {
-			return true
-		}
-	}
-	return false
-}
-
-func hasVolume(vols []corev1.Volume, name string) bool {
-	for _, v := range vols {
-		if v.Name == name {
-			return true
-		}
-	}
-	return false
 }

@@ -117,9 +117,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	// What a job needs on this cluster that Prow's config cannot say: the
-	// cluster's module proxy, a lasting build cache, the e2e provider.
-	state.AddJobPreset(pj.Spec.PodSpec)
 	if o.Images != nil && pj.Spec.PodSpec != nil {
 		var images []string
 		for _, c := range pj.Spec.PodSpec.Containers {

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
+	"github.com/prowctl/prowctl/pkg/jobpreset"
 	"github.com/prowctl/prowctl/pkg/redact"
 )
 
@@ -94,11 +95,18 @@ func Submit(ctx context.Context, c *Client, pj *prowapi.ProwJob, o SubmitOptions
 	if pj.Status.StartTime.IsZero() {
 		pj.Status.StartTime.Time = o.now()
 	}
+	added, err := c.addClusterPreset(ctx, pj)
+	if err != nil {
+		return nil, err
+	}
 	created, err := c.Create(ctx, pj)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(o.Out, "prowjob.prow.k8s.io/%s created in %s (job %s)\n", created.Name, c.where(), created.Spec.Job)
+	if added != "" {
+		fmt.Fprintf(o.Out, "the cluster's job preset (kube-public/%s) added: %s\n", jobpreset.Name, added)
+	}
 	if u := c.JobURL(created); u != "" {
 		fmt.Fprintf(o.Out, "Deck: %s\n", redact.String(u))
 	}

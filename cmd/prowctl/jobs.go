@@ -16,6 +16,7 @@ func newCmdJobs(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "jobs", Short: "Generate, update and lint Prow job config"}
 	cmd.AddCommand(newCmdJobsLint(f.IO))
 	cmd.AddCommand(newCmdJobsGenerate(f.IO, nil))
+	cmd.AddCommand(newCmdJobsWhich(f.IO, nil))
 	return cmd
 }
 

@@ -79,6 +79,10 @@ func TestEmptyPathFlags(t *testing.T) {
 		{"cluster", "up", "--tools", ""},
 		{"cluster", "down", "--dir", ""},
 		{"cluster", "status", "--dir", ""},
+		{"jobs", "which", "--changed", "a", "--config-path", ""},
+		{"jobs", "which", "--base", "HEAD", "--repo-dir", ""},
+		{"image", "build", "--spec", ""},
+		{"run", "j", "--spec", ""},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			streams, _, out, errOut := iostreams.Test()

@@ -156,18 +156,20 @@ func changedSince(ctx context.Context, runner process.Runner, dir, base string) 
 		// %v: git's exit code is not this command's.
 		return nil, fmt.Errorf("--base %s: %v", base, err)
 	}
-	diff, err := git("diff", "--name-only", strings.TrimSpace(fork))
+	// NUL-separated, root-relative: names with spaces or non-ASCII
+	// letters as they are, from any directory of the checkout.
+	diff, err := git("diff", "--name-only", "-z", strings.TrimSpace(fork))
 	if err != nil {
 		return nil, fmt.Errorf("--base %s: %v", base, err)
 	}
-	untracked, err := git("ls-files", "--others", "--exclude-standard")
+	untracked, err := git("ls-files", "--others", "--exclude-standard", "--full-name", "-z")
 	if err != nil {
 		return nil, fmt.Errorf("--repo-dir %s: %v", dir, err)
 	}
 	seen := map[string]bool{}
 	var files []string
-	for _, f := range strings.Fields(diff + "\n" + untracked) {
-		if !seen[f] {
+	for _, f := range strings.Split(diff+"\x00"+untracked, "\x00") {
+		if f != "" && !seen[f] {
 			seen[f] = true
 			files = append(files, f)
 		}

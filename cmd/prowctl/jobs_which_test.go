@@ -40,6 +40,7 @@ func TestJobsWhich(t *testing.T) {
 	git("commit", "-q", "-m", "change")
 	write("README.md") // unchanged content: not a change
 	write("docs/new.md")
+	write("docs/a b.md") // a space: one name, not two
 
 	root, _ := filepath.Abs("../..")
 	cfg := []string{"--config-path", filepath.Join(root, "config/prow/config.yaml"), "--job-config-path", filepath.Join(root, "config/jobs")}
@@ -49,7 +50,9 @@ func TestJobsWhich(t *testing.T) {
 		want []string
 	}{
 		{"changed", []string{"--changed", "a.go,b.md"}, []string{"tensorflow/k8s@master, 2 changed file(s): 1 of 1 presubmits run", "yes   tf-k8s-presubmit  always_run"}},
-		{"base", []string{"--base", "base", "--repo-dir", repo, "-o", "json"}, []string{`"changed": [`, `"docs/new.md"`, `"pkg/a.go"`, `"runs": true`}},
+		{"base", []string{"--base", "base", "--repo-dir", repo, "-o", "json"}, []string{`"changed": [`, `"docs/a b.md"`, `"docs/new.md"`, `"pkg/a.go"`, `"runs": true`}},
+		// From a subdirectory: the names are still the repository's.
+		{"base from a subdirectory", []string{"--base", "base", "--repo-dir", filepath.Join(repo, "docs"), "-o", "json"}, []string{`"docs/a b.md"`, `"pkg/a.go"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			streams, _, out, errOut := iostreams.Test()

@@ -120,7 +120,8 @@ func jobImage(ctx context.Context, o *RunOptions, state *cluster.State, images [
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(images, spec.Image) {
+	// A simulated node runs no image.
+	if state.Node != cluster.NodeReal || !slices.Contains(images, spec.Image) {
 		return nil
 	}
 	bin, err := os.Executable()

@@ -90,7 +90,7 @@ func nodeImages(e *Env, utilityRefs map[string]string) []nodeImage {
 
 // writeImageArchive writes images as one archive for `ctr import`; the
 // Debian root filesystem several of them share is in it once.
-func writeImageArchive(w io.Writer, images []nodeImage, toolsDir string) error {
+func writeImageArchive(ctx context.Context, w io.Writer, images []nodeImage, toolsDir string) error {
 	var out []imagearchive.Image
 	for _, im := range images {
 		a := imagearchive.Image{Refs: im.Refs, Env: im.Env, Entrypoint: im.Entrypoint}
@@ -121,7 +121,7 @@ func writeImageArchive(w io.Writer, images []nodeImage, toolsDir string) error {
 		}
 		out = append(out, a)
 	}
-	return imagearchive.Write(w, out)
+	return imagearchive.Write(ctx, w, out)
 }
 
 // binaryLayer is a layer tarball with the file at path as /<its name>, and
@@ -212,7 +212,7 @@ func nodeImagesComponent() Component {
 // finds each by each of its names.
 func importImages(ctx context.Context, e *Env, images []nodeImage) error {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeImageArchive(pw, images, e.ToolsDir)) }()
+	go func() { pw.CloseWithError(writeImageArchive(ctx, pw, images, e.ToolsDir)) }()
 	defer pr.Close()
 	_, err := ctrImport(ctx, e, pr)
 	return err

@@ -185,10 +185,12 @@ func jobAccessComponent() Component {
 			// ports since a previous up (a restart on fresh ports): say
 			// where they are now.
 			for _, cm := range []*corev1.ConfigMap{hosting, presetMap} {
-				if _, err := kube.CoreV1().ConfigMaps(cm.Namespace).Update(ctx, cm, metav1.UpdateOptions{}); apierrors.IsNotFound(err) {
+				_, err := kube.CoreV1().ConfigMaps(cm.Namespace).Update(ctx, cm, metav1.UpdateOptions{})
+				if apierrors.IsNotFound(err) {
 					_, err = kube.CoreV1().ConfigMaps(cm.Namespace).Create(ctx, cm, metav1.CreateOptions{})
-				} else if err != nil {
-					return fmt.Errorf("update configmap %s: %w", cm.Name, err)
+				}
+				if err != nil {
+					return fmt.Errorf("write configmap %s: %w", cm.Name, err)
 				}
 			}
 			return nil
@@ -214,14 +216,20 @@ func jobAccessComponent() Component {
 
 // e2eRole is what the jobs' pods may do: what the e2e pipeline does when it
 // deploys the tf-k8s chart into the cluster it runs in, tests it and tears
-// it down, and no more. Installing a chart is cluster-admin work in kind (a
-// CRD, a ClusterRole and its binding are cluster-wide), so the rules are
-// cluster-wide, but they name every resource and verb; the role the chart
-// creates for its operator must be a subset of these (RBAC refuses to
-// grant what the granter lacks; there is no escalate or bind here), which
-// is why the operator's own permissions (TFJobs, pods) are listed. A chart
-// that needs more fails its deploy with a Forbidden naming the missing
-// permission; add it here.
+// it down. It names every resource and verb, but it is not a sandbox:
+//   - Installing the chart is cluster-wide work (a CRD, a ClusterRole and its
+//     binding), and the run's namespace does not exist before the run, so
+//     the rules are cluster-wide: a job can read the cluster's secrets
+//     (stand-ins, and your own) and delete namespaces.
+//   - RBAC lets a role be granted only by someone who holds its rules (there
+//     is no escalate or bind here), so the operator's own rules (TFJobs,
+//     pods) are listed too, and creating pods on a single-node cluster is
+//     access to the node. The jobs are your own code, run on your machine.
+//   - CRDs other than the chart's cannot be changed or deleted, so a job
+//     cannot take Prow's ProwJob CRD (and every ProwJob) down with it.
+//
+// A chart that needs more fails its deploy with a Forbidden naming the
+// missing permission; add it here.
 func e2eRole() *rbacv1.ClusterRole {
 	rw := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 	return &rbacv1.ClusterRole{
@@ -232,7 +240,8 @@ func e2eRole() *rbacv1.ClusterRole {
 			{APIGroups: []string{""}, Resources: []string{"namespaces", "serviceaccounts", "secrets", "configmaps", "services", "pods"}, Verbs: rw},
 			{APIGroups: []string{""}, Resources: []string{"pods/log", "events"}, Verbs: []string{"get", "list", "watch"}},
 			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets"}, Verbs: rw},
-			{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: rw},
+			{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"get", "list", "watch", "create"}},
+			{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, ResourceNames: []string{"tfjobs.kubeflow.org"}, Verbs: []string{"update", "patch", "delete"}},
 			{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"clusterroles", "clusterrolebindings", "roles", "rolebindings"}, Verbs: rw},
 			// The operator's own, which its ClusterRole grants.
 			{APIGroups: []string{"kubeflow.org"}, Resources: []string{"tfjobs"}, Verbs: rw},

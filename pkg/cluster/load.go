@@ -32,6 +32,23 @@ import (
 // pulled anyway and fails: give it another tag, or imagePullPolicy
 // IfNotPresent.
 func LoadImage(ctx context.Context, s *State, runner process.Runner, src string, names []string) ([]string, error) {
+	loaded, err := loadImage(ctx, s, runner, src, names)
+	if err != nil {
+		return nil, err
+	}
+	// containerd keeps an image record's labels when an import replaces
+	// its content: the ID LoadBuilt noted no longer holds.
+	e := s.Env()
+	e.Runner = runner
+	for _, n := range loaded {
+		if err := e.Runner.Run(ctx, ctrCmd(e, "images", "label", n, builtLabel+"=")); err != nil {
+			return nil, fmt.Errorf("ctr images label %s: %w", n, err)
+		}
+	}
+	return loaded, nil
+}
+
+func loadImage(ctx context.Context, s *State, runner process.Runner, src string, names []string) ([]string, error) {
 	if s.Node != NodeReal {
 		return nil, fmt.Errorf("the cluster in %s has a %s node, which runs no images: use a real node (prowctl cluster up --node real)", s.Dir, s.nodeKind())
 	}

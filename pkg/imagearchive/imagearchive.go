@@ -8,6 +8,7 @@ package imagearchive
 
 import (
 	"archive/tar"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -36,8 +37,9 @@ type Image struct {
 	WorkingDir           string
 }
 
-// Write writes images to w as one archive.
-func Write(w io.Writer, images []Image) error {
+// Write writes images to w as one archive; it stops with ctx's error when
+// ctx ends (layers are hundreds of megabytes).
+func Write(ctx context.Context, w io.Writer, images []Image) error {
 	tw := tar.NewWriter(w)
 	type written struct{ name, diffID string }
 	byPath := map[string]written{}
@@ -55,7 +57,7 @@ func Write(w io.Writer, images []Image) error {
 			var sum string
 			var err error
 			if l.Path != "" {
-				sum, err = copyFile(tw, name, l.Path)
+				sum, err = copyFile(ctx, tw, name, l.Path)
 			} else {
 				sum, err = writeBytes(tw, name, l.Bytes)
 			}
@@ -124,7 +126,7 @@ func writeBytes(tw *tar.Writer, name string, b []byte) (string, error) {
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
 
-func copyFile(tw *tar.Writer, name, path string) (string, error) {
+func copyFile(ctx context.Context, tw *tar.Writer, name, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -138,21 +140,37 @@ func copyFile(tw *tar.Writer, name, path string) (string, error) {
 		return "", err
 	}
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tw, h), f); err != nil {
+	if _, err := io.Copy(io.MultiWriter(tw, h), Reader(ctx, f)); err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// Reader reads r until ctx ends, then fails with ctx's error: a copy of a
+// big layer stops at Ctrl-C.
+func Reader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
 // FileDigest is the sha256:... digest of the file at path.
-func FileDigest(path string) (string, error) {
+func FileDigest(ctx context.Context, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, Reader(ctx, f)); err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil

@@ -3,6 +3,7 @@ package imagearchive
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -39,7 +40,7 @@ func TestWriteReadsBackWithSharedLayerOnce(t *testing.T) {
 	if err := os.WriteFile(base, layerTar(t, "etc/os-release", "debian"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	baseDigest, err := FileDigest(base)
+	baseDigest, err := FileDigest(context.Background(), base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestWriteReadsBackWithSharedLayerOnce(t *testing.T) {
 		{Refs: []string{"example.com/bb:1", "bb:latest"}, Layers: []Layer{{Path: base}}, Cmd: []string{"/bin/sh"}, WorkingDir: "/work"},
 	}
 	var archive bytes.Buffer
-	if err := Write(&archive, images); err != nil {
+	if err := Write(context.Background(), &archive, images); err != nil {
 		t.Fatal(err)
 	}
 
@@ -111,8 +112,20 @@ func TestWriteRefusesAChangedLayer(t *testing.T) {
 	if err := os.WriteFile(base, layerTar(t, "x", "1"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := Write(io.Discard, []Image{{Refs: []string{"x:1"}, Layers: []Layer{{Path: base, DiffID: "sha256:0000"}}}})
+	err := Write(context.Background(), io.Discard, []Image{{Refs: []string{"x:1"}, Layers: []Layer{{Path: base, DiffID: "sha256:0000"}}}})
 	if err == nil || !strings.Contains(err.Error(), "changed") {
 		t.Fatalf("err = %v, want the layer reported changed", err)
+	}
+}
+
+func TestWriteStopsWhenCancelled(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "base.tar")
+	if err := os.WriteFile(base, layerTar(t, "x", strings.Repeat("x", 1<<20)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Write(ctx, io.Discard, []Image{{Refs: []string{"xx:1"}, Layers: []Layer{{Path: base}}}}); err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("err = %v, want the context's", err)
 	}
 }

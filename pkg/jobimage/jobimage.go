@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/prowctl/prowctl/pkg/atomicfile"
 	"github.com/prowctl/prowctl/pkg/imagearchive"
@@ -85,7 +86,8 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	// The local inputs first: a mistake there costs no download.
-	baseID, err := imagearchive.FileDigest(o.Rootfs)
+	removeStale(o.CacheDir)
+	baseID, err := imagearchive.FileDigest(ctx, o.Rootfs)
 	if err != nil {
 		return Result{}, fmt.Errorf("jobimage: Debian root filesystem: %w (run `make tools`)", err)
 	}
@@ -129,18 +131,31 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		return Result{Archive: archive, ID: id, Cached: true}, nil
 	}
 	fmt.Fprintf(o.Log, "image %s: writing %s\n", o.Names[0], archive)
-	err = atomicfile.WriteFunc(archive, 0o644, func(w io.Writer) error { return imagearchive.Write(w, []imagearchive.Image{im}) })
+	err = atomicfile.WriteFunc(archive, 0o644, func(w io.Writer) error { return imagearchive.Write(ctx, w, []imagearchive.Image{im}) })
 	if err != nil {
 		return Result{}, fmt.Errorf("jobimage: %w", err)
 	}
 	// Earlier builds of the same image are hundreds of megabytes each.
-	old, _ := filepath.Glob(filepath.Join(o.CacheDir, prefix+"*.tar"))
-	for _, p := range old {
-		if p != archive {
+	earlier := regexp.MustCompile("^" + regexp.QuoteMeta(prefix) + `[0-9a-f]{16}\.tar$`)
+	entries, _ := os.ReadDir(o.CacheDir)
+	for _, e := range entries {
+		if p := filepath.Join(o.CacheDir, e.Name()); earlier.MatchString(e.Name()) && p != archive {
 			os.Remove(p)
 		}
 	}
 	return Result{Archive: archive, ID: id}, nil
+}
+
+// removeStale removes what an interrupted build left in the cache: the
+// temporary files of atomic writes, hours old (a build running beside
+// this one may be writing a recent one).
+func removeStale(dir string) {
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+	for _, p := range tmps {
+		if st, err := os.Stat(p); err == nil && time.Since(st.ModTime()) > time.Hour {
+			os.Remove(p)
+		}
+	}
 }
 
 // archivePrefix is a file name prefix for the image called name.
@@ -211,7 +226,7 @@ func toolchainLayer(ctx context.Context, o Options) (string, string, error) {
 	}
 	h := sha256.New()
 	err = atomicfile.WriteFunc(layer, 0o644, func(w io.Writer) error {
-		return zipToLayer(io.MultiWriter(w, h), dl.Zip, mod+"/")
+		return zipToLayer(ctx, io.MultiWriter(w, h), dl.Zip, mod+"/")
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("jobimage: toolchain layer: %w", err)
@@ -227,7 +242,7 @@ func toolchainLayer(ctx context.Context, o Options) (string, string, error) {
 // files under GoRoot. Module zips keep no file modes: as the go command does
 // when it switches to a downloaded toolchain, the programs in bin/ and
 // pkg/tool/ are made executable.
-func zipToLayer(w io.Writer, zipPath, prefix string) error {
+func zipToLayer(ctx context.Context, w io.Writer, zipPath, prefix string) error {
 	zr, err := zip.OpenReader(zipPath)
 	if err != nil {
 		return err
@@ -270,7 +285,7 @@ func zipToLayer(w io.Writer, zipPath, prefix string) error {
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(tw, rc)
+		_, err = io.Copy(tw, imagearchive.Reader(ctx, rc))
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Name, err)

@@ -96,16 +96,18 @@ type pod struct {
 
 // reconcileAll makes one pass over every TFJob of the cluster.
 func reconcileAll(ctx context.Context, a *api) error {
-	var jobs struct {
-		Items []tfJob `json:"items"`
-	}
-	if err := a.do(ctx, http.MethodGet, "/apis/"+group+"/"+version+"/tfjobs", nil, &jobs); err != nil {
-		return err
-	}
+	// Pods first: a pod listed then belongs to a TFJob that the later list
+	// has, unless the TFJob is really gone (see the orphans below).
 	var pods struct {
 		Items []pod `json:"items"`
 	}
 	if err := a.do(ctx, http.MethodGet, "/api/v1/pods?labelSelector="+url.QueryEscape(labelUID), nil, &pods); err != nil {
+		return err
+	}
+	var jobs struct {
+		Items []tfJob `json:"items"`
+	}
+	if err := a.do(ctx, http.MethodGet, "/apis/"+group+"/"+version+"/tfjobs", nil, &jobs); err != nil {
 		return err
 	}
 	byJob := map[string][]pod{}
@@ -196,6 +198,9 @@ func reconcile(ctx context.Context, a *api, j tfJob, pods []pod) error {
 // judge is the TFJob's condition given its replicas' pods: Failed as soon
 // as one fails, Succeeded once all have, Running while any runs.
 func judge(pods []pod) condition {
+	if len(pods) == 0 {
+		return condition{Type: condFailed, Reason: "NoReplicas", Message: "the TFJob has no replicas"}
+	}
 	done, running := 0, 0
 	for _, p := range pods {
 		switch p.Status.Phase {
@@ -216,7 +221,7 @@ func judge(pods []pod) condition {
 	switch {
 	case done == len(pods):
 		return condition{Type: condSucceeded, Reason: "AllReplicasSucceeded", Message: fmt.Sprintf("%d of %d replicas succeeded", done, len(pods))}
-	case running > 0:
+	case running+done > 0:
 		return condition{Type: condRunning, Reason: "ReplicasRunning", Message: fmt.Sprintf("%d running, %d succeeded of %d", running, done, len(pods))}
 	}
 	return condition{Type: condCreated, Reason: "ReplicasPending", Message: fmt.Sprintf("%d replicas created", len(pods))}

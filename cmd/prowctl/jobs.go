@@ -17,6 +17,7 @@ func newCmdJobs(f *Factory) *cobra.Command {
 	cmd.AddCommand(newCmdJobsLint(f.IO))
 	cmd.AddCommand(newCmdJobsGenerate(f.IO, nil))
 	cmd.AddCommand(newCmdJobsWhich(f.IO, nil))
+	cmd.AddCommand(newCmdJobsDiff(f.IO, nil))
 	return cmd
 }
 

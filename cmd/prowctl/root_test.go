@@ -82,6 +82,7 @@ func TestEmptyPathFlags(t *testing.T) {
 		{"jobs", "which", "--changed", "a", "--config-path", ""},
 		{"jobs", "which", "--base", "HEAD", "--repo-dir", ""},
 		{"image", "build", "--spec", ""},
+		{"jobs", "diff", "--repo-dir", ""},
 		{"run", "j", "--spec", ""},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

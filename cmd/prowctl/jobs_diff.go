@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/prow/pkg/config"
+
+	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/jobs/touched"
+	"github.com/prowctl/prowctl/pkg/mkpj"
+	"github.com/prowctl/prowctl/pkg/printer"
+	"github.com/prowctl/prowctl/pkg/process"
+)
+
+// JobsDiffOptions are the inputs of `prowctl jobs diff`.
+type JobsDiffOptions struct {
+	IO *iostreams.IOStreams
+
+	ConfigPath    string
+	JobConfigPath string
+	Base          string
+	Head          string
+	RepoDir       string
+	Output        string
+	Runner        process.Runner
+}
+
+func newCmdJobsDiff(streams *iostreams.IOStreams, runF func(context.Context, *JobsDiffOptions) error) *cobra.Command {
+	o := &JobsDiffOptions{IO: streams, Runner: process.Exec{}}
+	if runF == nil {
+		runF = jobsDiffRun
+	}
+	cmd := &cobra.Command{
+		Use:   "diff [--base REF] [--head REF]",
+		Short: "List the jobs a config change touches, with what changed in each",
+		Long: `diff loads the Prow config and job config at --base (a git ref of the checkout;
+default: where HEAD forked from origin's default branch, else HEAD) and at
+--head (a ref; default: the work tree, uncommitted changes included) with
+Prow's own loader, reading the refs' trees from git (your work tree is left
+alone), and compares the ProwJob spec Prow would build for each job (presets
+applied, decoration defaults merged). A job is touched when it is new, or its
+spec changed; re-indenting, reordering or moving a job between files touches
+nothing, a changed preset touches every job it applies to. Removed jobs are
+listed as removed. Each changed job lists its changed fields, old -> new.`,
+		Example: `  prowctl jobs diff
+  prowctl jobs diff --base origin/master --head HEAD -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Output != "text" {
+				if err := printer.Check(o.Output); err != nil {
+					return usageErrorf("%v, or text", err)
+				}
+			}
+			return runF(cmd.Context(), o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.ConfigPath, "config-path", pjDefaultConfigPath, "Prow config file (a path in the checkout)")
+	fs.StringVar(&o.JobConfigPath, "job-config-path", pjDefaultJobConfigPath, "job config file or directory (a path in the checkout)")
+	fs.StringVar(&o.Base, "base", "", "git ref of the config before the change (default: the fork point from origin's default branch, else HEAD)")
+	fs.StringVar(&o.Head, "head", "", "git ref of the config after the change (default: the work tree)")
+	fs.StringVar(&o.RepoDir, "repo-dir", ".", "the checkout")
+	fs.StringVarP(&o.Output, "output", "o", "text", "text, yaml or json")
+	markPaths(cmd, "config-path", "job-config-path", "repo-dir")
+	return cmd
+}
+
+func jobsDiffRun(ctx context.Context, o *JobsDiffOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	base := o.Base
+	if base == "" {
+		base = defaultDiffBase(ctx, o.Runner, o.RepoDir)
+	}
+	before, err := touched.LoadRef(ctx, o.Runner, o.RepoDir, base, o.ConfigPath, o.JobConfigPath)
+	if err != nil {
+		return err
+	}
+	var after *config.Config
+	head := "the work tree"
+	if o.Head != "" {
+		head = o.Head
+		after, err = touched.LoadRef(ctx, o.Runner, o.RepoDir, o.Head, o.ConfigPath, o.JobConfigPath)
+	} else {
+		after, err = mkpj.LoadAll(o.ConfigPath, o.JobConfigPath)
+	}
+	if err != nil {
+		return err
+	}
+	changes, err := touched.Jobs(ctx, before, after)
+	if err != nil {
+		return err
+	}
+	if o.Output != "text" {
+		if changes == nil {
+			changes = []touched.Change{}
+		}
+		return printer.Print(o.IO.Out, changes, o.Output)
+	}
+	if len(changes) == 0 {
+		fmt.Fprintf(o.IO.Out, "no job touched between %s and %s\n", base, head)
+		return nil
+	}
+	fmt.Fprintf(o.IO.Out, "%d job(s) touched between %s and %s:\n", len(changes), base, head)
+	for _, c := range changes {
+		repo := c.Repo
+		if repo == "" {
+			repo = "-"
+		}
+		fmt.Fprintf(o.IO.Out, "%-8s %-10s %s %s\n", c.Status, c.Type, repo, c.Job)
+		for _, f := range c.Diff {
+			fmt.Fprintf(o.IO.Out, "           %s: %s -> %s\n", f.Path, orAbsent(f.Old), orAbsent(f.New))
+		}
+	}
+	return nil
+}
+
+func orAbsent(v string) string {
+	if v == "" {
+		return "(absent)"
+	}
+	return v
+}
+
+// defaultDiffBase is where HEAD forked from origin's default branch, else
+// HEAD itself (the work tree's uncommitted changes).
+func defaultDiffBase(ctx context.Context, runner process.Runner, dir string) string {
+	git := func(args ...string) (string, error) {
+		return process.Output(ctx, runner, process.Cmd{Name: "git", Args: append([]string{"-C", dir}, args...)})
+	}
+	if def, err := git("rev-parse", "--abbrev-ref", "origin/HEAD"); err == nil && def != "" {
+		if fork, err := git("merge-base", def, "HEAD"); err == nil {
+			return strings.TrimSpace(fork)
+		}
+	}
+	return "HEAD"
+}

@@ -1,0 +1,220 @@
+// Package touched finds the jobs a change to a Prow config touches: a job is
+// touched when it is new, or when the ProwJob spec Prow would build for it
+// (pjutil, presets applied and decoration defaults merged by Prow's loader)
+// differs between the two versions; re-indenting, reordering or moving a job
+// between files touches nothing, a changed preset touches every job it
+// applies to. It is what `prowctl jobs diff` prints and what a rehearsal
+// runs.
+package touched
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+	"sigs.k8s.io/prow/pkg/config"
+
+	"github.com/prowctl/prowctl/pkg/mkpj"
+)
+
+// Status of a touched job.
+const (
+	New     = "new"
+	Changed = "changed"
+	Removed = "removed"
+)
+
+// Change is one touched job.
+type Change struct {
+	Job    string `json:"job"`
+	Type   string `json:"type"`
+	Repo   string `json:"repo,omitempty"`
+	Status string `json:"status"`
+	// Diff lists the fields of the ProwJob spec that changed.
+	Diff []Field `json:"diff,omitempty"`
+}
+
+// Field is one changed field: its path in the ProwJob spec (JSON names)
+// and its values before and after, as JSON ("" when absent).
+type Field struct {
+	Path string `json:"path"`
+	Old  string `json:"old"`
+	New  string `json:"new"`
+}
+
+// Jobs compares the jobs of two loaded configs.
+func Jobs(ctx context.Context, base, head *config.Config) ([]Change, error) {
+	before, err := specs(ctx, base)
+	if err != nil {
+		return nil, fmt.Errorf("base: %w", err)
+	}
+	after, err := specs(ctx, head)
+	if err != nil {
+		return nil, fmt.Errorf("head: %w", err)
+	}
+	var out []Change
+	for k, a := range after {
+		c := Change{Job: k.name, Type: k.typ, Repo: k.repo}
+		b, ok := before[k]
+		switch {
+		case !ok:
+			c.Status = New
+		default:
+			var r diffReporter
+			if cmp.Equal(b, a, cmp.Reporter(&r)) {
+				continue
+			}
+			c.Status, c.Diff = Changed, r.fields
+		}
+		out = append(out, c)
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			out = append(out, Change{Job: k.name, Type: k.typ, Repo: k.repo, Status: Removed})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Status != out[j].Status {
+			return order(out[i].Status) < order(out[j].Status)
+		}
+		if out[i].Repo != out[j].Repo {
+			return out[i].Repo < out[j].Repo
+		}
+		return out[i].Job < out[j].Job
+	})
+	return out, nil
+}
+
+func order(status string) int {
+	return map[string]int{Changed: 0, New: 1, Removed: 2}[status]
+}
+
+type key struct{ typ, repo, name string }
+
+// The refs every job is built with on both sides: only the job decides
+// what differs.
+var (
+	sha  = strings.Repeat("0", 40)
+	refs = mkpj.Refs{BaseRef: "main", BaseSHA: sha, PullNumber: 1, PullSHA: sha, PullAuthor: "prowctl"}
+)
+
+// specs builds the ProwJob spec of every job of c, as JSON values, so that
+// the comparison sees what Prow would create and names fields as YAML does.
+func specs(ctx context.Context, c *config.Config) (map[key]any, error) {
+	out := map[key]any{}
+	add := func(k key, j mkpj.Job) error {
+		spec, err := mkpj.Spec(ctx, j, refs, mkpj.RefSources{})
+		if err != nil {
+			return err
+		}
+		v, err := asJSON(spec)
+		if err != nil {
+			return err
+		}
+		out[k] = v
+		return nil
+	}
+	for repo, ps := range c.PresubmitsStatic {
+		for i := range ps {
+			if err := add(key{string(prowapi.PresubmitJob), repo, ps[i].Name}, mkpj.Job{Repo: repo, Presubmit: &ps[i]}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for repo, ps := range c.PostsubmitsStatic {
+		for i := range ps {
+			if err := add(key{string(prowapi.PostsubmitJob), repo, ps[i].Name}, mkpj.Job{Repo: repo, Postsubmit: &ps[i]}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i := range c.Periodics {
+		if err := add(key{string(prowapi.PeriodicJob), "", c.Periodics[i].Name}, mkpj.Job{Periodic: &c.Periodics[i]}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func asJSON(spec prowapi.ProwJobSpec) (any, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	return v, json.Unmarshal(b, &v)
+}
+
+// diffReporter collects the leaves that differ, with a path that reads like
+// the YAML: spec fields by name, list items by their name when they have
+// one (containers, env, volumes), else by index.
+type diffReporter struct {
+	path   cmp.Path
+	fields []Field
+}
+
+func (r *diffReporter) PushStep(ps cmp.PathStep) { r.path = append(r.path, ps) }
+func (r *diffReporter) PopStep()                 { r.path = r.path[:len(r.path)-1] }
+
+func (r *diffReporter) Report(rs cmp.Result) {
+	if rs.Equal() {
+		return
+	}
+	vx, vy := r.path.Last().Values()
+	r.fields = append(r.fields, Field{Path: r.pathString(), Old: jsonOf(vx), New: jsonOf(vy)})
+}
+
+func (r *diffReporter) pathString() string {
+	var b strings.Builder
+	for _, s := range r.path {
+		switch s := s.(type) {
+		case cmp.MapIndex:
+			b.WriteString("." + fmt.Sprint(s.Key().Interface()))
+		case cmp.SliceIndex:
+			vx, vy := s.Values()
+			if name := itemName(vx, vy); name != "" {
+				b.WriteString("[" + name + "]")
+				continue
+			}
+			k, ky := s.SplitKeys()
+			if k < 0 {
+				k = ky
+			}
+			fmt.Fprintf(&b, "[%d]", k)
+		}
+	}
+	return strings.TrimPrefix(b.String(), ".")
+}
+
+// itemName is the name of a list item (a container, a variable, a volume)
+// from either side, "" when it has none.
+func itemName(vs ...reflect.Value) string {
+	for _, v := range vs {
+		if !v.IsValid() {
+			continue
+		}
+		if m, ok := v.Interface().(map[string]any); ok {
+			if n, ok := m["name"].(string); ok && n != "" {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
+// jsonOf is v as JSON, "" when v is absent.
+func jsonOf(v reflect.Value) string {
+	if !v.IsValid() {
+		return ""
+	}
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		return fmt.Sprint(v.Interface())
+	}
+	return string(b)
+}

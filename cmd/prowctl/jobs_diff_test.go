@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/prowctl/prowctl/pkg/iostreams"
-	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // jobs diff on a copy of the repository's config in a checkout of its own:
@@ -28,13 +26,7 @@ func TestJobsDiff(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	git := func(args ...string) {
-		t.Helper()
-		env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + repo, "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}
-		if _, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: "git", Args: append([]string{"-C", repo}, args...), Env: env}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	git := gitIn(t, repo)
 	git("init", "-q", "-b", "master")
 	git("add", ".")
 	git("commit", "-q", "-m", "base")

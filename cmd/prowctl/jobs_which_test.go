@@ -15,13 +15,7 @@ import (
 // checkout's changes since --base (committed, uncommitted and new files).
 func TestJobsWhich(t *testing.T) {
 	repo := t.TempDir()
-	git := func(args ...string) {
-		t.Helper()
-		env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + repo, "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}
-		if _, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: "git", Args: append([]string{"-C", repo}, args...), Env: env}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	git := gitIn(t, repo)
 	write := func(name string) {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(repo, name)), 0o755); err != nil {
 			t.Fatal(err)
@@ -78,5 +72,16 @@ func TestJobsWhich(t *testing.T) {
 	streams, _, _, errOut := iostreams.Test()
 	if code := runProwctl(t, streams, append(append([]string{"jobs", "which"}, cfg...), "--base", "nope", "--repo-dir", repo)...); code != 1 || !strings.Contains(errOut.String(), "--base nope") {
 		t.Errorf("an unknown base: exit %d, %s", code, errOut)
+	}
+}
+
+// gitIn runs git in repo with an identity of its own and no user config.
+func gitIn(t *testing.T, repo string) func(args ...string) {
+	return func(args ...string) {
+		t.Helper()
+		env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + repo, "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}
+		if _, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: "git", Args: append([]string{"-C", repo}, args...), Env: env}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

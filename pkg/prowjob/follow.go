@@ -49,6 +49,11 @@ func Follow(ctx context.Context, c *Client, name string, o FollowOptions) (*prow
 		Timeout: o.Timeout,
 		OnChange: func(pj *prowapi.ProwJob) {
 			mu.Lock()
+			if pods != nil && pj.Complete() {
+				// The job's end is the last line: a pod line the poller
+				// got meanwhile is old news.
+				pods.ended = true
+			}
 			fmt.Fprintln(o.Out, StateLine(pj, o.now()))
 			mu.Unlock()
 			if pods != nil && !pj.Complete() {

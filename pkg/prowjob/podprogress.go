@@ -21,6 +21,8 @@ type podProgress struct {
 	out io.Writer
 	now func() time.Time
 	mu  *sync.Mutex // shared with the ProwJob lines
+	// ended, under mu, says the job's final line is out: print no more.
+	ended bool
 
 	pod, ns string
 	podMu   sync.Mutex
@@ -59,7 +61,9 @@ func (p *podProgress) run(ctx context.Context) {
 		}
 		p.last = line
 		p.mu.Lock()
-		fmt.Fprintf(p.out, "%s  %s\n", p.now().Format("15:04:05"), line)
+		if !p.ended {
+			fmt.Fprintf(p.out, "%s  %s\n", p.now().Format("15:04:05"), line)
+		}
 		p.mu.Unlock()
 	}
 }

@@ -1,10 +1,17 @@
 package prowjob
 
 import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 )
 
 func TestPodLine(t *testing.T) {
@@ -38,5 +45,26 @@ func TestPodLine(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// Once the job's final line is out, the pod poller prints nothing more:
+// "failure" stays the last line of a watch (it raced with "pod failed").
+func TestPodProgressQuietAfterTheEnd(t *testing.T) {
+	for _, ended := range []bool{false, true} {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "test-pods"}, Status: corev1.PodStatus{Phase: corev1.PodFailed}}
+		var out bytes.Buffer
+		var mu sync.Mutex
+		p := &podProgress{c: &Client{Kube: kubefake.NewSimpleClientset(pod)}, out: &out, now: time.Now, mu: &mu, ended: ended}
+		p.setPod("test-pods", "p")
+		ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+		p.run(ctx)
+		cancel()
+		mu.Lock()
+		got := out.String()
+		mu.Unlock()
+		if printed := strings.Contains(got, "pod failed"); printed == ended {
+			t.Errorf("ended %v: printed %q", ended, got)
+		}
 	}
 }

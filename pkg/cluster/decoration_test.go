@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"os"
+	"os/user"
 	"path/filepath"
 	"testing"
 
@@ -43,5 +44,37 @@ presets:
 	}
 	if diff := cmp.Diff([]string{"b1"}, d.Buckets); diff != "" {
 		t.Errorf("buckets (-want +got):\n%s", diff)
+	}
+}
+
+func TestGoModCache(t *testing.T) {
+	home, _ := os.UserHomeDir()
+	cases := []struct {
+		name                     string
+		gomodcache, gopath, sudo string
+		want                     string
+	}{
+		{"GOMODCACHE", "/m", "/p", "", "/m"},
+		{"GOPATH's first entry", "", "/p1:/p2", "", "/p1/pkg/mod"},
+		{"the go command's default", "", "", "", filepath.Join(home, "go", "pkg", "mod")},
+		{"under sudo, an unknown user", "", "", "no-such-user-prowctl", filepath.Join(home, "go", "pkg", "mod")},
+	}
+	// As root under sudo: the invoking user's home.
+	if u, err := user.Lookup("daemon"); err == nil && os.Geteuid() == 0 {
+		cases = append(cases, struct {
+			name                     string
+			gomodcache, gopath, sudo string
+			want                     string
+		}{"under sudo", "", "", "daemon", filepath.Join(u.HomeDir, "go", "pkg", "mod")})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOMODCACHE", tc.gomodcache)
+			t.Setenv("GOPATH", tc.gopath)
+			t.Setenv("SUDO_USER", tc.sudo)
+			if got := GoModCache(); got != tc.want {
+				t.Errorf("GoModCache() = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -49,7 +50,8 @@ const (
 
 // GoModCache is the Go module cache the cluster serves: $GOMODCACHE, else
 // the first GOPATH entry's pkg/mod, else ~/go/pkg/mod (the go command's
-// own defaults, without running it).
+// own defaults, without running it). Under sudo, ~ is the invoking user's
+// home: `sudo prowctl cluster up` serves your module cache, not root's.
 func GoModCache() string {
 	if d := os.Getenv("GOMODCACHE"); d != "" {
 		return d
@@ -58,6 +60,11 @@ func GoModCache() string {
 		return filepath.Join(p[0], "pkg", "mod")
 	}
 	home, _ := os.UserHomeDir()
+	if name := os.Getenv("SUDO_USER"); name != "" && os.Geteuid() == 0 {
+		if u, err := user.Lookup(name); err == nil && u.HomeDir != "" {
+			home = u.HomeDir
+		}
+	}
 	return filepath.Join(home, "go", "pkg", "mod")
 }
 

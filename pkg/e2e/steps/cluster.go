@@ -17,7 +17,8 @@ import (
 type clusterUpSettings struct {
 	// Provider is local (default), kubeconfig, in-cluster, gke or kind.
 	// $E2E_CLUSTER_PROVIDER, when set, overrides it: the personal
-	// cluster's jobs get in-cluster that way (cluster.State.JobPreset).
+	// cluster's jobs get in-cluster that way (its job preset,
+	// kube-public/prowctl-job-preset).
 	Provider string `yaml:"provider"`
 	// Name of the cluster (default e2e-JOB-BUILD, at most 40 characters).
 	Name string `yaml:"name"`

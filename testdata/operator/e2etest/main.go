@@ -93,7 +93,21 @@ func run() error {
 				return err
 			}
 			done = append(done, created.GetName())
-			if err := waitCondition(ctx, jobs, created.GetName(), "Succeeded"); err != nil {
+			// The pods' end is the operator's cue: it has a few passes
+			// after that to say so.
+			settled := func(ctx context.Context) (bool, error) {
+				pods, err := replicaPods(ctx, created.GetName())
+				if err != nil || len(pods) != 2 {
+					return false, err
+				}
+				for _, p := range pods {
+					if p.Status.Phase != corev1.PodSucceeded {
+						return false, nil
+					}
+				}
+				return true, nil
+			}
+			if err := waitCondition(ctx, jobs, created.GetName(), "Succeeded", settled); err != nil {
 				return err
 			}
 			pods, err := replicaPods(ctx, created.GetName())
@@ -114,7 +128,7 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			return waitCondition(ctx, jobs, created.GetName(), "Failed")
+			return waitCondition(ctx, jobs, created.GetName(), "Failed", nil)
 		}},
 		{"DeletingATFJobDeletesItsPods", func(ctx context.Context) error {
 			if len(done) == 0 {
@@ -210,9 +224,12 @@ func worker(image string, code int) map[string]any {
 }
 
 // waitCondition waits until the TFJob has condition want True, and fails
-// at once when it reaches the other end (Failed for Succeeded and back).
-func waitCondition(ctx context.Context, jobs dynamic.ResourceInterface, name, want string) error {
+// at once when it reaches the other end (Failed for Succeeded and back), or
+// when settled (if given) has said for 10 s that the replicas are done and
+// the TFJob still does not say want: the operator missed it.
+func waitCondition(ctx context.Context, jobs dynamic.ResourceInterface, name, want string, settled func(context.Context) (bool, error)) error {
 	last := "none"
+	var doneSince time.Time
 	for {
 		got, err := jobs.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -230,6 +247,20 @@ func waitCondition(ctx context.Context, jobs dynamic.ResourceInterface, name, wa
 				return nil
 			case "Succeeded", "Failed":
 				return fmt.Errorf("TFJob %s is %s, want %s", name, last, want)
+			}
+		}
+		if settled != nil {
+			done, err := settled(ctx)
+			if err != nil {
+				return err
+			}
+			switch {
+			case !done:
+				doneSince = time.Time{}
+			case doneSince.IsZero():
+				doneSince = time.Now()
+			case time.Since(doneSince) > 10*time.Second:
+				return fmt.Errorf("TFJob %s: its replicas are done, but after 10 s its condition is still %s, not %s", name, last, want)
 			}
 		}
 		select {

@@ -29,18 +29,29 @@ func (s *logSink) write(p []byte) {
 func (s *logSink) printf(format string, args ...any) { s.write([]byte(fmt.Sprintf(format, args...))) }
 
 // prefixWriter prefixes each complete line with the step's name before it
-// reaches the sink, so parallel output stays readable.
+// reaches the sink, so parallel output stays readable. A step writes from
+// several goroutines at once (the personal cluster reports each component
+// from its own), so it locks.
 type prefixWriter struct {
 	prefix string
 	sink   *logSink
-	buf    []byte
+
+	mu  sync.Mutex
+	buf []byte
 }
 
 func (w *prefixWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.write(p)
+	return len(p), nil
+}
+
+func (w *prefixWriter) write(p []byte) {
 	w.buf = append(w.buf, p...)
 	i := bytes.LastIndexByte(w.buf, '\n')
 	if i < 0 {
-		return len(p), nil
+		return
 	}
 	var out bytes.Buffer
 	for _, line := range bytes.SplitAfter(w.buf[:i+1], []byte("\n")) {
@@ -51,13 +62,14 @@ func (w *prefixWriter) Write(p []byte) (int, error) {
 	}
 	w.sink.write(out.Bytes())
 	w.buf = append(w.buf[:0], w.buf[i+1:]...)
-	return len(p), nil
 }
 
 // Flush writes a last line without its newline.
 func (w *prefixWriter) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if len(w.buf) > 0 {
-		w.Write([]byte("\n")) //nolint:errcheck // never fails
+		w.write([]byte("\n"))
 	}
 }
 

@@ -7,7 +7,6 @@ package which
 import (
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -88,12 +87,12 @@ func reason(p config.Presubmit, branch string, changed []string, runs bool) stri
 	}
 	switch {
 	case p.RunIfChanged != "":
-		if f := firstMatch(p.RunIfChanged, changed, true); f != "" {
+		if f := triggering(p, changed); f != "" {
 			return fmt.Sprintf("run_if_changed '%s' matches %s", p.RunIfChanged, f)
 		}
 		return fmt.Sprintf("run_if_changed '%s' matches no changed file", p.RunIfChanged)
 	case p.SkipIfOnlyChanged != "":
-		if f := firstMatch(p.SkipIfOnlyChanged, changed, false); f != "" {
+		if f := triggering(p, changed); f != "" {
 			return fmt.Sprintf("skip_if_only_changed '%s' does not match %s", p.SkipIfOnlyChanged, f)
 		}
 		if len(changed) == 0 {
@@ -107,15 +106,12 @@ func reason(p config.Presubmit, branch string, changed []string, runs bool) stri
 	return "runs only when asked for (" + trigger(p) + "): no always_run, run_if_changed or skip_if_only_changed"
 }
 
-// firstMatch is the first file that matches re (or, with want false, that
+// triggering is the first changed file that alone would run p, by Prow's
+// own matcher (for run_if_changed it matches, for skip_if_only_changed it
 // does not); "" for none.
-func firstMatch(re string, files []string, want bool) string {
-	r, err := regexp.Compile(re)
-	if err != nil {
-		return ""
-	}
+func triggering(p config.Presubmit, files []string) string {
 	for _, f := range files {
-		if r.MatchString(f) == want {
+		if p.RunsAgainstChanges([]string{f}) {
 			return f
 		}
 	}

@@ -129,9 +129,7 @@ func orAbsent(v string) string {
 // defaultDiffBase is where HEAD forked from origin's default branch, else
 // HEAD itself (the work tree's uncommitted changes).
 func defaultDiffBase(ctx context.Context, runner process.Runner, dir string) string {
-	git := func(args ...string) (string, error) {
-		return process.Output(ctx, runner, process.Cmd{Name: "git", Args: append([]string{"-C", dir}, args...)})
-	}
+	git := func(args ...string) (string, error) { return gitOutput(ctx, runner, dir, args...) }
 	if def, err := git("rev-parse", "--abbrev-ref", "origin/HEAD"); err == nil && def != "" {
 		if fork, err := git("merge-base", def, "HEAD"); err == nil {
 			return strings.TrimSpace(fork)

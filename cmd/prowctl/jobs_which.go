@@ -148,9 +148,7 @@ func defaultBranch(ps []config.Presubmit) string {
 // changedSince lists the files the checkout in dir changed since it forked
 // from base: committed, uncommitted and untracked.
 func changedSince(ctx context.Context, runner process.Runner, dir, base string) ([]string, error) {
-	git := func(args ...string) (string, error) {
-		return process.Output(ctx, runner, process.Cmd{Name: "git", Args: append([]string{"-C", dir}, args...)})
-	}
+	git := func(args ...string) (string, error) { return gitOutput(ctx, runner, dir, args...) }
 	fork, err := git("merge-base", base, "HEAD")
 	if err != nil {
 		// %v: git's exit code is not this command's.
@@ -176,4 +174,9 @@ func changedSince(ctx context.Context, runner process.Runner, dir, base string) 
 	}
 	sort.Strings(files)
 	return files, nil
+}
+
+// gitOutput runs git in the checkout dir and returns its output.
+func gitOutput(ctx context.Context, runner process.Runner, dir string, args ...string) (string, error) {
+	return process.Output(ctx, runner, process.Cmd{Name: "git", Args: append([]string{"-C", dir}, args...)})
 }

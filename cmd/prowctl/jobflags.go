@@ -18,12 +18,17 @@ type jobFlags struct {
 func (j *jobFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&j.Repo, "repo", "", "ORG/REPO of the job, when its name is in several repos")
 	fs.StringVar(&j.Type, "type", "", "presubmit, postsubmit or periodic, when the name has several types")
-	fs.StringVar(&j.Refs.BaseRef, "base-ref", "", "git base ref (branch) under test")
-	fs.StringVar(&j.Refs.BaseSHA, "base-sha", "", "git base SHA under test")
-	fs.IntVar(&j.Refs.PullNumber, "pull-number", 0, "pull request number under test")
-	fs.StringVar(&j.Refs.PullSHA, "pull-sha", "", "pull request head SHA under test")
-	fs.StringVar(&j.Refs.PullAuthor, "pull-author", "", "pull request author (GitHub login)")
-	fs.StringVar(&j.Refs.PullHeadRef, "pull-head-ref", "", "branch name of the pull request")
+	addRefFlags(fs, &j.Refs)
+}
+
+// addRefFlags are the flags of the refs a job runs against.
+func addRefFlags(fs *pflag.FlagSet, r *mkpj.Refs) {
+	fs.StringVar(&r.BaseRef, "base-ref", "", "git base ref (branch) under test")
+	fs.StringVar(&r.BaseSHA, "base-sha", "", "git base SHA under test")
+	fs.IntVar(&r.PullNumber, "pull-number", 0, "pull request number under test")
+	fs.StringVar(&r.PullSHA, "pull-sha", "", "pull request head SHA under test")
+	fs.StringVar(&r.PullAuthor, "pull-author", "", "pull request author (GitHub login)")
+	fs.StringVar(&r.PullHeadRef, "pull-head-ref", "", "branch name of the pull request")
 }
 
 // query is the lookup of the job called name; a bad --type is a usage error.

@@ -72,26 +72,12 @@ func jobsDiffRun(ctx context.Context, o *JobsDiffOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	base := o.Base
-	if base == "" {
-		base = defaultDiffBase(ctx, o.Runner, o.RepoDir)
-	}
-	before, err := touched.LoadRef(ctx, o.Runner, o.RepoDir, base, o.ConfigPath, o.JobConfigPath)
+	ch, err := loadConfigChange(ctx, o.Runner, o.RepoDir, o.Base, o.Head, o.ConfigPath, o.JobConfigPath)
 	if err != nil {
 		return err
 	}
-	var after *config.Config
-	head := "the work tree"
-	if o.Head != "" {
-		head = o.Head
-		after, err = touched.LoadRef(ctx, o.Runner, o.RepoDir, o.Head, o.ConfigPath, o.JobConfigPath)
-	} else {
-		after, err = mkpj.LoadAll(o.ConfigPath, o.JobConfigPath)
-	}
-	if err != nil {
-		return err
-	}
-	changes, err := touched.Jobs(ctx, before, after)
+	base, head := ch.baseName, ch.headName
+	changes, err := touched.Jobs(ctx, ch.base, ch.head)
 	if err != nil {
 		return err
 	}
@@ -125,6 +111,45 @@ func orAbsent(v string) string {
 	}
 	return v
 }
+
+// configChange is the config at both ends of a change.
+type configChange struct {
+	base, head         *config.Config
+	baseName, headName string
+}
+
+// loadConfigChange loads the config of the checkout in repoDir at base (a
+// ref; "" for the fork point, see defaultDiffBase) and at head (a ref; ""
+// for the work tree). A head config Prow refuses is a *headConfigError.
+func loadConfigChange(ctx context.Context, runner process.Runner, repoDir, base, head, configPath, jobConfigPath string) (*configChange, error) {
+	if base == "" {
+		base = defaultDiffBase(ctx, runner, repoDir)
+	}
+	ch := &configChange{baseName: base, headName: "the work tree"}
+	var err error
+	if ch.base, err = touched.LoadRef(ctx, runner, repoDir, base, configPath, jobConfigPath); err != nil {
+		return nil, err
+	}
+	if head != "" {
+		ch.headName = head
+		ch.head, err = touched.LoadRef(ctx, runner, repoDir, head, configPath, jobConfigPath)
+	} else {
+		ch.head, err = mkpj.LoadAll(configPath, jobConfigPath)
+	}
+	if err != nil {
+		return nil, &headConfigError{err: err, worktree: head == ""}
+	}
+	return ch, nil
+}
+
+// headConfigError is a head config Prow refuses.
+type headConfigError struct {
+	err      error
+	worktree bool
+}
+
+func (e *headConfigError) Error() string { return e.err.Error() }
+func (e *headConfigError) Unwrap() error { return e.err }
 
 // defaultDiffBase is where HEAD forked from origin's default branch, else
 // HEAD itself (the work tree's uncommitted changes).

@@ -53,6 +53,7 @@ func newRootCmd(f *Factory) *cobra.Command {
 		newCmdE2E(f.IO),
 		newCmdMkpj(f, nil),
 		newCmdRun(f, nil),
+		newCmdRehearse(f, nil),
 	)
 	root.AddCommand(newCmdsProwJob(f)...)
 	// Made now rather than at Execute, so the checks below cover it.

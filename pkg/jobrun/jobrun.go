@@ -187,12 +187,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return out, err
 }
 
-// useLocal points pj's refs at the cluster's git server, where the
-// checkout's commits (and a commit of its uncommitted changes) are
-// published under the refs clonerefs fetches.
+// useLocal points pj's refs at a snapshot of the checkout on the cluster's
+// git server.
 func useLocal(ctx context.Context, o Options, state *cluster.State, pj *prowapi.ProwJob) error {
-	r := pj.Spec.Refs
-	if r == nil {
+	if pj.Spec.Refs == nil {
 		return fmt.Errorf("job %s has no refs (a periodic without extra_refs): --local-repo has nothing to point at", pj.Spec.Job)
 	}
 	sha, dirty, err := o.Local.Snapshot(ctx)
@@ -201,6 +199,19 @@ func useLocal(ctx context.Context, o Options, state *cluster.State, pj *prowapi.
 	}
 	if dirty {
 		fmt.Fprintf(o.ErrOut, "%s has uncommitted changes: running against %s, a commit of them on HEAD (no ref names it in your checkout)\n", o.Local.Dir, sha[:12])
+	}
+	return UseCheckout(ctx, state, o.Runner, o.Local.Dir, sha, pj)
+}
+
+// UseCheckout points pj's refs at commit sha of the checkout in dir: the
+// commits are published to the cluster's git server under the refs
+// clonerefs fetches (a presubmit's pull head and base branch, a
+// postsubmit's branch), and the refs clone from there. A job without refs
+// is left alone.
+func UseCheckout(ctx context.Context, state *cluster.State, runner process.Runner, dir, sha string, pj *prowapi.ProwJob) error {
+	r := pj.Spec.Refs
+	if r == nil {
+		return nil
 	}
 	publish := map[string]string{}
 	switch pj.Spec.Type {
@@ -212,7 +223,7 @@ func useLocal(ctx context.Context, o Options, state *cluster.State, pj *prowapi.
 		r.BaseSHA = sha
 		publish["refs/heads/"+r.BaseRef] = sha
 	}
-	uri, err := cluster.PublishCommits(ctx, state, o.Runner, r.Org, r.Repo, o.Local.Dir, publish)
+	uri, err := cluster.PublishCommits(ctx, state, runner, r.Org, r.Repo, dir, publish)
 	if err != nil {
 		return err
 	}

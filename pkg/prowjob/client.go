@@ -194,9 +194,15 @@ func (c *Client) Get(ctx context.Context, name string) (*prowapi.ProwJob, error)
 
 // List returns every ProwJob of the namespace, oldest first.
 func (c *Client) List(ctx context.Context) ([]prowapi.ProwJob, error) {
+	return c.ListSelected(ctx, "")
+}
+
+// ListSelected returns the ProwJobs of the namespace that the label
+// selector selects ("" for all), oldest first.
+func (c *Client) ListSelected(ctx context.Context, selector string) ([]prowapi.ProwJob, error) {
 	ctx, cancel := c.requestContext(ctx)
 	defer cancel()
-	l, err := c.ProwJobs.List(ctx, metav1.ListOptions{})
+	l, err := c.ProwJobs.List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, fmt.Errorf("list ProwJobs in %s: %w", c.where(), err)
 	}

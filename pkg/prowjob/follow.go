@@ -86,25 +86,7 @@ type SubmitOptions struct {
 // Submit creates pj, prints its name and how to follow it, and with o.Wait
 // follows it to its end.
 func Submit(ctx context.Context, c *Client, pj *prowapi.ProwJob, o SubmitOptions) (*prowapi.ProwJob, error) {
-	pj = pj.DeepCopy()
-	// What `get -o yaml` printed can be created again: the server's
-	// bookkeeping of the old object goes.
-	pj.ResourceVersion, pj.UID, pj.Generation = "", "", 0
-	pj.CreationTimestamp, pj.ManagedFields = metav1.Time{}, nil
-	if !o.Report {
-		pj.Spec.Report = false
-	}
-	if pj.Status.State == "" {
-		pj.Status.State = prowapi.TriggeredState
-	}
-	if pj.Status.StartTime.IsZero() {
-		pj.Status.StartTime.Time = o.now()
-	}
-	added, err := c.addClusterPreset(ctx, pj)
-	if err != nil {
-		return nil, err
-	}
-	created, err := c.Create(ctx, pj)
+	created, added, err := c.CreateJob(ctx, pj, o.Report, o.now())
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +102,32 @@ func Submit(ctx context.Context, c *Client, pj *prowapi.ProwJob, o SubmitOptions
 		return created, nil
 	}
 	return Follow(ctx, c, created.Name, o.FollowOptions)
+}
+
+// CreateJob creates a copy of pj as a new job: the server's bookkeeping of
+// an old object dropped, spec.report false unless report, the state
+// triggered and the start time now when unset, and the cluster's job preset
+// applied. added says what the preset added ("" for nothing).
+func (c *Client) CreateJob(ctx context.Context, pj *prowapi.ProwJob, report bool, now time.Time) (created *prowapi.ProwJob, added string, err error) {
+	pj = pj.DeepCopy()
+	// What `get -o yaml` printed can be created again: the server's
+	// bookkeeping of the old object goes.
+	pj.ResourceVersion, pj.UID, pj.Generation = "", "", 0
+	pj.CreationTimestamp, pj.ManagedFields = metav1.Time{}, nil
+	if !report {
+		pj.Spec.Report = false
+	}
+	if pj.Status.State == "" {
+		pj.Status.State = prowapi.TriggeredState
+	}
+	if pj.Status.StartTime.IsZero() {
+		pj.Status.StartTime.Time = now
+	}
+	if added, err = c.addClusterPreset(ctx, pj); err != nil {
+		return nil, "", err
+	}
+	created, err = c.Create(ctx, pj)
+	return created, added, err
 }
 
 // flags are the command line flags that reach the client's namespace.

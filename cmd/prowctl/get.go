@@ -15,11 +15,11 @@ import (
 
 // GetOptions are the flags of `prowctl get`.
 type GetOptions struct {
-	IO     *iostreams.IOStreams
+	IO       *iostreams.IOStreams
 	Name     string
 	Selector string
 	Output   string
-	Watch  bool
+	Watch    bool
 	// Timeout applies to --watch.
 	Timeout time.Duration
 	Cluster pjClusterFlags

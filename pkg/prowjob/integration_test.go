@@ -8,9 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,31 +20,6 @@ import (
 
 func TestMain(m *testing.M) { testcluster.Main(m) }
 
-var prowctlBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// prowctl builds the prowctl binary once per test binary, into the
-// cluster's directory, which goes when the cluster stops.
-func prowctl(t *testing.T, c *testcluster.Cluster) string {
-	t.Helper()
-	prowctlBin.once.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		prowctlBin.path = filepath.Join(c.Dir, "prowctl-under-test", "prowctl")
-		cmd := exec.Command("go", "build", "-o", prowctlBin.path, "./cmd/prowctl")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			prowctlBin.err = errors.New(string(out))
-		}
-	})
-	if prowctlBin.err != nil {
-		t.Fatalf("build prowctl: %v", prowctlBin.err)
-	}
-	return prowctlBin.path
-}
-
 type result struct {
 	code           int
 	stdout, stderr string
@@ -57,7 +30,7 @@ type result struct {
 func run(t *testing.T, c *testcluster.Cluster, args ...string) result {
 	t.Helper()
 	args = append(args, "--kubeconfig", c.Kubeconfig, "--context", c.Context, "--config-path", c.ProwConfig)
-	cmd := exec.Command(prowctl(t, c), args...)
+	cmd := exec.Command(c.Prowctl(t), args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -48,6 +48,8 @@ type RehearseOptions struct {
 	// Dir is the personal cluster rehearsals go to unless --kubeconfig or
 	// --context names another.
 	Dir        string
+	ToolsDir   string
+	Spec       string
 	Kubeconfig string
 	Context    string
 	Namespace  string
@@ -124,10 +126,12 @@ whole plan with -o json) and nothing is created.`,
 	fs.BoolVar(&o.Wait, "wait", false, "follow the rehearsals to their end, a line per job: exit 0 if all succeed, 1 if any did not")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "with --wait, give up after this long and exit 2 (default: no limit)")
 	fs.StringVar(&o.Dir, "dir", cluster.DefaultDir(), "the personal cluster's state directory (the default target)")
+	fs.StringVar(&o.ToolsDir, "tools", cluster.DefaultToolsDir(), "where `make tools` put the binaries ($PROWCTL_TOOLS)")
+	fs.StringVar(&o.Spec, "spec", defaultJobSpec, "the tf-k8s jobs' spec: on the personal cluster's real node, rehearsals running its image get it built and loaded first")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "rehearse on the cluster of this kubeconfig instead of the personal cluster")
 	fs.StringVar(&o.Context, "context", "", "kubeconfig context (with --kubeconfig, or of $KUBECONFIG)")
 	fs.StringVarP(&o.Namespace, "namespace", "n", "", "namespace of the ProwJobs (default the Prow config's prowjob_namespace)")
-	markPaths(cmd, "config-path", "job-config-path", "repo-dir", "local-repo", "dir", "kubeconfig")
+	markPaths(cmd, "config-path", "job-config-path", "repo-dir", "local-repo", "dir", "tools", "spec", "kubeconfig")
 	return cmd
 }
 
@@ -218,6 +222,19 @@ func rehearseRun(ctx context.Context, o *RehearseOptions) error {
 		}
 		ro.Prepare = func(ctx context.Context, pj *prowapi.ProwJob) error {
 			return jobrun.UseCheckout(ctx, target.state, o.Runner, local.Dir, sha, pj)
+		}
+	}
+	if target.publish && specGiven(o.Spec) {
+		var images []string
+		for _, r := range plan.Rehearsals {
+			if ps := r.ProwJob.Spec.PodSpec; ps != nil {
+				for _, c := range ps.Containers {
+					images = append(images, c.Image)
+				}
+			}
+		}
+		if err := jobImage(ctx, o.Spec, o.ToolsDir, o.IO.ErrOut, target.state, images); err != nil {
+			return err
 		}
 	}
 	created, err := rehearse.Run(ctx, target.client, plan, ro)

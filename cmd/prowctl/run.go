@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"time"
@@ -77,7 +78,7 @@ from the internet fails there; run it on a real cluster (prowctl mkpj --create
 	fs.StringVar(&o.ToolsDir, "tools", cluster.DefaultToolsDir(), "where `make tools` put the binaries ($PROWCTL_TOOLS)")
 	fs.StringVar(&o.Node, "node", cluster.NodeReal, "the node, if run starts the cluster: real or kwok")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "give up waiting for the job after this long (exit 2); 0 waits as long as it runs")
-	fs.StringVar(&o.Spec, "spec", "config/tf-k8s.yaml", "the tf-k8s jobs' spec: a job running its image gets it built and loaded first (prowctl image build --load)")
+	fs.StringVar(&o.Spec, "spec", defaultJobSpec, "the tf-k8s jobs' spec: a job running its image gets it built and loaded first (prowctl image build --load)")
 	markPaths(cmd, "config-path", "job-config-path", "local-repo", "dir", "tools", "spec")
 	return cmd
 }
@@ -104,19 +105,30 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	if o.LocalRepo != "" {
 		opts.Local = &mkpj.LocalRepo{Dir: o.LocalRepo, Env: os.Environ()}
 	}
-	if _, statErr := os.Stat(o.Spec); statErr == nil || o.Spec != "config/tf-k8s.yaml" {
+	if specGiven(o.Spec) {
 		opts.Images = func(ctx context.Context, state *cluster.State, images []string) error {
-			return jobImage(ctx, o, state, images)
+			return jobImage(ctx, o.Spec, o.ToolsDir, o.IO.ErrOut, state, images)
 		}
 	}
 	_, err = jobrun.Run(ctx, opts)
 	return err
 }
 
+// defaultJobSpec is where the tf-k8s jobs' spec is in their config repo.
+const defaultJobSpec = "config/tf-k8s.yaml"
+
+// specGiven: a spec named on the command line must exist; the default one
+// only matters in a repo that has it.
+func specGiven(spec string) bool {
+	_, err := os.Stat(spec)
+	return err == nil || spec != defaultJobSpec
+}
+
 // jobImage builds the tf-k8s jobs' image, with this prowctl, and loads it
-// when the job runs it: what `prowctl image build --load` does.
-func jobImage(ctx context.Context, o *RunOptions, state *cluster.State, images []string) error {
-	spec, err := jobs.LoadSpec(o.Spec)
+// when a job about to run on the real node runs it: what `prowctl image
+// build --load` does.
+func jobImage(ctx context.Context, specPath, toolsDir string, errOut io.Writer, state *cluster.State, images []string) error {
+	spec, err := jobs.LoadSpec(specPath)
 	if err != nil {
 		return err
 	}
@@ -128,7 +140,7 @@ func jobImage(ctx context.Context, o *RunOptions, state *cluster.State, images [
 	if err != nil {
 		return err
 	}
-	res, err := buildJobImage(ctx, o.ToolsDir, jobimage.DefaultCacheDir(), "", bin, spec.Image, o.IO.ErrOut)
+	res, err := buildJobImage(ctx, toolsDir, jobimage.DefaultCacheDir(), "", bin, spec.Image, errOut)
 	if err != nil {
 		return err
 	}
@@ -137,7 +149,7 @@ func jobImage(ctx context.Context, o *RunOptions, state *cluster.State, images [
 		return err
 	}
 	if loaded {
-		fmt.Fprintf(o.IO.ErrOut, "image %s: loaded into the node\n", spec.Image)
+		fmt.Fprintf(errOut, "image %s: loaded into the node\n", spec.Image)
 	}
 	return nil
 }

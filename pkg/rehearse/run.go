@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/prowjob"
@@ -83,6 +84,9 @@ func Run(ctx context.Context, c *prowjob.Client, p *Plan, o RunOptions) ([]prowa
 	}
 	var created []prowapi.ProwJob
 	for i := range pjs {
+		// Planned earlier (images built since, maybe): a rehearsal starts
+		// when it is created, as a job Prow triggers does.
+		pjs[i].Status.StartTime = metav1.Time{}
 		pj, _, err := c.CreateJob(ctx, &pjs[i], false, o.now())
 		if err != nil {
 			return created, fmt.Errorf("%w (%d of %d rehearsals were created before this)", err, len(created), len(pjs))

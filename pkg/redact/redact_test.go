@@ -48,3 +48,56 @@ func TestWriter(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestMasker(t *testing.T) {
+	m := NewMasker([][]byte{
+		[]byte("hunter2-token\n"),
+		[]byte("{\n  \"private_key\": \"-----BEGIN KEY-----abc\"\n}\n"),
+		[]byte("hunter2"),
+		nil,
+	})
+	for _, tc := range []struct{ in, want string }{
+		{"token is hunter2-token.", "token is ***."},
+		{"short one hunter2 here", "short one *** here"},
+		// A multi-line value, printed a line at a time: the lines long
+		// enough are hidden, the braces are not.
+		{"  \"private_key\": \"-----BEGIN KEY-----abc\"", "  ***"},
+		{"{", "{"},
+		{"nothing secret", "nothing secret"},
+	} {
+		if got := m.String(tc.in); got != tc.want {
+			t.Errorf("String(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	var nilMasker *Masker
+	if got := nilMasker.String("hunter2"); got != "hunter2" {
+		t.Errorf("a nil Masker changed %q", got)
+	}
+}
+
+// A value split between writes, as a streamed log splits it, is still
+// hidden; what ends without a newline comes out at Flush.
+func TestMaskWriter(t *testing.T) {
+	var out bytes.Buffer
+	w := NewMasker([][]byte{[]byte("s3cr3t-value")}).Writer(&out)
+	for _, chunk := range []string{"line one s3c", "r3t-val", "ue end\nline two\npartial s3cr3t-v", "alue"} {
+		if n, err := w.Write([]byte(chunk)); err != nil || n != len(chunk) {
+			t.Fatalf("Write(%q) = %d, %v", chunk, n, err)
+		}
+	}
+	if got, want := out.String(), "line one *** end\nline two\n"; got != want {
+		t.Errorf("before Flush: %q, want %q", got, want)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "line one *** end\nline two\npartial ***"; got != want {
+		t.Errorf("after Flush: %q, want %q", got, want)
+	}
+	// A log with no newline at all is not held forever.
+	out.Reset()
+	w.Write(bytes.Repeat([]byte("x"), maxHeld))
+	if out.Len() != maxHeld {
+		t.Errorf("%d bytes out of a %d-byte line without newline", out.Len(), maxHeld)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/jobsecret"
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/prowjob"
 )
@@ -25,6 +26,7 @@ type MkpjOptions struct {
 	GitHubTokenPath string
 	GitHubEndpoint  string
 	LocalRepo       string
+	secretFlags
 
 	Output string
 	Create bool
@@ -69,11 +71,12 @@ end.`,
 	fs.StringVar(&o.GitHubTokenPath, "github-token-path", "", "file holding a GitHub token, to read refs from GitHub")
 	fs.StringVar(&o.GitHubEndpoint, "github-endpoint", "", "GitHub API endpoint to read refs from (default "+mkpj.DefaultGitHubEndpoint+" when --github-token-path is set)")
 	fs.StringVar(&o.LocalRepo, "local-repo", "", "checkout of the job's repo to read base and pull SHAs from with git")
+	o.secretFlags.add(fs)
 	fs.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
 	fs.BoolVar(&o.Create, "create", false, "create the ProwJob on the cluster instead of printing it")
 	o.pjWaitFlags.add(fs)
 	o.Cluster.add(cmd, f)
-	markPaths(cmd, "job-config-path", "github-token-path", "local-repo")
+	markPaths(cmd, "job-config-path", "github-token-path", "local-repo", "secret-file")
 	_ = cmd.MarkFlagRequired("job")
 	_ = cmd.RegisterFlagCompletionFunc("job", func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		c, err := mkpj.LoadAll(o.Cluster.ConfigPath, o.JobConfigPath)
@@ -150,6 +153,9 @@ func runMkpj(ctx context.Context, o *MkpjOptions) error {
 	if o.Wait && !o.Create {
 		return usageErrorf("--wait needs --create")
 	}
+	if (len(o.Secrets) > 0 || len(o.SecretFiles) > 0) && !o.Create {
+		return usageErrorf("--secret and --secret-file need --create")
+	}
 	query, err := o.query(o.Job)
 	if err != nil {
 		return err
@@ -174,9 +180,21 @@ func runMkpj(ctx context.Context, o *MkpjOptions) error {
 	if !o.Create {
 		return mkpj.Print(o.IO.Out, &res.ProwJob, o.Output)
 	}
+	secrets, flush, err := o.secretFlags.load(o.IO)
+	if err != nil {
+		return err
+	}
+	defer flush()
 	c, err := o.Cluster.connect(ctx, res.Config, 0)
 	if err != nil {
 		return err
+	}
+	// Given Secrets are checked with the rest; without any, the target
+	// may be a build cluster whose Secrets this one cannot see.
+	if secrets != nil {
+		if err := jobsecret.Ensure(ctx, c.Kube, res.ProwJob.Spec.Namespace, "job "+res.ProwJob.Spec.Job, jobsecret.Needed(res.ProwJob.Spec.PodSpec), secrets); err != nil {
+			return err
+		}
 	}
 	_, err = prowjob.Submit(ctx, c, &res.ProwJob, prowjob.SubmitOptions{
 		FollowOptions: prowjob.FollowOptions{Out: o.IO.Out, ErrOut: o.IO.ErrOut, Timeout: o.Timeout},

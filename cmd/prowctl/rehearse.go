@@ -17,6 +17,7 @@ import (
 	"github.com/prowctl/prowctl/pkg/iostreams"
 	"github.com/prowctl/prowctl/pkg/jobrun"
 	"github.com/prowctl/prowctl/pkg/jobs/lint"
+	"github.com/prowctl/prowctl/pkg/jobsecret"
 	"github.com/prowctl/prowctl/pkg/jobs/touched"
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/printer"
@@ -37,6 +38,8 @@ type RehearseOptions struct {
 	RepoDir       string
 	LocalRepo     string
 	Refs          mkpj.Refs
+
+	secretFlags
 
 	Limit           int
 	AllowPublishing bool
@@ -119,6 +122,7 @@ whole plan with -o json) and nothing is created.`,
 	fs.StringVar(&o.RepoDir, "repo-dir", ".", "the config repo's checkout")
 	fs.StringVar(&o.LocalRepo, "local-repo", "", "checkout the rehearsed presubmits run against (its HEAD and uncommitted changes) and postsubmits' base")
 	addRefFlags(fs, &o.Refs)
+	o.secretFlags.add(fs)
 	fs.IntVar(&o.Limit, "limit", rehearse.DefaultLimit, "refuse to rehearse more jobs than this")
 	fs.BoolVar(&o.AllowPublishing, "allow-publishing", false, "rehearse postsubmits and periodics labelled "+rehearse.LabelPublishes+`: "true" too`)
 	fs.BoolVar(&o.DryRun, "dry-run", false, "print the rehearsal ProwJobs, create nothing")
@@ -131,11 +135,16 @@ whole plan with -o json) and nothing is created.`,
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "rehearse on the cluster of this kubeconfig instead of the personal cluster")
 	fs.StringVar(&o.Context, "context", "", "kubeconfig context (with --kubeconfig, or of $KUBECONFIG)")
 	fs.StringVarP(&o.Namespace, "namespace", "n", "", "namespace of the ProwJobs (default the Prow config's prowjob_namespace)")
-	markPaths(cmd, "config-path", "job-config-path", "repo-dir", "local-repo", "dir", "tools", "spec", "kubeconfig")
+	markPaths(cmd, "config-path", "job-config-path", "repo-dir", "local-repo", "dir", "tools", "spec", "kubeconfig", "secret-file")
 	return cmd
 }
 
 func rehearseRun(ctx context.Context, o *RehearseOptions) error {
+	secrets, flush, err := o.secretFlags.load(o.IO)
+	if err != nil {
+		return err
+	}
+	defer flush()
 	ch, err := loadConfigChange(ctx, o.Runner, o.RepoDir, o.Base, o.Head, o.ConfigPath, o.JobConfigPath)
 	var hce *headConfigError
 	if errors.As(err, &hce) {
@@ -222,6 +231,14 @@ func rehearseRun(ctx context.Context, o *RehearseOptions) error {
 		}
 		ro.Prepare = func(ctx context.Context, pj *prowapi.ProwJob) error {
 			return jobrun.UseCheckout(ctx, target.state, o.Runner, local.Dir, sha, pj)
+		}
+	}
+	// On the personal cluster every rehearsal's Secrets are checked; on
+	// another, only when some are given (its jobs may run on a build
+	// cluster whose Secrets this one cannot see).
+	if target.state != nil || secrets != nil {
+		if err := ensureSecrets(ctx, target.client, plan, secrets); err != nil {
+			return err
 		}
 	}
 	if target.publish && specGiven(o.Spec) {
@@ -358,4 +375,27 @@ func headInvalid(ctx context.Context, o *RehearseOptions, hce *headConfigError) 
 		}
 	}
 	return usageErrorf("the head config is invalid: %s: nothing rehearsed", strings.TrimSpace(hce.Error()))
+}
+
+// ensureSecrets checks the Secrets of all rehearsals, by namespace, before
+// one is written: a rehearsal short of one refuses them all.
+func ensureSecrets(ctx context.Context, c *prowjob.Client, p *rehearse.Plan, given *jobsecret.Given) error {
+	need := map[string][]jobsecret.Ref{}
+	var namespaces []string
+	for _, r := range p.Rehearsals {
+		ns := r.ProwJob.Spec.Namespace
+		if _, ok := need[ns]; !ok {
+			namespaces = append(namespaces, ns)
+		}
+		for _, ref := range jobsecret.Needed(r.ProwJob.Spec.PodSpec) {
+			ref.Via = r.ProwJob.Spec.Job + ": " + ref.Via
+			need[ns] = append(need[ns], ref)
+		}
+	}
+	for _, ns := range namespaces {
+		if err := jobsecret.Ensure(ctx, c.Kube, ns, "the rehearsals", need[ns], given); err != nil {
+			return err
+		}
+	}
+	return nil
 }

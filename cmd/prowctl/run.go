@@ -35,6 +35,7 @@ type RunOptions struct {
 	Node     string
 	Timeout  time.Duration
 	Spec     string
+	secretFlags
 }
 
 func newCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
@@ -79,7 +80,8 @@ from the internet fails there; run it on a real cluster (prowctl mkpj --create
 	fs.StringVar(&o.Node, "node", cluster.NodeReal, "the node, if run starts the cluster: real or kwok")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "give up waiting for the job after this long (exit 2); 0 waits as long as it runs")
 	fs.StringVar(&o.Spec, "spec", defaultJobSpec, "the tf-k8s jobs' spec: a job running its image gets it built and loaded first (prowctl image build --load)")
-	markPaths(cmd, "config-path", "job-config-path", "local-repo", "dir", "tools", "spec")
+	o.secretFlags.add(fs)
+	markPaths(cmd, "config-path", "job-config-path", "local-repo", "dir", "tools", "spec", "secret-file")
 	return cmd
 }
 
@@ -88,6 +90,11 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	secrets, flush, err := o.secretFlags.load(o.IO)
+	if err != nil {
+		return err
+	}
+	defer flush()
 	// Ctrl-C while the cluster starts stops what started.
 	defer shutdown.Hold(ctx, clusterCleanupGrace)()
 	opts := jobrun.Options{
@@ -101,6 +108,7 @@ func runRun(ctx context.Context, o *RunOptions) error {
 		Out:     o.IO.Out,
 		ErrOut:  o.IO.ErrOut,
 		Timeout: o.Timeout,
+		Secrets: secrets,
 	}
 	if o.LocalRepo != "" {
 		opts.Local = &mkpj.LocalRepo{Dir: o.LocalRepo, Env: os.Environ()}

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/prow/pkg/pod-utils/gcs"
 
 	"github.com/prowctl/prowctl/pkg/cluster"
+	"github.com/prowctl/prowctl/pkg/jobsecret"
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/process"
 	"github.com/prowctl/prowctl/pkg/prowjob"
@@ -51,6 +52,10 @@ type Options struct {
 	// on the node before the job is created: prowctl run builds the tf-k8s
 	// jobs' image there (pkg/jobimage). It gets the images' names.
 	Images func(ctx context.Context, state *cluster.State, images []string) error
+	// Secrets are written to the job's namespace before it is created; a
+	// job that needs a Secret neither given nor on the cluster does not
+	// start (*jobsecret.MissingError).
+	Secrets *jobsecret.Given
 	// Timeout bounds the wait for the job; 0 waits for as long as it runs.
 	Timeout time.Duration
 	Now     func() time.Time
@@ -112,6 +117,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
 	pj := res.ProwJob
+	// Before anything is published or built: a job short of a Secret
+	// would only wait in ContainerCreating.
+	c, err := prowjob.Connect(ctx, prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, Context: state.Context, DefaultNamespace: res.Config.ProwJobNamespace})
+	if err != nil {
+		return nil, err
+	}
+	podNS := pj.Spec.Namespace
+	if podNS == "" {
+		podNS = res.Config.PodNamespace
+	}
+	if err := jobsecret.Ensure(ctx, c.Kube, podNS, "job "+pj.Spec.Job, jobsecret.Needed(pj.Spec.PodSpec), o.Secrets); err != nil {
+		return nil, err
+	}
 	if o.Local != nil {
 		if err := useLocal(ctx, o, state, &pj); err != nil {
 			return nil, err
@@ -127,10 +145,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	c, err := prowjob.Connect(ctx, prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, Context: state.Context, DefaultNamespace: res.Config.ProwJobNamespace})
-	if err != nil {
-		return nil, err
-	}
 	created, err := prowjob.Submit(ctx, c, &pj, prowjob.SubmitOptions{FollowOptions: prowjob.FollowOptions{Out: o.ErrOut, ErrOut: o.ErrOut, Now: o.Now}})
 	if err != nil {
 		return nil, err

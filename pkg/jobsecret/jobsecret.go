@@ -250,7 +250,8 @@ func sortedKeys[V any](m map[string]V) []string {
 // MissingError says a job needs Secrets that are neither on the cluster
 // nor given.
 type MissingError struct {
-	Job       string
+	// Who needs them: "job NAME", or the rehearsals.
+	Who       string
 	Namespace string
 	Missing   []Ref
 }
@@ -267,18 +268,19 @@ func (e *MissingError) Error() string {
 	}
 	slices.Sort(flags)
 	flags = slices.Compact(flags)
-	return fmt.Sprintf("job %s needs secrets that are not in namespace %s: %s; give them with %s (or --secret-file FILE.env of SECRET/KEY=VALUE lines)",
-		e.Job, e.Namespace, strings.Join(parts, ", "), strings.Join(flags, " "))
+	return fmt.Sprintf("%s needs secrets that are not in namespace %s: %s; give them with %s (or --secret-file FILE.env of SECRET/KEY=VALUE lines)",
+		e.Who, e.Namespace, strings.Join(parts, ", "), strings.Join(flags, " "))
 }
 
 // ExitCode is 2: the job did not start, for want of an argument.
 func (e *MissingError) ExitCode() int { return 2 }
 
-// Ensure writes the given Secrets to namespace ns (replacing what a
-// Secret of that name held: the local files are the truth for a local
-// run), then checks that every Ref of need is there. A job whose Secrets
-// are missing gets a *MissingError, before anything else was written.
-func Ensure(ctx context.Context, kube kubernetes.Interface, ns, job string, need []Ref, g *Given) error {
+// Ensure checks that every Ref of need is given or already in namespace
+// ns, then writes the given Secrets there (replacing what a Secret of that
+// name held: the local files are the truth for a local run). When some are
+// missing, it writes nothing and says so in a *MissingError for who (a
+// job, "job NAME").
+func Ensure(ctx context.Context, kube kubernetes.Interface, ns, who string, need []Ref, g *Given) error {
 	secrets := kube.CoreV1().Secrets(ns)
 	var missing []Ref
 	for _, r := range need {
@@ -306,7 +308,7 @@ func Ensure(ctx context.Context, kube kubernetes.Interface, ns, job string, need
 		}
 	}
 	if len(missing) > 0 {
-		return &MissingError{Job: job, Namespace: ns, Missing: missing}
+		return &MissingError{Who: who, Namespace: ns, Missing: missing}
 	}
 	if g == nil {
 		return nil

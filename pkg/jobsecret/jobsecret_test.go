@@ -124,7 +124,7 @@ func TestEnsure(t *testing.T) {
 	t.Run("missing", func(t *testing.T) {
 		kube := kubefake.NewSimpleClientset(existing)
 		g := &Given{data: map[string]map[string][]byte{"api": {"user": []byte("alice")}}}
-		err := Ensure(ctx, kube, "test-pods", "pull-x", need, g)
+		err := Ensure(ctx, kube, "test-pods", "job pull-x", need, g)
 		var me *MissingError
 		if !errors.As(err, &me) || me.ExitCode() != 2 {
 			t.Fatalf("err %v, want a *MissingError", err)
@@ -150,7 +150,7 @@ func TestEnsure(t *testing.T) {
 			"api":             {"token": []byte("t0ken")},
 			"service-account": {"key.json": []byte("real")},
 		}}
-		if err := Ensure(ctx, kube, "test-pods", "pull-x", need, g); err != nil {
+		if err := Ensure(ctx, kube, "test-pods", "job pull-x", need, g); err != nil {
 			t.Fatal(err)
 		}
 		for name, data := range map[string]map[string][]byte{"api": {"token": []byte("t0ken")}, "service-account": {"key.json": []byte("real")}} {

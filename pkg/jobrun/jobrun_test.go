@@ -23,8 +23,10 @@ import (
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/cluster"
+	"github.com/prowctl/prowctl/pkg/jobsecret"
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/process"
+	"github.com/prowctl/prowctl/pkg/redact"
 	"github.com/prowctl/prowctl/pkg/prowjob"
 )
 
@@ -73,6 +75,22 @@ periodics:
       resources:
         requests:
           cpu: "512"
+- name: reads-secrets
+  interval: 24h
+  decorate: true
+  spec:
+    containers:
+    - image: %[1]s
+      command: [/bin/bash, -c, 'echo "token $TOKEN"; echo "password $(cat /etc/creds/password)"']
+      env:
+      - name: TOKEN
+        valueFrom:
+          secretKeyRef: {name: api, key: token}
+      volumeMounts:
+      - {name: creds, mountPath: /etc/creds}
+    volumes:
+    - name: creds
+      secret: {secretName: creds}
 - name: missing-image
   interval: 24h
   decorate: true
@@ -106,9 +124,12 @@ func TestRun(t *testing.T) {
 			t.Errorf("down: %v", err)
 		}
 	})
-	run := func(t *testing.T, job string, local *mkpj.LocalRepo) (*Result, string, string, error) {
+	runWith := func(t *testing.T, job string, local *mkpj.LocalRepo, secrets *jobsecret.Given) (*Result, string, string, error) {
 		t.Helper()
 		var out, errOut bytes.Buffer
+		// As prowctl run masks them: the given values, in all it prints.
+		m := redact.NewMasker(secrets.Values())
+		mOut, mErrOut := m.Writer(&out), m.Writer(&errOut)
 		began := time.Now()
 		res, err := Run(context.Background(), Options{
 			Cluster: cluster.Options{
@@ -117,11 +138,18 @@ func TestRun(t *testing.T) {
 			},
 			ConfigPath: prowConfig, JobConfigPath: jobs,
 			Query: mkpj.Query{Name: job}, Local: local,
-			Out: &out, ErrOut: &errOut,
+			Out: mOut, ErrOut: mErrOut,
 			Timeout: 2 * time.Minute,
+			Secrets: secrets,
 		})
+		mOut.Flush()
+		mErrOut.Flush()
 		t.Logf("run %s took %.1fs; progress:\n%s", job, time.Since(began).Seconds(), errOut.String())
 		return res, out.String(), errOut.String(), err
+	}
+	run := func(t *testing.T, job string, local *mkpj.LocalRepo) (*Result, string, string, error) {
+		t.Helper()
+		return runWith(t, job, local, nil)
 	}
 
 	// Against a local checkout with an uncommitted change: the job clones
@@ -199,6 +227,62 @@ func TestRun(t *testing.T) {
 		}
 		if pj.Status.State != prowapi.AbortedState {
 			t.Errorf("the ProwJob is %s, want aborted", pj.Status.State)
+		}
+	})
+
+	// A job reading a Secret through env and a volume: without them it
+	// does not start, naming them; with them it runs, and its streamed log
+	// shows *** where it printed them.
+	t.Run("secrets", func(t *testing.T) {
+		_, _, _, err := run(t, "reads-secrets", nil)
+		var me *jobsecret.MissingError
+		if !errors.As(err, &me) || !strings.Contains(err.Error(), "api/token (env TOKEN of container test), creds (volume creds); give them with --secret api/token=FILE --secret creds=DIR") {
+			t.Fatalf("without secrets: %v, want a *MissingError naming api/token and creds", err)
+		}
+		// Refused before the ProwJob was made.
+		state, err := cluster.LoadState(clusterDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := prowjob.Connect(context.Background(), prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, DefaultNamespace: "prow"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, err := c.ListSelected(context.Background(), "prow.k8s.io/job=reads-secrets"); err != nil || len(l) != 0 {
+			t.Errorf("ProwJobs of a job refused: %d (%v)", len(l), err)
+		}
+		var given jobsecret.Given
+		token := filepath.Join(tmp, "token")
+		if err := os.WriteFile(token, []byte("t0ken-value-1"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env := filepath.Join(tmp, "creds.env")
+		if err := os.WriteFile(env, []byte("creds/password=pa55word-2\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := given.AddFlag("api/token=" + token); err != nil {
+			t.Fatal(err)
+		}
+		if err := given.AddEnvFile(env); err != nil {
+			t.Fatal(err)
+		}
+		res, out, errOut, err := runWith(t, "reads-secrets", nil, &given)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ProwJob.Status.State != prowapi.SuccessState {
+			t.Errorf("state %s", res.ProwJob.Status.State)
+		}
+		if !strings.Contains(out, "token ***\npassword ***\n") {
+			t.Errorf("the streamed log does not show *** for the secrets:\n%s", out)
+		}
+		if strings.Contains(out+errOut, "t0ken-value") || strings.Contains(out+errOut, "pa55word") {
+			t.Errorf("a secret's value was printed")
+		}
+		// The job really read them: its own log, in the emulator, has
+		// them (that is the job's artifact, not something prowctl wrote).
+		if log := artifact(t, res, "build-log.txt"); !strings.Contains(log, "token t0ken-value-1\npassword pa55word-2") {
+			t.Errorf("build-log.txt: %q", log)
 		}
 	})
 

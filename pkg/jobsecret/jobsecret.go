@@ -64,7 +64,11 @@ func Needed(spec *corev1.PodSpec) []Ref {
 		out = append(out, r)
 	}
 	containers := append(append([]corev1.Container(nil), spec.InitContainers...), spec.Containers...)
-	for _, c := range containers {
+	for i, c := range containers {
+		if c.Name == "" && i >= len(spec.InitContainers) {
+			// The name Prow's decoration gives a job's unnamed container.
+			c.Name = "test"
+		}
 		for _, e := range c.Env {
 			if s := e.ValueFrom; s != nil && s.SecretKeyRef != nil && !isTrue(s.SecretKeyRef.Optional) {
 				add(Ref{Secret: s.SecretKeyRef.Name, Key: s.SecretKeyRef.Key, Via: fmt.Sprintf("env %s of container %s", e.Name, c.Name)})

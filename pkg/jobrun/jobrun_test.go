@@ -26,8 +26,8 @@ import (
 	"github.com/prowctl/prowctl/pkg/jobsecret"
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/process"
-	"github.com/prowctl/prowctl/pkg/redact"
 	"github.com/prowctl/prowctl/pkg/prowjob"
+	"github.com/prowctl/prowctl/pkg/redact"
 )
 
 // The test binary serves the cluster's components that are prowctl itself.

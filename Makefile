@@ -44,6 +44,11 @@ bench:
 	# e2e runner: ms/step (target <= 5) and %over-critical-path (target <= 2).
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./pkg/e2e
 	bash hack/bench/lint.sh
+	# jobs diff of the same ~600-file config, one preset changed in the work tree
+	# against HEAD, beside one jobs lint (targets <= 2 s, <= 1.5x lint); then the
+	# library alone between two directories (target <= 2 s/op).
+	bash hack/bench/touched.sh
+	$(GO) test -run '^$$' -bench '^BenchmarkTouched$$' -benchtime 3x ./pkg/jobs/touched
 	# The tf-k8s presubmit on the personal cluster, from prowctl run to its
 	# result, cluster up and caches warm (target <= 90 s/op), by step.
 	$(GO) test -run '^$$' -bench BenchmarkPresubmit -benchtime 2x ./pkg/jobrun

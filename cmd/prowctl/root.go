@@ -54,6 +54,7 @@ func newRootCmd(f *Factory) *cobra.Command {
 		newCmdMkpj(f, nil),
 		newCmdRun(f, nil),
 		newCmdRehearse(f, nil),
+		newCmdDebug(f, nil),
 	)
 	root.AddCommand(newCmdsProwJob(f)...)
 	// Made now rather than at Execute, so the checks below cover it.

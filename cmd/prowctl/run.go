@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,11 +13,13 @@ import (
 
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/jobdebug"
 	"github.com/prowctl/prowctl/pkg/jobimage"
 	"github.com/prowctl/prowctl/pkg/jobrun"
 	"github.com/prowctl/prowctl/pkg/jobs"
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/process"
+	"github.com/prowctl/prowctl/pkg/prowjob"
 	"github.com/prowctl/prowctl/pkg/shutdown"
 )
 
@@ -36,6 +39,8 @@ type RunOptions struct {
 	Timeout  time.Duration
 	Spec     string
 	secretFlags
+	DebugOnFailure bool
+	DebugShell     string
 }
 
 func newCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
@@ -81,6 +86,8 @@ from the internet fails there; run it on a real cluster (prowctl mkpj --create
 	fs.DurationVar(&o.Timeout, "timeout", 0, "give up waiting for the job after this long (exit 2); 0 waits as long as it runs")
 	fs.StringVar(&o.Spec, "spec", defaultJobSpec, "the tf-k8s jobs' spec: a job running its image gets it built and loaded first (prowctl image build --load)")
 	o.secretFlags.add(fs)
+	fs.BoolVar(&o.DebugOnFailure, "debug-on-failure", false, "when the job fails, open a shell in a copy of its test container (prowctl debug)")
+	fs.StringVar(&o.DebugShell, "debug-shell", "/bin/sh", "the shell of --debug-on-failure")
 	markPaths(cmd, "config-path", "job-config-path", "local-repo", "dir", "tools", "spec", "secret-file")
 	return cmd
 }
@@ -118,7 +125,25 @@ func runRun(ctx context.Context, o *RunOptions) error {
 			return jobImage(ctx, o.Spec, o.ToolsDir, o.IO.ErrOut, state, images)
 		}
 	}
-	_, err = jobrun.Run(ctx, opts)
+	res, err := jobrun.Run(ctx, opts)
+	var failed *prowjob.FailedError
+	if o.DebugOnFailure && errors.As(err, &failed) && res != nil && ctx.Err() == nil {
+		fmt.Fprintf(o.IO.ErrOut, "%v: opening a shell in a copy of its test container (--debug-on-failure)\n", err)
+		state, serr := cluster.LoadState(o.Dir)
+		if serr != nil {
+			return errors.Join(err, serr)
+		}
+		c, cerr := prowjob.Connect(ctx, prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, Context: state.Context, Namespace: res.ProwJob.Namespace})
+		if cerr != nil {
+			return errors.Join(err, cerr)
+		}
+		if derr := debugJob(ctx, c, o.IO, res.ProwJob.Name, nil, o.DebugShell, false, 5*time.Minute); derr != nil {
+			var exit *jobdebug.ExitError
+			if !errors.As(derr, &exit) {
+				fmt.Fprintf(o.IO.ErrOut, "debug: %v\n", derr)
+			}
+		}
+	}
 	return err
 }
 

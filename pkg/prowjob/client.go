@@ -42,6 +42,9 @@ type Client struct {
 	// DeckURL is the cluster's Deck as its kubeconfig records it (see
 	// DeckExtension), or "".
 	DeckURL string
+	// Rest is the configuration Kube was made from: streams (exec into a
+	// pod) need it. Nil for fake clients.
+	Rest *rest.Config
 }
 
 // ConnectOptions say which cluster and namespace to use.
@@ -119,7 +122,7 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("context %s: %w", contextName, err)
 	}
-	return &Client{ProwJobs: cs.ProwV1().ProwJobs(ns), Kube: kube, Namespace: ns, Context: contextName, Kubeconfig: o.Kubeconfig, RequestTimeout: timeout, DeckURL: deckproxy.KubeconfigURL(&raw, contextName)}, nil
+	return &Client{ProwJobs: cs.ProwV1().ProwJobs(ns), Kube: kube, Namespace: ns, Context: contextName, Kubeconfig: o.Kubeconfig, RequestTimeout: timeout, DeckURL: deckproxy.KubeconfigURL(&raw, contextName), Rest: cfg}, nil
 }
 
 func checkCRD(ctx context.Context, cfg *rest.Config, contextName string, timeout time.Duration) error {

@@ -20,9 +20,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/cluster"
+	"github.com/prowctl/prowctl/pkg/jobdebug"
 	"github.com/prowctl/prowctl/pkg/jobsecret"
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/process"
@@ -57,6 +59,15 @@ const jobConfig = `presubmits:
         - |
           cd /home/prow/go/src/github.com/tensorflow/k8s
           bash hello.sh
+  - name: local-fails
+    always_run: true
+    decorate: true
+    spec:
+      containers:
+      - image: %[1]s
+        command: [/bin/bash, -c, 'echo failing on purpose; exit 1']
+        env:
+        - {name: FROM_THE_JOB, value: job-env-value}
 periodics:
 - name: loaded-image
   interval: 24h
@@ -283,6 +294,58 @@ func TestRun(t *testing.T) {
 		// them (that is the job's artifact, not something prowctl wrote).
 		if log := artifact(t, res, "build-log.txt"); !strings.Contains(log, "token t0ken-value-1\npassword pa55word-2") {
 			t.Errorf("build-log.txt: %q", log)
+		}
+	})
+
+	// A failed job's copy: the command runs in the checked-out repo, with
+	// the job's env, and the copy goes when it ends.
+	t.Run("debug", func(t *testing.T) {
+		repo := filepath.Join(tmp, "debugged")
+		if err := os.MkdirAll(repo, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, "notes.txt"), []byte("checked out for debugging\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "notes.txt"}, {"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "notes"}} {
+			if _, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: "git", Args: append([]string{"-C", repo}, args...)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, _, _, err := run(t, "local-fails", &mkpj.LocalRepo{Dir: repo, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp, "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}})
+		var fe *prowjob.FailedError
+		if !errors.As(err, &fe) {
+			t.Fatalf("err %v, want the job to fail", err)
+		}
+		state, err := cluster.LoadState(clusterDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := prowjob.Connect(context.Background(), prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, DefaultNamespace: "prow"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		err = jobdebug.Run(context.Background(), c, res.ProwJob.Name, jobdebug.Options{
+			Command: []string{"/bin/sh", "-c", "pwd; cat notes.txt; echo \"env $FROM_THE_JOB\"; exit 7"},
+			Out:     &out, ErrOut: &errOut, StartTimeout: 2 * time.Minute,
+		})
+		t.Logf("debug:\n%s%s", out.String(), errOut.String())
+		var ee *jobdebug.ExitError
+		if !errors.As(err, &ee) || ee.Code != 7 {
+			t.Fatalf("err %v, want the command's exit 7", err)
+		}
+		if want := "/home/prow/go/src/github.com/tensorflow/k8s\nchecked out for debugging\nenv job-env-value\n"; out.String() != want {
+			t.Errorf("output %q, want %q", out.String(), want)
+		}
+		pods, err := c.Kube.CoreV1().Pods("test-pods").List(context.Background(), metav1.ListOptions{LabelSelector: jobdebug.LabelOf + "=" + res.ProwJob.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil {
+				t.Errorf("the debug pod %s is left", p.Name)
+			}
 		}
 	})
 

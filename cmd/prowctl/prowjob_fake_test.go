@@ -230,3 +230,45 @@ func TestLogs(t *testing.T) {
 		t.Errorf("logs of a job without a pod: exit %d, %q", code, errOut.String())
 	}
 }
+
+// rerun JOB --last reruns the job's newest ProwJob.
+func TestRerunLastOnFakeCluster(t *testing.T) {
+	labelled := func(pj *prowapi.ProwJob, created time.Time) *prowapi.ProwJob {
+		pj.Labels = map[string]string{"prow.k8s.io/job": pj.Spec.Job}
+		pj.CreationTimestamp = metav1.NewTime(created)
+		return pj
+	}
+	newest := labelled(fakePJ("a-new", "ci-a", prowapi.FailureState, fakeNow.Add(-time.Hour)), fakeNow.Add(-time.Hour))
+	// What tells the runs apart: the rerun must carry it.
+	newest.Spec.Context = "the-newest-run"
+	fc := newFakeCluster(
+		labelled(fakePJ("a-old", "ci-a", prowapi.SuccessState, fakeNow.Add(-2*time.Hour)), fakeNow.Add(-2*time.Hour)),
+		newest,
+		labelled(fakePJ("b-newest", "ci-b", prowapi.FailureState, fakeNow), fakeNow),
+	)
+	streams, _, _, errOut := iostreams.Test()
+	if code := fc.run(t, streams, "rerun", "ci-a", "--last", "-n", "test-pods"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(errOut.String(), "the last run of ci-a: a-new (failure, created 2026-03-04T04:06:07Z)\n") {
+		t.Errorf("stderr: %s", errOut)
+	}
+	var reruns []string
+	for name, pj := range fc.jobs(t, "test-pods") {
+		if name != "a-old" && name != "a-new" && name != "b-newest" {
+			reruns = append(reruns, pj.Spec.Job+" "+pj.Spec.Context)
+		}
+	}
+	if len(reruns) != 1 || reruns[0] != "ci-a the-newest-run" {
+		t.Errorf("reruns %v, want one of a-new", reruns)
+	}
+
+	streams, _, _, errOut = iostreams.Test()
+	if code := fc.run(t, streams, "rerun", "ci-none", "--last", "-n", "test-pods"); code != 1 || errOut.String() != "prowctl: job ci-none has no ProwJob in namespace test-pods\n" {
+		t.Errorf("no run: exit %d: %s", code, errOut)
+	}
+	streams, _, _, errOut = iostreams.Test()
+	if code := fc.run(t, streams, "rerun", "--last", "-f", "x.yaml"); code != 2 {
+		t.Errorf("--last -f: exit %d: %s", code, errOut)
+	}
+}

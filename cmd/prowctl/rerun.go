@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
@@ -18,6 +20,7 @@ type RerunOptions struct {
 	Name          string
 	File          string
 	Latest        bool
+	Last          bool
 	JobConfigPath string
 	pjWaitFlags
 	Cluster pjClusterFlags
@@ -29,14 +32,22 @@ func newCmdRerun(f *Factory, runF func(context.Context, *RerunOptions) error) *c
 		runF = runRerun
 	}
 	cmd := &cobra.Command{
-		Use:   "rerun NAME | -f FILE [--latest] [--wait]",
+		Use:   "rerun NAME | JOB --last | -f FILE [--latest] [--wait]",
 		Short: "Run a ProwJob again under a new name, as Deck's rerun does",
 		Long: `rerun creates a copy of a ProwJob (from the cluster, or from a file) under a new
 name with a fresh status, as Deck's rerun button does: same spec, labels and
 annotations, minus those of the old run's controllers. With --latest the spec
 is rebuilt from the current job config with the old job's refs: the way to test
 an edited job against the same commit. spec.report is false unless --report.
-The old job is left untouched.`,
+The old job is left untouched.
+
+With --last the argument is a job's name and its newest ProwJob is rerun: the
+same refs (a local checkout's commit on the personal cluster's git server
+included) and overrides; the Secrets prowctl run --secret wrote stay in the
+job's namespace, so it gets them again.`,
+		Example: `  prowctl rerun 7d9903dd-8279-4a3d-99ba-5ac00bed809d --wait
+  prowctl rerun tf-k8s-presubmit --last --wait
+  prowctl rerun tf-k8s-presubmit --last --latest   # the same commit, the job as the config now has it`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -45,11 +56,15 @@ The old job is left untouched.`,
 			if (o.Name == "") == (o.File == "") {
 				return usageErrorf("give either a ProwJob NAME or -f FILE")
 			}
+			if o.Last && o.File != "" {
+				return usageErrorf("--last takes a job's name, not -f")
+			}
 			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVarP(&o.File, "filename", "f", "", "ProwJob file to rerun instead of one from the cluster, - for standard input")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	cmd.Flags().BoolVar(&o.Last, "last", false, "NAME is a job: rerun its newest ProwJob")
 	cmd.Flags().BoolVar(&o.Latest, "latest", false, "rebuild the spec from the current job config, with the old refs")
 	cmd.Flags().StringVar(&o.JobConfigPath, "job-config-path", pjDefaultJobConfigPath, "job config file or directory, for --latest")
 	markPaths(cmd, "job-config-path")
@@ -82,6 +97,14 @@ func runRerun(ctx context.Context, o *RerunOptions) error {
 	c, err := o.Cluster.connect(ctx, cfg, 0)
 	if err != nil {
 		return err
+	}
+	if o.Last {
+		last, err := c.LastRun(ctx, o.Name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.IO.ErrOut, "the last run of %s: %s (%s, created %s)\n", o.Name, last.Name, last.Status.State, last.CreationTimestamp.UTC().Format(time.RFC3339))
+		o.Name = last.Name
 	}
 	_, err = prowjob.Rerun(ctx, c, prowjob.RerunRequest{
 		Name:         o.Name,

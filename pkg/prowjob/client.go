@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +20,7 @@ import (
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/client/clientset/versioned"
 	prowv1 "sigs.k8s.io/prow/pkg/client/clientset/versioned/typed/prowjobs/v1"
+	"sigs.k8s.io/prow/pkg/kube"
 
 	"github.com/prowctl/prowctl/pkg/deckproxy"
 	"github.com/prowctl/prowctl/pkg/redact"
@@ -236,4 +238,44 @@ func (c *Client) Create(ctx context.Context, pj *prowapi.ProwJob) (*prowapi.Prow
 func setTypeMeta(pj *prowapi.ProwJob) {
 	pj.APIVersion = prowapi.SchemeGroupVersion.String()
 	pj.Kind = "ProwJob"
+}
+
+// LabelValue is v as Prow puts it in a label: cut to 63 characters, without
+// the separators that cannot end one.
+func LabelValue(v string) string {
+	if len(v) > 63 {
+		v = v[:63]
+	}
+	return strings.TrimRight(v, "-_.")
+}
+
+// NoRunError says a job has no ProwJob in the namespace.
+type NoRunError struct{ Job, Namespace string }
+
+func (e *NoRunError) Error() string {
+	return fmt.Sprintf("job %s has no ProwJob in namespace %s", e.Job, e.Namespace)
+}
+
+// LastRun is the newest ProwJob of job (spec.job), by creation.
+func (c *Client) LastRun(ctx context.Context, job string) (*prowapi.ProwJob, error) {
+	l, err := c.ListSelected(ctx, kube.ProwJobAnnotation+"="+LabelValue(job))
+	if err != nil {
+		return nil, err
+	}
+	var last *prowapi.ProwJob
+	for i := range l {
+		pj := &l[i]
+		// The label may be cut: the spec says whose it is.
+		if pj.Spec.Job != job {
+			continue
+		}
+		if last == nil || pj.CreationTimestamp.After(last.CreationTimestamp.Time) ||
+			(pj.CreationTimestamp.Equal(&last.CreationTimestamp) && pj.Status.StartTime.After(last.Status.StartTime.Time)) {
+			last = pj
+		}
+	}
+	if last == nil {
+		return nil, &NoRunError{Job: job, Namespace: c.Namespace}
+	}
+	return last, nil
 }

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/config"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/prowctl/prowctl/pkg/jobs/touched"
 	"github.com/prowctl/prowctl/pkg/mkpj"
+	"github.com/prowctl/prowctl/pkg/prowjob"
 )
 
 // The labels and annotations of rehearsals, and those a job carries to
@@ -201,7 +201,7 @@ func prowJob(ctx context.Context, o Options, job mkpj.Job) (prowapi.ProwJob, err
 	spec.Context = "rehearse/" + base.Name
 	spec.Report = false
 	spec.ReporterConfig = nil
-	labels := map[string]string{LabelRehearsal: "true", LabelOf: labelValue(base.Name)}
+	labels := map[string]string{LabelRehearsal: "true", LabelOf: prowjob.LabelValue(base.Name)}
 	for k, v := range base.Labels {
 		labels[k] = v
 	}
@@ -210,13 +210,4 @@ func prowJob(ctx context.Context, o Options, job mkpj.Job) (prowapi.ProwJob, err
 		annotations[k] = v
 	}
 	return pjutil.NewProwJob(spec, labels, annotations, pjutil.RequireScheduling(o.Head.Scheduler.Enabled)), nil
-}
-
-// labelValue cuts v to what a label value holds, as Prow cuts its job
-// label: the first 63 characters, without a trailing separator.
-func labelValue(v string) string {
-	if len(v) > 63 {
-		v = v[:63]
-	}
-	return strings.TrimRight(v, "-_.")
 }

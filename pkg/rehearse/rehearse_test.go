@@ -14,6 +14,7 @@ import (
 
 	"github.com/prowctl/prowctl/pkg/jobs/touched"
 	"github.com/prowctl/prowctl/pkg/mkpj"
+	"github.com/prowctl/prowctl/pkg/prowjob"
 )
 
 const prowConfig = `prowjob_namespace: prow
@@ -248,7 +249,7 @@ func TestName(t *testing.T) {
 		}
 	}
 	long := strings.Repeat("a", 62) + "-b"
-	if got := labelValue(long); got != strings.Repeat("a", 62) {
-		t.Errorf("labelValue cut %q", got)
+	if got := prowjob.LabelValue(long); got != strings.Repeat("a", 62) {
+		t.Errorf("LabelValue cut %q", got)
 	}
 }

@@ -18,7 +18,7 @@ func newCmdJobs(f *Factory) *cobra.Command {
 	cmd.AddCommand(newCmdJobsGenerate(f.IO, nil))
 	cmd.AddCommand(newCmdJobsWhich(f.IO, nil))
 	cmd.AddCommand(newCmdJobsDiff(f.IO, nil))
-	cmd.AddCommand(NewCmdJobsExplain(f, nil))
+	cmd.AddCommand(newCmdJobsExplain(f, nil))
 	return cmd
 }
 

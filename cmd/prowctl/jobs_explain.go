@@ -12,8 +12,8 @@ import (
 	"github.com/prowctl/prowctl/pkg/printer"
 )
 
-// ExplainOptions are the inputs of `prowctl jobs explain`.
-type ExplainOptions struct {
+// JobsExplainOptions are the inputs of `prowctl jobs explain`.
+type JobsExplainOptions struct {
 	IO *iostreams.IOStreams
 
 	Job           string
@@ -25,10 +25,10 @@ type ExplainOptions struct {
 	Output        string
 }
 
-// NewCmdJobsExplain builds the command; runF replaces jobsExplainRun in
+// newCmdJobsExplain builds the command; runF replaces jobsExplainRun in
 // tests of flag parsing.
-func NewCmdJobsExplain(f *Factory, runF func(context.Context, *ExplainOptions) error) *cobra.Command {
-	o := &ExplainOptions{IO: f.IO}
+func newCmdJobsExplain(f *Factory, runF func(context.Context, *JobsExplainOptions) error) *cobra.Command {
+	o := &JobsExplainOptions{IO: f.IO}
 	if runF == nil {
 		runF = jobsExplainRun
 	}
@@ -88,7 +88,7 @@ of the pod utilities' environment. -o json and -o yaml list every field as
 	return cmd
 }
 
-func jobsExplainRun(ctx context.Context, o *ExplainOptions) error {
+func jobsExplainRun(ctx context.Context, o *JobsExplainOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}

@@ -95,13 +95,13 @@ func TestJobsExplainUsage(t *testing.T) {
 // The flags reach the options; the job is the argument.
 func TestJobsExplainFlags(t *testing.T) {
 	streams, _, _, _ := iostreams.Test()
-	var got *ExplainOptions
-	cmd := NewCmdJobsExplain(&Factory{IO: streams}, func(_ context.Context, o *ExplainOptions) error { got = o; return nil })
+	var got *JobsExplainOptions
+	cmd := newCmdJobsExplain(&Factory{IO: streams}, func(_ context.Context, o *JobsExplainOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"j", "--repo", "o/r", "--type", "postsubmit", "--base-ref", "dev", "-o", "yaml", "--config-path", "c.yaml", "--job-config-path", "jobs"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	want := &ExplainOptions{IO: streams, Job: "j", ConfigPath: "c.yaml", JobConfigPath: "jobs", Repo: "o/r", Type: "postsubmit", BaseRef: "dev", Output: "yaml"}
+	want := &JobsExplainOptions{IO: streams, Job: "j", ConfigPath: "c.yaml", JobConfigPath: "jobs", Repo: "o/r", Type: "postsubmit", BaseRef: "dev", Output: "yaml"}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b *iostreams.IOStreams) bool { return a == b })); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
 	}

@@ -51,10 +51,8 @@ of the pod utilities' environment. -o json and -o yaml list every field as
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Job = args[0]
-			if o.Output != "text" {
-				if err := printer.Check(o.Output); err != nil {
-					return usageErrorf("%v, or text", err)
-				}
+			if err := checkTextOutput(o.Output); err != nil {
+				return err
 			}
 			switch prowapi.ProwJobType(o.Type) {
 			case "", prowapi.PresubmitJob, prowapi.PostsubmitJob, prowapi.PeriodicJob:

@@ -54,10 +54,8 @@ only when asked for (/test) are listed as not running.`,
 			if (len(o.Changed) == 0) == (o.Base == "") {
 				return usageErrorf("give the changed files with --changed FILE,... or a --base REF to diff against, not both (see %s --help)", cmd.CommandPath())
 			}
-			if o.Output != "" && o.Output != "text" {
-				if err := printer.Check(o.Output); err != nil {
-					return usageErrorf("%v, or text", err)
-				}
+			if err := checkTextOutput(o.Output); err != nil {
+				return err
 			}
 			return runF(cmd.Context(), o)
 		},

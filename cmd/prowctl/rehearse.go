@@ -99,10 +99,8 @@ whole plan with -o json) and nothing is created.`,
       --base-ref main --base-sha SHA --kubeconfig ~/.kube/prow-build --wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Output != "text" {
-				if err := printer.Check(o.Output); err != nil {
-					return usageErrorf("%v, or text", err)
-				}
+			if err := checkTextOutput(o.Output); err != nil {
+				return err
 			}
 			if o.Worktree && o.Head != "" {
 				return usageErrorf("--head %s and --worktree: choose one", o.Head)

@@ -16,9 +16,9 @@ import (
 
 const tfJobs = "config/jobs/tensorflow/k8s/tf-k8s.yaml"
 
-// rehearseRepo is a checkout holding a copy of the repository's Prow config
+// configRepoCopy is a checkout holding a copy of the repository's Prow config
 // and tf-k8s jobs, committed; edit changes the work tree's job config.
-func rehearseRepo(t *testing.T) (repo string, args []string, edit func(file, old, new string)) {
+func configRepoCopy(t *testing.T) (repo string, args []string, edit func(file, old, new string)) {
 	t.Helper()
 	repo = t.TempDir()
 	root, _ := filepath.Abs("../..")
@@ -57,7 +57,7 @@ func rehearseRepo(t *testing.T) (repo string, args []string, edit func(file, old
 }
 
 func TestRehearse(t *testing.T) {
-	_, args, edit := rehearseRepo(t)
+	_, args, edit := configRepoCopy(t)
 	fc := newFakeCluster()
 	target := []string{"--kubeconfig", filepath.Join(t.TempDir(), "kubeconfig")}
 
@@ -155,7 +155,7 @@ func TestRehearseRefusals(t *testing.T) {
 		want:     "--head HEAD and --worktree: choose one",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, args, edit := rehearseRepo(t)
+			_, args, edit := configRepoCopy(t)
 			if tc.edit[0] != "" {
 				edit(tfJobs, tc.edit[0], tc.edit[1])
 			}

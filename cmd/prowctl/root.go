@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/printer"
 	"github.com/prowctl/prowctl/pkg/prowjob"
 )
 
@@ -165,4 +166,15 @@ func oneOf(names []string) string {
 		return strings.Join(names, "")
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// checkTextOutput accepts -o text (or none) besides the printer's formats.
+func checkTextOutput(output string) error {
+	if output == "" || output == "text" {
+		return nil
+	}
+	if err := printer.Check(output); err != nil {
+		return usageErrorf("%v, or text", err)
+	}
+	return nil
 }

@@ -51,7 +51,7 @@ func TestMkpjCreateSecrets(t *testing.T) {
 	fc := newFakeCluster()
 	streams, _, _, errOut := iostreams.Test()
 	code := fc.run(t, streams, append(args, "--secret", "api/token="+token)...)
-	want := "prowctl: job ci-reads-secrets needs secrets that are not in namespace test-pods: creds (volume creds); give them with --secret creds=DIR (or --secret-file FILE.env of SECRET/KEY=VALUE lines)\n"
+	want := "prowctl: job ci-reads-secrets needs secrets that are not in namespace test-pods: creds (volume creds); give them with --secret creds/KEY=FILE (or --secret-file FILE.env of SECRET/KEY=VALUE lines)\n"
 	if code != 2 || errOut.String() != want {
 		t.Errorf("without creds: exit %d, stderr\n%s\nwant\n%s", code, errOut, want)
 	}

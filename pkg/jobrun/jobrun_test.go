@@ -247,7 +247,7 @@ func TestRun(t *testing.T) {
 	t.Run("secrets", func(t *testing.T) {
 		_, _, _, err := run(t, "reads-secrets", nil)
 		var me *jobsecret.MissingError
-		if !errors.As(err, &me) || !strings.Contains(err.Error(), "api/token (env TOKEN of container test), creds (volume creds); give them with --secret api/token=FILE --secret creds=DIR") {
+		if !errors.As(err, &me) || !strings.Contains(err.Error(), "api/token (env TOKEN of container test), creds (volume creds); give them with --secret api/token=FILE --secret creds/KEY=FILE") {
 			t.Fatalf("without secrets: %v, want a *MissingError naming api/token and creds", err)
 		}
 		// Refused before the ProwJob was made.

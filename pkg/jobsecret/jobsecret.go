@@ -267,7 +267,7 @@ func (e *MissingError) Error() string {
 		if r.Key != "" {
 			flags = append(flags, fmt.Sprintf("--secret %s/%s=FILE", r.Secret, r.Key))
 		} else {
-			flags = append(flags, fmt.Sprintf("--secret %s=DIR", r.Secret))
+			flags = append(flags, fmt.Sprintf("--secret %s/KEY=FILE", r.Secret))
 		}
 	}
 	slices.Sort(flags)

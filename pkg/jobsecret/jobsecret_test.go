@@ -129,7 +129,7 @@ func TestEnsure(t *testing.T) {
 		if !errors.As(err, &me) || me.ExitCode() != 2 {
 			t.Fatalf("err %v, want a *MissingError", err)
 		}
-		want := "job pull-x needs secrets that are not in namespace test-pods: api/token (env TOKEN of container test), service-account (volume sa); give them with --secret api/token=FILE --secret service-account=DIR (or --secret-file FILE.env of SECRET/KEY=VALUE lines)"
+		want := "job pull-x needs secrets that are not in namespace test-pods: api/token (env TOKEN of container test), service-account (volume sa); give them with --secret api/token=FILE --secret service-account/KEY=FILE (or --secret-file FILE.env of SECRET/KEY=VALUE lines)"
 		if err.Error() != want {
 			t.Errorf("err\n%s\nwant\n%s", err, want)
 		}

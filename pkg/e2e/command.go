@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,6 +44,10 @@ type Invocation struct {
 	// Step, when set, runs that one step alone: no dependencies, no
 	// finalizers, no results files; state is read and written as usual.
 	Step string
+	// FromFailed retries the build whose state file is in the artifacts
+	// directory: it runs what failed there (PlanRetry) and reuses what
+	// passed. It does not combine with Only, Skip or Step.
+	FromFailed bool
 
 	Out io.Writer
 	TTY bool
@@ -69,6 +74,21 @@ func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	var retry *RetryPlan
+	if inv.FromFailed {
+		if inv.Step != "" || len(inv.Only) > 0 || len(inv.Skip) > 0 {
+			return nil, errors.New("a retry runs what failed in the previous run: it takes no --only, --skip or step")
+		}
+		// Planned before the directory is made: a retry of nothing leaves
+		// nothing behind.
+		dir, err := artifactsPath(inv.Artifacts, inv.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		if retry, err = PlanRetry(p, OpenState(StatePath(dir))); err != nil {
+			return nil, err
+		}
+	}
 	artifacts, err := ArtifactsDir(inv.Artifacts, inv.Getenv)
 	if err != nil {
 		return nil, err
@@ -86,6 +106,7 @@ func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
 		TTY:         inv.TTY && inv.Step == "",
 		Runner:      inv.Runner,
 		Now:         inv.Now,
+		Retry:       retry,
 	}
 	if inv.Step != "" {
 		if p.Lookup(inv.Step) == nil {
@@ -95,8 +116,8 @@ func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
 		opts.Only, opts.Skip = []string{inv.Step}, nil
 	}
 	// A whole fresh run starts a new build with empty state; a partial run
-	// (--only, --skip, one step) carries on the last one.
-	fresh := inv.Step == "" && len(inv.Only) == 0 && len(inv.Skip) == 0
+	// (--only, --skip, one step) and a retry carry on the last one.
+	fresh := inv.Step == "" && len(inv.Only) == 0 && len(inv.Skip) == 0 && !inv.FromFailed
 	if opts.Job, err = JobSpec(inv.Getenv, artifacts, fresh, inv.Now()); err != nil {
 		return nil, err
 	}
@@ -122,12 +143,29 @@ func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
 			os.Remove(f)
 		}
 	}
+	if opts.Retry != nil {
+		if err := keepAttempt(artifacts, opts.Retry); err != nil {
+			return nil, err
+		}
+	}
 	return Run(ctx, p, opts)
 }
 
 // ArtifactsDir returns the artifacts directory: the flag, else $ARTIFACTS,
 // else ./_artifacts; made absolute, since steps run in other directories.
 func ArtifactsDir(flag string, getenv func(string) string) (string, error) {
+	abs, err := artifactsPath(flag, getenv)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", fmt.Errorf("artifacts: %w", err)
+	}
+	return abs, nil
+}
+
+// artifactsPath is ArtifactsDir without making the directory.
+func artifactsPath(flag string, getenv func(string) string) (string, error) {
 	dir := flag
 	if dir == "" {
 		dir = getenv("ARTIFACTS")
@@ -137,9 +175,6 @@ func ArtifactsDir(flag string, getenv func(string) string) (string, error) {
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("artifacts: %w", err)
-	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return "", fmt.Errorf("artifacts: %w", err)
 	}
 	return abs, nil

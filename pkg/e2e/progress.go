@@ -75,16 +75,18 @@ func (w *prefixWriter) Flush() {
 
 // progress shows a run as it goes.
 type progress interface {
-	begin(all []Result)
+	// begin shows the steps before they start, after the intro's lines
+	// (what a retry reuses and why the rest runs again).
+	begin(intro []string, all []Result)
 	update(r Result)
 	end(rep *Report, all []Result)
 }
 
 type multiView []progress
 
-func (m multiView) begin(all []Result) {
+func (m multiView) begin(intro []string, all []Result) {
 	for _, v := range m {
-		v.begin(all)
+		v.begin(intro, all)
 	}
 }
 
@@ -107,8 +109,12 @@ type lineView struct {
 	now  func() time.Time
 }
 
-func (v *lineView) begin(all []Result) {
-	v.logs.printf("%s e2e: %s\n", stamp(v.now()), plural(len(all), "step"))
+func (v *lineView) begin(intro []string, all []Result) {
+	now := stamp(v.now())
+	v.logs.printf("%s e2e: %s\n", now, plural(len(all), "step"))
+	for _, line := range intro {
+		v.logs.printf("%s %s\n", now, line)
+	}
 }
 
 func (v *lineView) update(r Result) {
@@ -120,6 +126,9 @@ func (v *lineView) end(rep *Report, all []Result) {
 }
 
 func describeResult(r Result) string {
+	if r.Reused() {
+		return fmt.Sprintf("%s: passed in the previous run (reused)", r.Name)
+	}
 	switch r.Status {
 	case Running:
 		return fmt.Sprintf("%s: started (%s)", r.Name, r.Kind)
@@ -155,13 +164,20 @@ func round(d time.Duration) time.Duration {
 	return d.Round(time.Millisecond)
 }
 
+// reusedStatus counts the steps a retry reused apart from those it ran.
+const reusedStatus Status = "reused"
+
 func countStatuses(all []Result) string {
 	counts := map[Status]int{}
 	for _, r := range all {
+		if r.Reused() {
+			counts[reusedStatus]++
+			continue
+		}
 		counts[r.Status]++
 	}
 	var parts []string
-	for _, st := range []Status{Passed, Failed, Skipped, Running, Pending} {
+	for _, st := range []Status{Passed, Failed, Skipped, reusedStatus, Running, Pending} {
 		if counts[st] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 		}
@@ -189,7 +205,11 @@ func newLiveView(out io.Writer, now func() time.Time, snapshot func() []Result) 
 	return &liveView{out: out, now: now, snapshot: snapshot, stop: make(chan struct{})}
 }
 
-func (v *liveView) begin(all []Result) {
+func (v *liveView) begin(intro []string, all []Result) {
+	// Printed once, above the part that is redrawn.
+	for _, line := range intro {
+		fmt.Fprintln(v.out, line)
+	}
 	v.draw(all)
 	v.wg.Add(1)
 	go func() {
@@ -260,10 +280,14 @@ func (v *liveView) draw(all []Result) {
 		case Running:
 			dur = round(now.Sub(r.Start)).String()
 		case Passed, Failed:
-			dur = round(r.Duration).String()
+			if !r.Reused() {
+				dur = round(r.Duration).String()
+			}
 		}
-		note := ""
+		note, status := "", string(r.Status)
 		switch {
+		case r.Reused():
+			status, note = string(reusedStatus), fmt.Sprintf("passed in the previous run (attempt %d)", r.ReusedFrom)
 		case r.Status == Pending && len(r.Needs) > 0:
 			note = "needs " + strings.Join(r.Needs, ", ")
 		case r.Status == Failed, r.Status == Skipped:
@@ -272,7 +296,7 @@ func (v *liveView) draw(all []Result) {
 		if r.Always {
 			note = strings.TrimSpace("(always) " + note)
 		}
-		fmt.Fprintf(&b, "%s %-*s %-8s %8s  %s\n", liveMarks[r.Status], width, r.Name, r.Status, dur, note)
+		fmt.Fprintf(&b, "%s %-*s %-8s %8s  %s\n", liveMarks[r.Status], width, r.Name, status, dur, note)
 	}
 	io.WriteString(v.out, b.String()) //nolint:errcheck // a terminal that went away is not the run's failure
 	v.drawn = len(all)

@@ -33,7 +33,17 @@ type Result struct {
 	Reason string
 	// Log is the path of the step's own log file.
 	Log string
+	// ReusedFrom is, when a retry reused the step rather than ran it, the
+	// earlier attempt of the build the step passed in (its log is the one
+	// that attempt wrote); 0 when the step was run.
+	ReusedFrom int
+	// Again says why a retry runs the step again; "" outside retries.
+	Again string
 }
+
+// Reused reports whether a retry took the step's pass from an earlier
+// attempt instead of running it.
+func (r *Result) Reused() bool { return r.ReusedFrom > 0 }
 
 // Report is the outcome of a run.
 type Report struct {
@@ -44,6 +54,8 @@ type Report struct {
 	// Aborted is true when the run was cancelled (SIGINT/SIGTERM) before its
 	// regular steps finished.
 	Aborted bool
+	// Attempt counts the build's whole runs: 1, then one more per retry.
+	Attempt int
 }
 
 // Passed reports whether every step that was not skipped passed and the run

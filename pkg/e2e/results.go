@@ -34,6 +34,21 @@ func Finished(rep *Report, state map[string]string) metadata.Finished {
 		steps[r.Name] = string(r.Status)
 	}
 	md := metadata.Metadata{"e2e-steps": steps}
+	if rep.Attempt > 1 {
+		// A retry: which whole run of the build this is, and the steps it
+		// took from earlier ones (e2e-steps has them as passed, the build's
+		// outcome for them).
+		md["e2e-attempt"] = rep.Attempt
+		var reused []string
+		for _, r := range rep.Results {
+			if r.Reused() {
+				reused = append(reused, r.Name)
+			}
+		}
+		if len(reused) > 0 {
+			md["e2e-reused"] = reused
+		}
+	}
 	for _, k := range []string{StateImage, StateChart, StateCluster} {
 		if v, ok := state[k]; ok {
 			md[k] = v
@@ -54,6 +69,20 @@ func JUnit(rep *Report) ([]byte, error) {
 	s := junit.Suite{Name: "e2e", Time: seconds(rep.End.Sub(rep.Start))}
 	for _, r := range rep.Results {
 		c := junit.Case{Name: r.Name, Classname: "e2e." + r.Kind, Time: seconds(r.Duration)}
+		switch {
+		case r.Reused():
+			// Skipped, not passed: the JUnit of an attempt says what that
+			// attempt ran. Spyglass's JUnit lens and TestGrid show a
+			// skipped case with its message, while a pass would count a
+			// second time, in this attempt, a step that did not run in it
+			// (and a property saying so is shown by neither).
+			c.Skipped = &junit.Message{Message: "passed in the previous run", Text: fmt.Sprintf("passed in attempt %d of the build", r.ReusedFrom)}
+			if r.Log != "" {
+				c.Skipped.Text += "; log: " + logRef(r)
+			}
+			s.Add(c)
+			continue
+		}
 		switch r.Status {
 		case Failed:
 			c.Failure = &junit.Message{Message: firstLine(r.Reason), Text: r.Reason}

@@ -51,6 +51,11 @@ type Options struct {
 	Environ []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Retry, from PlanRetry, makes the run a retry of the build's previous
+	// attempt: the steps it reuses are not run (what they handed on is in
+	// the state) and are reported as passed in the previous run; the rest
+	// run as usual. Only and Skip do not apply.
+	Retry *RetryPlan
 }
 
 // node is a step in a run.
@@ -58,6 +63,11 @@ type node struct {
 	spec *StepSpec
 	res  *Result
 	deps []*node
+	// outputs are the state values the step set (guarded by runner.mu).
+	outputs map[string]string
+	// reused is the record of an earlier attempt a retry reuses instead of
+	// running the step.
+	reused *StepRecord
 }
 
 type runner struct {
@@ -70,7 +80,8 @@ type runner struct {
 	logs   *logSink
 	view   progress
 
-	jobEnv []string // Prow's variables for the job spec, NAME=value
+	jobEnv  []string // Prow's variables for the job spec, NAME=value
+	attempt int      // of the build, as the run record counts them
 
 	mu sync.Mutex // guards every Result
 }
@@ -119,6 +130,9 @@ func newRunner(p *Pipeline, opts Options) (*runner, error) {
 	if opts.Job == nil {
 		opts.Job = LocalJobSpec(LocalJob, LocalBuildID(opts.Now()))
 	}
+	if opts.Retry != nil && (len(opts.Only) > 0 || len(opts.Skip) > 0) {
+		return nil, errors.New("run: a retry runs what failed; it takes no Only or Skip")
+	}
 	selected, err := selectSteps(p, opts.Only, opts.Skip)
 	if err != nil {
 		return nil, err
@@ -138,6 +152,14 @@ func newRunner(p *Pipeline, opts Options) (*runner, error) {
 		r.jobEnv = append(r.jobEnv, k+"="+v)
 	}
 	sort.Strings(r.jobEnv)
+	r.attempt = 1
+	if opts.Retry != nil {
+		r.attempt = opts.Retry.Attempt
+	} else if rec, err := r.state.Record(); err == nil && rec != nil && rec.Build == opts.Job.BuildID && rec.Attempt > 0 {
+		// Some steps of the build, run again: they belong to its attempt.
+		r.attempt = rec.Attempt
+	}
+	r.report.Attempt = r.attempt
 	byName := map[string]*node{}
 	for _, s := range p.Steps {
 		if !selected[s.Name] {
@@ -147,6 +169,18 @@ func newRunner(p *Pipeline, opts Options) (*runner, error) {
 			Name: s.Name, Kind: s.Kind(), Needs: s.Needs, Always: s.Always, Status: Pending,
 			Log: filepath.Join(opts.Artifacts, StepLogDir, s.Name+".log"),
 		}}
+		if opts.Retry != nil {
+			if ps := opts.Retry.Lookup(s.Name); ps != nil && ps.Reuse != nil {
+				n.reused = ps.Reuse
+				n.outputs = ps.Reuse.Outputs
+				n.res.Status, n.res.ReusedFrom = ps.Reuse.Status, ps.Reuse.Attempt
+				if _, err := os.Stat(n.res.Log); err != nil {
+					n.res.Log = "" // it wrote nothing, or its attempt's artifacts are gone
+				}
+			} else if ps != nil {
+				n.res.Again = ps.Again
+			}
+		}
 		byName[s.Name] = n
 		r.nodes = append(r.nodes, n)
 		r.report.Results = append(r.report.Results, n.res)
@@ -222,13 +256,17 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 			return nil, err
 		}
 	}
-	r.view.begin(r.snapshot())
+	r.view.begin(r.intro(), r.snapshot())
 
+	// Reused steps are not scheduled: edges to them drop out as edges to
+	// steps left out by --only do, and what they handed on is in the state.
 	var main, final []*node
 	for _, n := range r.nodes {
-		if n.spec.Always {
+		switch {
+		case n.reused != nil:
+		case n.spec.Always:
 			final = append(final, n)
-		} else {
+		default:
 			main = append(main, n)
 		}
 	}
@@ -256,12 +294,43 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	r.report.Aborted = r.report.Aborted || ctx.Err() != nil
 	r.mu.Unlock()
 	r.view.end(r.report, r.snapshot())
+	if err := r.writeRecord(); err != nil {
+		return r.report, err
+	}
 	if o.Results {
 		if _, err := r.writeResults(); err != nil {
 			return r.report, err
 		}
 	}
 	return r.report, nil
+}
+
+// intro is what the views say before the steps start: for a retry, what it
+// reuses and why the rest runs again.
+func (r *runner) intro() []string {
+	plan := r.opts.Retry
+	if plan == nil {
+		return nil
+	}
+	reused := 0
+	for _, n := range r.nodes {
+		if n.reused != nil {
+			reused++
+		}
+	}
+	lines := []string{fmt.Sprintf("e2e: retry of build %s, attempt %d: %s to run again, %d reused",
+		r.opts.Job.BuildID, r.attempt, plural(len(r.nodes)-reused, "step"), reused)}
+	for _, name := range plan.Forgotten {
+		lines = append(lines, fmt.Sprintf("%s: in the previous run, no longer in the pipeline (its record is dropped)", name))
+	}
+	for _, n := range r.nodes {
+		if n.reused != nil {
+			lines = append(lines, describeResult(*n.res))
+		} else {
+			lines = append(lines, fmt.Sprintf("%s: runs again: %s", n.spec.Name, n.res.Again))
+		}
+	}
+	return lines
 }
 
 // env builds the Env of one step.
@@ -287,12 +356,31 @@ func (r *runner) env(n *node, log io.Writer) *Env {
 	for _, v := range n.spec.Env {
 		environ = append(environ, v.Name+"="+v.Value)
 	}
+	outputs := func(set map[string]string, deleted []string) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if n.res.Status != Running {
+			// An AtExit function of the step (a registry of the run that
+			// stops): not an output, and what it deletes is gone for a
+			// retry, so the record must keep it.
+			return
+		}
+		if n.outputs == nil {
+			n.outputs = map[string]string{}
+		}
+		for k, v := range set {
+			n.outputs[k] = v
+		}
+		for _, k := range deleted {
+			delete(n.outputs, k)
+		}
+	}
 	env := &Env{
 		Name:      n.spec.Name,
 		Artifacts: o.Artifacts,
 		Dir:       o.Dir,
 		Log:       log,
-		State:     r.state,
+		State:     r.state.observe(outputs),
 		Job:       o.Job,
 		Runner:    o.Runner,
 		Environ:   environ,

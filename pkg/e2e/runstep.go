@@ -28,7 +28,12 @@ func (r *runner) runStep(ctx context.Context, n *node) (Status, string, int) {
 	log := io.MultiWriter(f, out)
 	env := r.env(n, log)
 	if _, ok := s.Step.(ResultsStep); ok && r.opts.Results {
-		rep, err := r.writeResults()
+		// The state file goes with the record: the outcome of each step.
+		err := r.writeRecord()
+		var rep *Report
+		if err == nil {
+			rep, err = r.writeResults()
+		}
 		if err != nil {
 			fmt.Fprintf(f, "failed: %v\n", err)
 			return Failed, err.Error(), 0

@@ -29,7 +29,7 @@ func (r *runner) schedule(ctx context.Context, nodes []*node, finalizers bool) {
 	}
 	for _, n := range nodes {
 		if r.status(n) == Pending {
-			r.finish(n, Skipped, "aborted before it started", 0)
+			r.finish(n, Skipped, abortedBeforeStart, 0)
 		}
 	}
 }

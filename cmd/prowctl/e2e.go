@@ -29,7 +29,7 @@ the needs allow, finalizers (always: true) last and always, results in Prow's
 artifact layout. Inside a Prow job it reads JOB_SPEC and ARTIFACTS; outside, a
 local periodic-style build writing to ./_artifacts.`,
 	}
-	cmd.AddCommand(newCmdE2ERun(streams, nil), newCmdE2EStep(streams, nil), newCmdE2EGraph(streams, nil))
+	cmd.AddCommand(newCmdE2ERun(streams, nil), newCmdE2ERetry(streams, nil), newCmdE2EStep(streams, nil), newCmdE2EGraph(streams, nil))
 	return cmd
 }
 
@@ -52,7 +52,16 @@ func newE2ERunOptions(streams *iostreams.IOStreams) *E2ERunOptions {
 	return &E2ERunOptions{IO: streams, Invocation: e2e.Invocation{Kinds: steps.Builtin()}, Getenv: os.Getenv}
 }
 
-func addE2EFlags(cmd *cobra.Command, o *E2ERunOptions, step bool) {
+// e2eVerb says which flags a verb of `prowctl e2e` takes.
+type e2eVerb int
+
+const (
+	e2eRunVerb   e2eVerb = iota // the whole pipeline, or some of it
+	e2eRetryVerb                // what failed: no --only, --skip
+	e2eStepVerb                 // one step: no scheduling flags
+)
+
+func addE2EFlags(cmd *cobra.Command, o *E2ERunOptions, verb e2eVerb) {
 	fs := cmd.Flags()
 	fs.StringVar(&o.Pipeline, "pipeline", e2e.DefaultPipeline, "pipeline spec")
 	fs.StringVar(&o.Artifacts, "artifacts", "", "artifacts directory (default $ARTIFACTS, else ./_artifacts)")
@@ -60,11 +69,14 @@ func addE2EFlags(cmd *cobra.Command, o *E2ERunOptions, step bool) {
 	fs.StringVar(&o.GCS, "gcs", "auto", "where gs:// uploads go: auto (the personal cluster's GCS emulator when it is up, else Google's), google, or an emulator's http://HOST:PORT")
 	fs.StringVar(&o.ClusterDir, "cluster-dir", cluster.DefaultDir(), "the personal cluster --gcs auto looks for")
 	markPaths(cmd, "pipeline", "artifacts", "upload", "cluster-dir")
-	if step {
+	if verb == e2eStepVerb {
 		return
 	}
-	fs.StringSliceVar(&o.Only, "only", nil, "run only these steps (comma-separated)")
-	fs.StringSliceVar(&o.Skip, "skip", nil, "leave out these steps (comma-separated)")
+	if verb == e2eRunVerb {
+		fs.StringSliceVar(&o.Only, "only", nil, "run only these steps (comma-separated)")
+		fs.StringSliceVar(&o.Skip, "skip", nil, "leave out these steps (comma-separated)")
+		fs.BoolVar(&o.FromFailed, "from-failed", false, "retry the last run in the artifacts directory: run what failed or was skipped because of a failure, and the finalizers; reuse what passed (as `e2e retry`)")
+	}
 	fs.IntVar(&o.Parallelism, "parallelism", 0, "steps to run at once (default: number of CPUs)")
 	fs.DurationVar(&o.GracePeriod, "grace-period", 0, "after SIGINT/SIGTERM, how long finalizers may take (default: 9/10 of a decorated job's grace period, else 30s)")
 }
@@ -75,7 +87,7 @@ func newCmdE2ERun(streams *iostreams.IOStreams, runF func(context.Context, *E2ER
 		runF = runE2E
 	}
 	cmd := &cobra.Command{
-		Use:   "run [--pipeline config/e2e.yaml] [--only A,B] [--skip C] [--upload DEST]",
+		Use:   "run [--pipeline config/e2e.yaml] [--only A,B] [--skip C] [--from-failed] [--upload DEST]",
 		Short: "Run the pipeline",
 		Long: `run runs every step of the pipeline (or --only some, or all but --skip). A
 failed step skips what needs it; finalizers run last whatever happened, and
@@ -85,15 +97,52 @@ junit_e2e-steps.xml, started.json and finished.json. The exit code is 0 only
 if every step that was not skipped passed.
 
 A whole run starts a new build and a fresh state file; with --only or --skip
-the run carries on the last build's state (image, chart, kubeconfig).`,
+the run carries on the last build's state (image, chart, kubeconfig).
+--from-failed retries the last run instead (see prowctl e2e retry --help).`,
 		Example: `  prowctl e2e run
   prowctl e2e run --only build-image,build-chart
+  prowctl e2e run --from-failed
   prowctl e2e run --upload gs://my-bucket/tf-k8s
   prowctl e2e run --pipeline testdata/e2e-run.yaml --upload /tmp/gcs`,
 		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.FromFailed && (len(o.Only) > 0 || len(o.Skip) > 0) {
+				return usageErrorf("--from-failed runs what failed in the last run: drop --only and --skip")
+			}
+			return runF(cmd.Context(), o)
+		},
+	}
+	addE2EFlags(cmd, o, e2eRunVerb)
+	return cmd
+}
+
+func newCmdE2ERetry(streams *iostreams.IOStreams, runF func(context.Context, *E2ERunOptions) error) *cobra.Command {
+	o := newE2ERunOptions(streams)
+	o.FromFailed = true
+	if runF == nil {
+		runF = runE2E
+	}
+	cmd := &cobra.Command{
+		Use:   "retry [--pipeline config/e2e.yaml] [--artifacts DIR] [--upload DEST]",
+		Short: "Run again what failed in the last run (e2e run --from-failed)",
+		Long: `retry reads the state file of the last run (ARTIFACTS/e2e-state.json) and runs,
+as the same build, the steps that failed, those skipped because a step they
+need failed, and the finalizers; the steps that passed are not run, and what
+they handed on (image, chart, cluster) stays in the state for the rest. A step
+that passed runs again too when its definition in the pipeline changed (kind,
+with:, run:, dir:, needs:, env:; not timeout: or retries:), when what it
+handed on is gone from the state (a teardown deleted the cluster, the run's
+own registry stopped with it), or when a step it needs runs again; the output
+says why for each. The last attempt's build log, started/finished.json, JUnit and the logs
+of the steps run again move to ARTIFACTS/attempt-N/.
+
+With nothing failed it says so and exits 0; with no state file it exits 2.`,
+		Example: `  prowctl e2e retry
+  prowctl e2e retry --artifacts /tmp/e2e-run --upload gs://my-bucket/tf-k8s`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), o) },
 	}
-	addE2EFlags(cmd, o, false)
+	addE2EFlags(cmd, o, e2eRetryVerb)
 	return cmd
 }
 
@@ -118,7 +167,7 @@ one, by hand, in separate processes.`,
 			return runF(cmd.Context(), o)
 		},
 	}
-	addE2EFlags(cmd, o, true)
+	addE2EFlags(cmd, o, e2eStepVerb)
 	return cmd
 }
 
@@ -142,7 +191,13 @@ func runE2E(ctx context.Context, o *E2ERunOptions) error {
 	}
 	inv.Store = store
 	rep, err := e2e.Invoke(ctx, inv)
-	if err != nil {
+	switch {
+	case errors.Is(err, e2e.ErrNothingToRetry):
+		fmt.Fprintln(o.IO.Out, err)
+		return nil
+	case errors.Is(err, e2e.ErrNoPreviousRun):
+		return usageErrorf("%v", err)
+	case err != nil:
 		return err
 	}
 	if !rep.Passed() {

@@ -97,6 +97,11 @@ func Deploy(ctx context.Context, o Options) (Result, error) {
 			return res, fmt.Errorf("deploy: crd %s: %w", name, err)
 		}
 	}
+	// A teardown of the same build (a retry, a rerun) deleted the namespace;
+	// nothing can be created in it until the deletion ends.
+	if err := waitNamespaceGone(ctx, c.kube, o.Namespace); err != nil {
+		return res, err
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: o.Namespace, Labels: map[string]string{"created-by": "prowctl"}}}
 	if _, err := c.kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err == nil {
 		res.NamespaceCreated = true
@@ -344,4 +349,25 @@ func waitAvailable(ctx context.Context, kube kubernetes.Interface, namespace, na
 		return fmt.Errorf("deploy: deployment %s/%s not available (%s): %w", namespace, name, last, err)
 	}
 	return nil
+}
+
+// waitNamespaceGone waits, as long as ctx lets it, for a namespace being
+// deleted to be gone; one that exists and is not being deleted is fine.
+func waitNamespaceGone(ctx context.Context, kube kubernetes.Interface, name string) error {
+	for {
+		ns, err := kube.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err != nil:
+			return fmt.Errorf("deploy: namespace %s: %w", name, err)
+		case ns.DeletionTimestamp == nil:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("deploy: namespace %s is still being deleted (a teardown of this build): %w", name, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }

@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
+	"k8s.io/apimachinery/pkg/util/sets"
 	"sigs.k8s.io/prow/pkg/config"
 	"sigs.k8s.io/yaml"
 
 	"github.com/prowctl/prowctl/pkg/jobconfig"
+	"github.com/prowctl/prowctl/pkg/jobs/lint"
 	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
@@ -21,9 +27,26 @@ import (
 // reads anything (it would block on a named pipe); when Prow refuses the
 // config, the error names the file, line and column at fault.
 func LoadAll(configPath, jobConfigPath string) (*config.Config, error) {
+	return new(Loader).LoadAll(configPath, jobConfigPath)
+}
+
+// Loader loads configs as LoadAll does. The configs one Loader loads share
+// the decoding of job config files with the same bytes, so loading two
+// versions of a config, which differ in a few files, costs little more than
+// loading one. Safe for concurrent use.
+type Loader struct {
+	dec lint.JobConfigDecoder
+}
+
+// LoadAll is LoadAll, sharing the decoding of files with the loader's other
+// loads.
+func (ld *Loader) LoadAll(configPath, jobConfigPath string) (*config.Config, error) {
 	l, err := checkInputs(configPath, jobConfigPath)
 	if err != nil {
 		return nil, err
+	}
+	if c := ld.loadFast(configPath, jobConfigPath, l); c != nil {
+		return c, nil
 	}
 	c, err := config.Load(configPath, jobConfigPath, nil, "")
 	if err != nil {
@@ -114,6 +137,7 @@ func LoadForJob(configPath, jobConfigPath, name string) (*config.Config, bool, e
 	var (
 		found bool
 		jc    config.JobConfig
+		dec   lint.JobConfigDecoder
 	)
 	for _, path := range l.Files {
 		b, err := jobconfig.ReadFile(path)
@@ -127,7 +151,7 @@ func LoadForJob(configPath, jobConfigPath, name string) (*config.Config, bool, e
 			continue
 		}
 		var sub config.JobConfig
-		if err := yaml.Unmarshal(b, &sub); err != nil {
+		if err := dec.Decode(b, &sub); err != nil {
 			if perr := positioned([]string{path}, fmt.Errorf("%s: %w", path, err)); perr != nil {
 				return nil, false, perr
 			}
@@ -175,8 +199,11 @@ func LoadForJob(configPath, jobConfigPath, name string) (*config.Config, bool, e
 	return c, found, nil
 }
 
-// mergeDefaulted adds jc to c and applies Prow's defaulting to the added jobs:
-// decoration and ProwJob defaults, presets, regexes.
+// mergeDefaulted adds jc to c and applies Prow's defaulting to the added
+// jobs, as config.Load's finalizeJobConfig does (decoration and ProwJob
+// defaults, presets, regexes), one repo or periodic per task on every core.
+// Like config.Load's merge, it refuses two presets with one label:value pair,
+// keeps a repo key that lists no job, and records every repo in AllRepos.
 func mergeDefaulted(c *config.Config, jc config.JobConfig) error {
 	// Prow rejects a label:value pair that two presets share.
 	c.Presets = append(c.Presets, jc.Presets...)
@@ -198,40 +225,69 @@ func mergeDefaulted(c *config.Config, jc config.JobConfig) error {
 	for repo := range jc.PostsubmitsStatic {
 		repos[repo] = true
 	}
-	sorted := make([]string, 0, len(repos))
-	for repo := range repos {
-		sorted = append(sorted, repo)
+	sorted := slices.Sorted(maps.Keys(repos))
+	// Prow's in-repo defaulting is the exported path to the defaulting
+	// config.Load applies to static jobs; it also checks the cluster is
+	// allowed for in-repo jobs, which does not apply to static jobs: allow
+	// each repo's own clusters while it runs.
+	saved := c.InRepoConfig.AllowedClusters
+	allowed := maps.Clone(saved)
+	if allowed == nil {
+		allowed = map[string][]string{}
 	}
-	sort.Strings(sorted)
+	prowYAMLs := make([]*config.ProwYAML, len(sorted))
+	for i, repo := range sorted {
+		prowYAMLs[i] = &config.ProwYAML{Presubmits: jc.PresubmitsStatic[repo], Postsubmits: jc.PostsubmitsStatic[repo]}
+		allowed[repo] = append(clustersOf(prowYAMLs[i]), saved[repo]...)
+	}
+	c.InRepoConfig.AllowedClusters = allowed
+	// Tasks only read c; each writes its own jobs. Errors are kept by task so
+	// that the one returned does not depend on scheduling.
+	errs := make([]error, len(sorted)+len(jc.Periodics))
+	parallel(len(errs), func(i int) {
+		defer func() {
+			// config.Load turns a panic into an error; so must a task, which
+			// the caller's recover cannot see.
+			if r := recover(); r != nil {
+				errs[i] = fmt.Errorf("panic defaulting jobs: %v", r)
+			}
+		}()
+		if i < len(sorted) {
+			if err := config.DefaultAndValidateProwYAML(c, prowYAMLs[i], sorted[i]); err != nil {
+				errs[i] = fmt.Errorf("job config for %s: %w", sorted[i], err)
+			}
+			return
+		}
+		p := &jc.Periodics[i-len(sorted)]
+		if err := c.DefaultPeriodic(p); err != nil {
+			errs[i] = fmt.Errorf("periodic %s: %w", p.Name, err)
+		}
+	})
+	c.InRepoConfig.AllowedClusters = saved
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+
 	if c.PresubmitsStatic == nil {
 		c.PresubmitsStatic = map[string][]config.Presubmit{}
 	}
 	if c.PostsubmitsStatic == nil {
 		c.PostsubmitsStatic = map[string][]config.Postsubmit{}
 	}
-	for _, repo := range sorted {
-		py := &config.ProwYAML{Presubmits: jc.PresubmitsStatic[repo], Postsubmits: jc.PostsubmitsStatic[repo]}
-		// Prow's in-repo defaulting is the exported path to the defaulting
-		// config.Load applies to static jobs; it also checks the cluster is
-		// allowed for in-repo jobs, which does not apply to static jobs.
-		saved := c.InRepoConfig.AllowedClusters[repo]
-		c.InRepoConfig.AllowedClusters[repo] = append(clustersOf(py), saved...)
-		err := config.DefaultAndValidateProwYAML(c, py, repo)
-		if saved == nil {
-			delete(c.InRepoConfig.AllowedClusters, repo)
-		} else {
-			c.InRepoConfig.AllowedClusters[repo] = saved
-		}
-		if err != nil {
-			return fmt.Errorf("job config for %s: %w", repo, err)
-		}
-		c.PresubmitsStatic[repo] = append(c.PresubmitsStatic[repo], py.Presubmits...)
-		c.PostsubmitsStatic[repo] = append(c.PostsubmitsStatic[repo], py.Postsubmits...)
+	if c.AllRepos == nil {
+		c.AllRepos = sets.New[string]()
 	}
-	for i := range jc.Periodics {
-		if err := c.DefaultPeriodic(&jc.Periodics[i]); err != nil {
-			return fmt.Errorf("periodic %s: %w", jc.Periodics[i].Name, err)
+	for i, repo := range sorted {
+		// A key without jobs stays a key, as in Prow's merge.
+		if _, ok := jc.PresubmitsStatic[repo]; ok {
+			c.PresubmitsStatic[repo] = append(c.PresubmitsStatic[repo], prowYAMLs[i].Presubmits...)
 		}
+		if _, ok := jc.PostsubmitsStatic[repo]; ok {
+			c.PostsubmitsStatic[repo] = append(c.PostsubmitsStatic[repo], prowYAMLs[i].Postsubmits...)
+		}
+		c.AllRepos.Insert(repo)
 	}
 	c.Periodics = append(c.Periodics, jc.Periodics...)
 	return nil
@@ -246,6 +302,22 @@ func clustersOf(py *config.ProwYAML) []string {
 		out = append(out, j.Cluster)
 	}
 	return out
+}
+
+// parallel calls fn(0..n-1) on every core.
+func parallel(n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // LoadProwConfig loads the Prow config alone (no job config), as Prow does.

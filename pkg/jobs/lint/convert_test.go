@@ -2,6 +2,7 @@ package lint
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -67,6 +68,22 @@ func checkSameAsProw(t *testing.T, data []byte) {
 		wj, _ := json.Marshal(want)
 		gj, _ := json.Marshal(got)
 		t.Fatalf("input:\n%s\ndecoded differently:\nProw: %s\nours: %s", data, wj, gj)
+	}
+	// The exported decoder, which parses for itself and remembers what it
+	// converted, promises Prow's error too; the second decode of the same
+	// bytes goes through its memory.
+	var dec JobConfigDecoder
+	for range 2 {
+		var got config.JobConfig
+		err := dec.Decode(data, &got)
+		if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("input:\n%s\nProw's decoder error: %v\nJobConfigDecoder's: %v", data, wantErr, err)
+		}
+		if err == nil && !reflect.DeepEqual(want, got) {
+			wj, _ := json.Marshal(want)
+			gj, _ := json.Marshal(got)
+			t.Fatalf("input:\n%s\nJobConfigDecoder decoded differently:\nProw: %s\nours: %s", data, wj, gj)
+		}
 	}
 }
 

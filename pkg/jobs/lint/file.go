@@ -2,7 +2,6 @@ package lint
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -10,7 +9,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 	"sigs.k8s.io/prow/pkg/config"
-	syaml "sigs.k8s.io/yaml"
 
 	"github.com/prowctl/prowctl/pkg/jobconfig"
 	"github.com/prowctl/prowctl/pkg/yamlpos"
@@ -214,43 +212,6 @@ func (f *file) decode(doc *yaml.Node) {
 	for _, p := range locateDecodeError(f.types, f.root, err) {
 		f.add(p.node, SeverityError, RuleProwLoad, "%s", p.msg)
 	}
-}
-
-// decodeLikeProw fills jc exactly as Prow's decoder does from data. It
-// converts the parsed doc when it can; when that fails, or the file uses
-// the non-specific tag "!" (which yaml.v3's tree does not record), Prow's
-// decoder runs on the bytes, so its verdict and message are Prow's own.
-func decodeLikeProw(types *typeCache, data []byte, doc *yaml.Node, jc *config.JobConfig) error {
-	if !hasNonSpecificTag(data) {
-		if b, err := toJSON(types, doc, jobConfigType); err == nil {
-			if json.Unmarshal(b, jc) == nil {
-				return nil
-			}
-		}
-	}
-	*jc = config.JobConfig{}
-	return syaml.Unmarshal(data, jc)
-}
-
-// hasNonSpecificTag reports whether data may hold a lone "!" tag. It errs
-// on the side of yes (a shell "if ! cmd" in a script counts), which only
-// costs a second parse of that file.
-func hasNonSpecificTag(data []byte) bool {
-	for i := bytes.IndexByte(data, '!'); i >= 0; {
-		if i+1 == len(data) {
-			return true
-		}
-		switch data[i+1] {
-		case ' ', '\t', '\n', '\r', ',', ']', '}':
-			return true
-		}
-		j := bytes.IndexByte(data[i+1:], '!')
-		if j < 0 {
-			return false
-		}
-		i += 1 + j
-	}
-	return false
 }
 
 // describe names a node as Prow's decoder types it (YAML 1.1: yes/no are

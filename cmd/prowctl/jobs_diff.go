@@ -10,7 +10,6 @@ import (
 
 	"github.com/prowctl/prowctl/pkg/iostreams"
 	"github.com/prowctl/prowctl/pkg/jobs/touched"
-	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/printer"
 	"github.com/prowctl/prowctl/pkg/process"
 )
@@ -49,10 +48,8 @@ listed as removed. Each changed job lists its changed fields, old -> new.`,
   prowctl jobs diff --base origin/master --head HEAD -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Output != "text" {
-				if err := printer.Check(o.Output); err != nil {
-					return usageErrorf("%v, or text", err)
-				}
+			if err := checkTextOutput(o.Output); err != nil {
+				return err
 			}
 			return runF(cmd.Context(), o)
 		},
@@ -126,18 +123,31 @@ func loadConfigChange(ctx context.Context, runner process.Runner, repoDir, base,
 		base = defaultDiffBase(ctx, runner, repoDir)
 	}
 	ch := &configChange{baseName: base, headName: "the work tree"}
-	var err error
-	if ch.base, err = touched.LoadRef(ctx, runner, repoDir, base, configPath, jobConfigPath); err != nil {
-		return nil, err
-	}
 	if head != "" {
 		ch.headName = head
-		ch.head, err = touched.LoadRef(ctx, runner, repoDir, head, configPath, jobConfigPath)
-	} else {
-		ch.head, err = mkpj.LoadAll(configPath, jobConfigPath)
 	}
-	if err != nil {
-		return nil, &headConfigError{err: err, worktree: head == ""}
+	// Each load is most of the command's time and they depend on each other
+	// only through the loader, which decodes a file both sides hold once.
+	l := &touched.Loader{Runner: runner, RepoDir: repoDir, ConfigPath: configPath, JobConfigPath: jobConfigPath}
+	var headErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if head != "" {
+			ch.head, headErr = l.Ref(ctx, head)
+		} else {
+			ch.head, headErr = l.WorkTree()
+		}
+	}()
+	var baseErr error
+	ch.base, baseErr = l.Ref(ctx, base)
+	<-done
+	// A broken base is reported before the head, as when they loaded in turn.
+	if baseErr != nil {
+		return nil, baseErr
+	}
+	if headErr != nil {
+		return nil, &headConfigError{err: headErr, worktree: head == ""}
 	}
 	return ch, nil
 }

@@ -29,7 +29,8 @@ the needs allow, finalizers (always: true) last and always, results in Prow's
 artifact layout. Inside a Prow job it reads JOB_SPEC and ARTIFACTS; outside, a
 local periodic-style build writing to ./_artifacts.`,
 	}
-	cmd.AddCommand(newCmdE2ERun(streams, nil), newCmdE2ERetry(streams, nil), newCmdE2EStep(streams, nil), newCmdE2EGraph(streams, nil))
+	cmd.AddCommand(newCmdE2ERun(streams, nil), newCmdE2ERetry(streams, nil), newCmdE2EStep(streams, nil), newCmdE2EGraph(streams, nil),
+		newCmdE2EExport(streams, nil))
 	return cmd
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -51,6 +52,7 @@ type ClusterUpOptions struct {
 	Timeout    time.Duration
 	Node       string
 	NoDeck     bool
+	With       []string
 }
 
 func newCmdClusterUp(streams *iostreams.IOStreams, runF func(*ClusterUpOptions) error) *cobra.Command {
@@ -69,6 +71,11 @@ run left in DIR is stopped and removed first.`,
   export KUBECONFIG=$(prowctl cluster status -o kubeconfig)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, w := range opts.With {
+				if w != cluster.ArgoName {
+					return usageErrorf("--with %s: the optional components are: %s", w, cluster.ArgoName)
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -81,6 +88,7 @@ run left in DIR is stopped and removed first.`,
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 90*time.Second, "how long each component may take to become ready")
 	cmd.Flags().StringVar(&opts.Node, "node", cluster.NodeReal, "the node that runs pods: real (containerd and kubelet, in a network namespace of the cluster's own) or kwok (simulated)")
 	cmd.Flags().BoolVar(&opts.NoDeck, "no-deck", false, "leave Prow's UI (Deck) out of a real node")
+	cmd.Flags().StringSliceVar(&opts.With, "with", nil, "optional components: argo (Argo Workflows' controller and executor, real node only)")
 	markPaths(cmd, "dir", "prow-config", "tools")
 	return cmd
 }
@@ -104,6 +112,7 @@ func clusterUpRun(ctx context.Context, opts *ClusterUpOptions) error {
 		ReadyTimeout: opts.Timeout,
 		Node:         opts.Node,
 		NoDeck:       opts.NoDeck,
+		WithArgo:     slices.Contains(opts.With, cluster.ArgoName),
 	})
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("interrupted: stopped what had started; logs are in %s: %w", filepath.Join(opts.Dir, "logs"), err)

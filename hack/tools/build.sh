@@ -9,6 +9,7 @@
 #       clonerefs,initupload,entrypoint,sidecar,deck}
 #   $PROWCTL_TOOLS/deck-ui-<prow date-commit>-<lockfiles hash>/{kodata,assets}
 #       (Deck's front end and the files its templates take from CDNs; deck/build.sh)
+#   $PROWCTL_TOOLS/argo-<v>/{workflow-controller,argoexec,crds/*.yaml}
 #   $PROWCTL_TOOLS/pause-<source hash>/pause
 #   $PROWCTL_TOOLS/emushim-<source hash>/emushim
 #   $PROWCTL_TOOLS/debian-<suite>-<packages key>/rootfs.tar   (a job image's base: shell, git)
@@ -152,6 +153,10 @@ prow_bins=(
 	sidecar=sigs.k8s.io/prow/cmd/sidecar
 	deck=sigs.k8s.io/prow/cmd/deck
 )
+# Argo is built from a copy of its module (below): its go.mod only pins it.
+argo_v=$(sed -n 's|^require github.com/argoproj/argo-workflows/v3 \(v[^ ]*\)$|\1|p' "$here/argo/go.mod")
+out_argo=$tools/argo-$argo_v
+argo_bins=(workflow-controller=./cmd/workflow-controller argoexec=./cmd/argoexec)
 # The sandbox image's program has no version of its own: key it by its source.
 pause_v=$(sha256sum "$here/pause/main.go" | cut -c1-12)
 emushim_v=$(sha256sum "$here/emushim/main.go" | cut -c1-12)
@@ -159,6 +164,7 @@ plan "$tools/etcd-$etcd_v" etcd=.
 plan "$tools/kubernetes-$k8s_v" "${k8s_bins[@]}"
 plan "$tools/kwok-$kwok_v" kwok=sigs.k8s.io/kwok/cmd/kwok
 plan "$out_prow" "${prow_bins[@]}"
+plan "$out_argo" "${argo_bins[@]}"
 plan "$tools/pause-$pause_v" pause=.
 plan "$tools/emushim-$emushim_v" emushim=.
 echo "tools: to build under $tools: $(remaining)"
@@ -179,6 +185,30 @@ build "$here/kubernetes" "$tools/kubernetes-$k8s_v" \
 build "$here/kwok" "$tools/kwok-$kwok_v" "" kwok=sigs.k8s.io/kwok/cmd/kwok
 
 build "$here/prow" "$out_prow" "" "${prow_bins[@]}"
+
+# Argo's workflow-controller and argoexec, with its own go.mod and go.sum,
+# from a copy of the module in the tools cache: upstream's
+# workflow/executor/osspecific/signal_linux.go is a symlink to
+# signal_darwin.go, which module zips drop (argoexec then fails with
+# "undefined: Setpgid"), and the module cache is read-only (-overlay is
+# refused there). The copy gets the file back.
+if [[ -x $out_argo/workflow-controller && -x $out_argo/argoexec && -f $out_argo/crds/argoproj.io_workflows.yaml ]]; then
+	echo "tools: $out_argo/{workflow-controller,argoexec,crds} (cached)"
+else
+	argo_mod=$(GOFLAGS=-mod=mod "$go" mod download -json "github.com/argoproj/argo-workflows/v3@$argo_v" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+	argo_src=$tools/.argo-src-$argo_v
+	rm -rf "$argo_src"
+	cp -r "$argo_mod" "$argo_src"
+	chmod -R u+w "$argo_src"
+	cp "$argo_src/workflow/executor/osspecific/signal_darwin.go" "$argo_src/workflow/executor/osspecific/signal_linux.go"
+	# Its ~700 modules, once: the build below then only compiles.
+	(cd "$argo_src" && run_with_progress "argo modules" "$go" mod download)
+	build "$argo_src" "$out_argo" "-X github.com/argoproj/argo-workflows/v3.version=$argo_v" "${argo_bins[@]}"
+	mkdir -p "$out_argo/crds"
+	cp "$argo_src"/manifests/base/crds/full/argoproj.io_*.yaml "$out_argo/crds/"
+	rm -rf "$argo_src"
+	echo "tools: copied Argo's CRDs -> $out_argo/crds"
+fi
 
 build "$here/pause" "$tools/pause-$pause_v" "" pause=.
 

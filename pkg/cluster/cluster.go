@@ -57,6 +57,8 @@ type Options struct {
 	Node string
 	// NoDeck leaves Prow's UI (Deck and its proxy) out of a real node.
 	NoDeck bool
+	// WithArgo adds Argo Workflows' controller to a real node (WithArgo).
+	WithArgo bool
 	// Components make up the cluster; Components(Node) when nil.
 	Components []Component
 	// Executable is prowctl's own binary, for the components prowctl runs
@@ -112,6 +114,12 @@ func (o *Options) complete() error {
 		}
 		if o.NoDeck {
 			o.Components = WithoutDeck(o.Components)
+		}
+		if o.WithArgo {
+			if o.Node != NodeReal {
+				return fmt.Errorf("--with argo needs a real node: Argo runs each step as a pod")
+			}
+			o.Components = WithArgo(o.Components)
 		}
 	}
 	if o.Executable == "" {

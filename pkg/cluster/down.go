@@ -86,7 +86,7 @@ func Down(ctx context.Context, dir string, opts DownOptions) (*State, error) {
 		return s, err
 	}
 	if opts.Components == nil {
-		if opts.Components, err = Components(s.Node); err != nil {
+		if opts.Components, err = s.components(); err != nil {
 			return s, err
 		}
 	}

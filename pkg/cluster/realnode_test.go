@@ -38,8 +38,9 @@ import (
 	"github.com/prowctl/prowctl/pkg/process"
 )
 
-// upRealNode starts a cluster with a real node in a fresh directory and
-// stops it when the test ends, asserting it leaves nothing behind.
+// upRealNode starts a cluster with a real node (and Argo) in a fresh
+// directory and stops it when the test ends, asserting it leaves nothing
+// behind.
 func upRealNode(t *testing.T) (*State, kubernetes.Interface) {
 	t.Helper()
 	if testing.Short() {
@@ -57,7 +58,7 @@ func upRealNode(t *testing.T) (*State, kubernetes.Interface) {
 	began := time.Now()
 	var progressBuf bytes.Buffer
 	state, _, err := Up(context.Background(), Options{
-		Dir: dir, ProwConfig: prowConfigForTest(t), Node: NodeReal,
+		Dir: dir, ProwConfig: prowConfigForTest(t), Node: NodeReal, WithArgo: true,
 		StopWithParent: true, Progress: &progressBuf,
 	})
 	t.Logf("up in %.1fs:\n%s", time.Since(began).Seconds(), progressBuf.String())
@@ -184,6 +185,7 @@ func TestRealNode(t *testing.T) {
 	t.Run("job image", func(t *testing.T) { testJobImage(t, state, kube) })
 	t.Run("decorated jobs", func(t *testing.T) { testDecoratedJobs(t, state) })
 	t.Run("deck", func(t *testing.T) { testDeck(t, state) })
+	t.Run("argo", func(t *testing.T) { testArgo(t, state, kube) })
 }
 
 // The real node runs a pod's command: its exit code decides the phase and

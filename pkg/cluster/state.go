@@ -92,7 +92,7 @@ func Status(ctx context.Context, dir string, components []Component) (*State, []
 		return nil, nil, err
 	}
 	if components == nil {
-		if components, err = Components(s.Node); err != nil {
+		if components, err = s.components(); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -209,4 +209,19 @@ func lockDir(dir string) (func(), error) {
 func holderNamespaces(pid int) process.Namespaces {
 	p := "/proc/" + strconv.Itoa(pid) + "/ns/"
 	return process.Namespaces{Net: p + "net", Mount: p + "mnt"}
+}
+
+// components are the cluster's components as Up started them: its node's,
+// and the optional ones its state records (Argo).
+func (s *State) components() ([]Component, error) {
+	c, err := Components(s.Node)
+	if err != nil {
+		return nil, err
+	}
+	for _, cs := range s.Components {
+		if cs.Name == ArgoName {
+			c = WithArgo(c)
+		}
+	}
+	return c, nil
 }

@@ -54,6 +54,12 @@ var (
 	EmuShim = Tool{Name: "emushim", Version: "ff081c29056c", Binaries: []string{"emushim"}}
 
 	Pause = Tool{Name: "pause", Version: "3d65c0b3c23d", Binaries: []string{"pause"}}
+
+	// Argo is Argo Workflows' controller and executor, and its CRDs
+	// (`cluster up --with argo`); hack/tools/argo/go.mod says why this
+	// version.
+	Argo = Tool{Name: "argo", Module: "github.com/argoproj/argo-workflows/v3", Version: "v3.7.18",
+		Binaries: []string{"workflow-controller", "argoexec"}, Files: []string{"crds"}}
 )
 
 // ProwJobCRDFile is the ProwJob CustomResourceDefinition of the pinned Prow
@@ -61,7 +67,7 @@ var (
 const ProwJobCRDFile = "prowjob_customresourcedefinition.yaml"
 
 // Tools lists every tool `make tools` builds.
-func Tools() []Tool { return []Tool{Etcd, Kubernetes, Kwok, Prow, Pause, EmuShim, Debian, DeckUI} }
+func Tools() []Tool { return []Tool{Etcd, Kubernetes, Kwok, Prow, Pause, EmuShim, Debian, DeckUI, Argo} }
 
 // Dir is where the tool's files live under the tools directory root.
 func (t Tool) Dir(root string) string {

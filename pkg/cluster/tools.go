@@ -67,7 +67,9 @@ var (
 const ProwJobCRDFile = "prowjob_customresourcedefinition.yaml"
 
 // Tools lists every tool `make tools` builds.
-func Tools() []Tool { return []Tool{Etcd, Kubernetes, Kwok, Prow, Pause, EmuShim, Debian, DeckUI, Argo} }
+func Tools() []Tool {
+	return []Tool{Etcd, Kubernetes, Kwok, Prow, Pause, EmuShim, Debian, DeckUI, Argo}
+}
 
 // Dir is where the tool's files live under the tools directory root.
 func (t Tool) Dir(root string) string {

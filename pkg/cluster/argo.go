@@ -16,6 +16,7 @@ import (
 	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/prowctl/prowctl/pkg/process"
@@ -58,7 +59,11 @@ func argoComponent() Component {
 		// The pods' namespace and the node's images come first.
 		Needs: []string{ProwJobCRDName, NodeImagesName},
 		Setup: func(ctx context.Context, e *Env) error {
-			if err := installArgoCRDs(ctx, e); err != nil {
+			cfg, err := e.Rest()
+			if err != nil {
+				return err
+			}
+			if err := InstallArgoCRDs(ctx, cfg, e.ToolsDir); err != nil {
 				return err
 			}
 			if err := argoObjects(ctx, e); err != nil {
@@ -69,10 +74,6 @@ func argoComponent() Component {
 				Env: []string{"PATH=/:/usr/local/bin:/usr/bin:/bin"}}
 			if err := importImages(ctx, e, []nodeImage{im}); err != nil {
 				return fmt.Errorf("the executor image: %w", err)
-			}
-			cfg, err := e.Rest()
-			if err != nil {
-				return err
 			}
 			return writeKubeconfigFromRest(e.Path(ArgoName, "kubeconfig"), "default", cfg)
 		},
@@ -109,11 +110,12 @@ func argoComponent() Component {
 	}
 }
 
-// installArgoCRDs creates Argo's full CRDs (the Workflow one is over a
-// megabyte: create, never client-side apply) and waits for them to be
-// established, so the controller's informers start on served types.
-func installArgoCRDs(ctx context.Context, e *Env) error {
-	dir, err := Argo.Path(e.ToolsDir, "crds")
+// InstallArgoCRDs creates Argo's full CRDs from `make tools` in the cluster
+// of cfg (the Workflow one is over a megabyte: create, never client-side
+// apply) and waits for them to be established, so the controller's
+// informers start on served types. Tests validate Workflows against them.
+func InstallArgoCRDs(ctx context.Context, cfg *rest.Config, toolsDir string) error {
+	dir, err := Argo.Path(toolsDir, "crds")
 	if err != nil {
 		return err
 	}
@@ -125,10 +127,6 @@ func installArgoCRDs(ctx context.Context, e *Env) error {
 		return fmt.Errorf("no Argo CRDs in %s: run `make tools`", dir)
 	}
 	sort.Strings(files)
-	cfg, err := e.Rest()
-	if err != nil {
-		return err
-	}
 	client, err := apiextensions.NewForConfig(cfg)
 	if err != nil {
 		return err

@@ -112,18 +112,10 @@ func TestRun(t *testing.T) {
 			pj := failedPresubmit(t)
 			kube := kubefake.NewSimpleClientset()
 			c := &prowjob.Client{ProwJobs: fake.NewSimpleClientset(pj).ProwV1().ProwJobs("prow"), Kube: kube, Namespace: "prow"}
-			// The kubelet: the copy runs once created.
-			go func() {
-				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-					l, _ := kube.CoreV1().Pods("test-pods").List(context.Background(), metav1.ListOptions{})
-					if len(l.Items) == 1 {
-						p := l.Items[0]
-						p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "test", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
-						kube.CoreV1().Pods("test-pods").UpdateStatus(context.Background(), &p, metav1.UpdateOptions{})
-						return
-					}
-				}
-			}()
+			// The copy runs once created.
+			go kubelet(kube, func(p *corev1.Pod) {
+				p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "test", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+			})
 			var ran []string
 			var errOut bytes.Buffer
 			err := Run(context.Background(), c, pj.Name, Options{
@@ -163,17 +155,9 @@ func TestRunCloneFails(t *testing.T) {
 	pj := failedPresubmit(t)
 	kube := kubefake.NewSimpleClientset()
 	c := &prowjob.Client{ProwJobs: fake.NewSimpleClientset(pj).ProwV1().ProwJobs("prow"), Kube: kube, Namespace: "prow"}
-	go func() {
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-			l, _ := kube.CoreV1().Pods("test-pods").List(context.Background(), metav1.ListOptions{})
-			if len(l.Items) == 1 {
-				p := l.Items[0]
-				p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "clonerefs", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}}}
-				kube.CoreV1().Pods("test-pods").UpdateStatus(context.Background(), &p, metav1.UpdateOptions{})
-				return
-			}
-		}
-	}()
+	go kubelet(kube, func(p *corev1.Pod) {
+		p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "clonerefs", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}}}
+	})
 	err := Run(context.Background(), c, pj.Name, Options{ErrOut: &bytes.Buffer{}, Exec: func(context.Context, string, string, string, []string, Streams) (int, error) {
 		t.Error("exec in a pod that never started")
 		return 0, nil
@@ -184,5 +168,19 @@ func TestRunCloneFails(t *testing.T) {
 	l, _ := kube.CoreV1().Pods("test-pods").List(context.Background(), metav1.ListOptions{})
 	if len(l.Items) != 0 {
 		t.Errorf("%d pods left", len(l.Items))
+	}
+}
+
+// kubelet plays the node for the one pod the test makes: once it exists,
+// status sets what its status becomes.
+func kubelet(kube *kubefake.Clientset, status func(*corev1.Pod)) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		l, _ := kube.CoreV1().Pods("test-pods").List(context.Background(), metav1.ListOptions{})
+		if len(l.Items) == 1 {
+			p := l.Items[0]
+			status(&p)
+			kube.CoreV1().Pods("test-pods").UpdateStatus(context.Background(), &p, metav1.UpdateOptions{})
+			return
+		}
 	}
 }

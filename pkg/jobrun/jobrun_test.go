@@ -158,6 +158,19 @@ func TestRun(t *testing.T) {
 		t.Logf("run %s took %.1fs; progress:\n%s", job, time.Since(began).Seconds(), errOut.String())
 		return res, out.String(), errOut.String(), err
 	}
+	// connect reaches the ProwJobs of the tests' cluster.
+	connect := func(t *testing.T) *prowjob.Client {
+		t.Helper()
+		state, err := cluster.LoadState(clusterDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := prowjob.Connect(context.Background(), prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, DefaultNamespace: "prow"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
 	run := func(t *testing.T, job string, local *mkpj.LocalRepo) (*Result, string, string, error) {
 		t.Helper()
 		return runWith(t, job, local, nil)
@@ -224,14 +237,7 @@ func TestRun(t *testing.T) {
 		if d := time.Since(began); d > 45*time.Second {
 			t.Errorf("took %s to say so", d)
 		}
-		state, err := cluster.LoadState(clusterDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := prowjob.Connect(context.Background(), prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, DefaultNamespace: "prow"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := connect(t)
 		pj, err := c.Get(context.Background(), res.ProwJob.Name)
 		if err != nil {
 			t.Fatal(err)
@@ -251,14 +257,7 @@ func TestRun(t *testing.T) {
 			t.Fatalf("without secrets: %v, want a *MissingError naming api/token and creds", err)
 		}
 		// Refused before the ProwJob was made.
-		state, err := cluster.LoadState(clusterDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := prowjob.Connect(context.Background(), prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, DefaultNamespace: "prow"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := connect(t)
 		if l, err := c.ListSelected(context.Background(), "prow.k8s.io/job=reads-secrets"); err != nil || len(l) != 0 {
 			t.Errorf("ProwJobs of a job refused: %d (%v)", len(l), err)
 		}
@@ -317,14 +316,7 @@ func TestRun(t *testing.T) {
 		if !errors.As(err, &fe) {
 			t.Fatalf("err %v, want the job to fail", err)
 		}
-		state, err := cluster.LoadState(clusterDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := prowjob.Connect(context.Background(), prowjob.ConnectOptions{Kubeconfig: state.Kubeconfig, DefaultNamespace: "prow"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := connect(t)
 		var out, errOut bytes.Buffer
 		err = jobdebug.Run(context.Background(), c, res.ProwJob.Name, jobdebug.Options{
 			Command: []string{"/bin/sh", "-c", "pwd; cat notes.txt; echo \"env $FROM_THE_JOB\"; exit 7"},

@@ -30,7 +30,7 @@ artifact layout. Inside a Prow job it reads JOB_SPEC and ARTIFACTS; outside, a
 local periodic-style build writing to ./_artifacts.`,
 	}
 	cmd.AddCommand(newCmdE2ERun(streams, nil), newCmdE2ERetry(streams, nil), newCmdE2EStep(streams, nil), newCmdE2EGraph(streams, nil),
-		newCmdE2EExport(streams, nil))
+		newCmdE2EExport(streams, nil), newCmdE2ESubmit(streams, nil))
 	return cmd
 }
 

@@ -91,40 +91,32 @@ repository.`,
 			return runF(o)
 		},
 	}
-	fs := cmd.Flags()
-	fs.BoolVar(&o.Argo, "argo", false, "print an Argo Workflow (required: the only format for now)")
-	fs.StringVar(&o.Pipeline, "pipeline", e2e.DefaultPipeline, "pipeline spec; the steps read it from the checkout, at its path in the repository")
-	fs.StringVar(&o.Spec, "spec", defaultJobsSpec, "the tf-k8s jobs' spec: its image: is the default --image, its repo: the default --workdir")
-	fs.StringVarP(&o.Output, "output", "o", "yaml", "yaml or json")
-	fs.StringVar(&o.Workflow.Image, "image", "", "the steps' image, with prowctl, git, Go and the checkout at --workdir (default: the jobs' image, from --spec)")
-	fs.StringVar(&o.Workflow.WorkDir, "workdir", "", "the checkout in the image, where the steps run (default: "+argo.DefaultWorkDirRoot+"ORG/REPO of --spec's repo, where a decorated Prow job runs)")
-	fs.StringVarP(&o.Workflow.Namespace, "namespace", "n", "", "namespace of the Workflow (default: the one it is submitted to)")
-	fs.StringVar(&o.Workflow.ServiceAccount, "service-account", "", "service account of the steps' pods (the in-cluster provider deploys with it)")
-	fs.StringVar(&o.Workflow.StorageClass, "storage-class", "", "storage class of the Workflow's volume (default: the cluster's default class)")
-	fs.StringVar(&o.Workflow.VolumeSize, "volume-size", argo.DefaultVolumeSize, "size of the Workflow's volume")
-	fs.StringVar(&o.Workflow.JobSpec, "job-spec", "", "Prow's JOB_SPEC (JSON) for the steps (default $JOB_SPEC; none: a local periodic job)")
-	fs.StringVar(&o.Workflow.Registry, "registry", "", "HOST[:PORT] of a registry the pods reach, for the pipeline's registry steps")
-	fs.StringVar(&o.Workflow.ClusterProvider, "cluster-provider", "", "cluster-up's provider in every step ($E2E_CLUSTER_PROVIDER): in-cluster, kubeconfig or gke")
-	fs.StringVar(&o.Workflow.Upload, "upload", "", "where the upload steps upload: gs://BUCKET[/prefix] or s3://BUCKET[/prefix]")
-	fs.StringArrayVar(&o.Env, "env", nil, "NAME=VALUE in every step's environment, e.g. GOOGLE_APPLICATION_CREDENTIALS=/etc/service-account/service-account.json; repeatable")
-	fs.StringArrayVar(&o.SecretVolumes, "secret-volume", nil, "SECRET:MOUNTPATH: a Secret mounted read-only in every step; repeatable")
-	markPaths(cmd, "pipeline", "spec")
+	o.addFlags(cmd)
 	return cmd
 }
 
 func runE2EExport(o *E2EExportOptions) error {
+	wf, err := o.workflow()
+	if err != nil {
+		return err
+	}
+	return printer.Print(o.IO.Out, wf, o.Output)
+}
+
+// workflow builds the Workflow of the flags, its warnings printed.
+func (o *E2EExportOptions) workflow() (*argo.Workflow, error) {
 	opts := o.Workflow
 	for _, e := range o.Env {
 		name, value, ok := strings.Cut(e, "=")
 		if !ok || name == "" {
-			return usageErrorf("--env %q: want NAME=VALUE", e)
+			return nil, usageErrorf("--env %q: want NAME=VALUE", e)
 		}
 		opts.Env = append(opts.Env, argo.EnvVar{Name: name, Value: value})
 	}
 	for _, sv := range o.SecretVolumes {
 		secret, at, ok := strings.Cut(sv, ":")
 		if !ok || secret == "" || at == "" {
-			return usageErrorf("--secret-volume %q: want SECRET:MOUNTPATH", sv)
+			return nil, usageErrorf("--secret-volume %q: want SECRET:MOUNTPATH", sv)
 		}
 		opts.SecretVolumes = append(opts.SecretVolumes, argo.SecretVolume{Secret: secret, MountPath: at})
 	}
@@ -134,29 +126,29 @@ func runE2EExport(o *E2EExportOptions) error {
 
 	p, err := e2e.LoadPipeline(o.Pipeline, steps.Builtin())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if opts.PipelinePath, err = repoPath(o.Pipeline); err != nil {
-		return err
+		return nil, err
 	}
 	if opts.Image == "" || opts.WorkDir == "" {
 		if err := o.fromJobsSpec(&opts); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
 	wf, warnings, err := argo.Export(p, opts)
 	var oe *argo.OptionError
 	if errors.As(err, &oe) {
-		return usageErrorf("%v", err)
+		return nil, usageErrorf("%v", err)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(o.IO.ErrOut, "prowctl: warning: %s\n", w)
 	}
-	return printer.Print(o.IO.Out, wf, o.Output)
+	return wf, nil
 }
 
 // fromJobsSpec fills in the image and working directory the flags left out
@@ -203,4 +195,26 @@ func repoPath(file string) (string, error) {
 			return "", fmt.Errorf("--pipeline %s: not in a git repository: the steps read the pipeline from the repository's checkout (--workdir), so export a pipeline of that repository", file)
 		}
 	}
+}
+
+// addFlags are export's flags, which submit shares.
+func (o *E2EExportOptions) addFlags(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.BoolVar(&o.Argo, "argo", false, "print an Argo Workflow (required: the only format for now)")
+	fs.StringVar(&o.Pipeline, "pipeline", e2e.DefaultPipeline, "pipeline spec; the steps read it from the checkout, at its path in the repository")
+	fs.StringVar(&o.Spec, "spec", defaultJobsSpec, "the tf-k8s jobs' spec: its image: is the default --image, its repo: the default --workdir")
+	fs.StringVarP(&o.Output, "output", "o", "yaml", "yaml or json")
+	fs.StringVar(&o.Workflow.Image, "image", "", "the steps' image, with prowctl, git, Go and the checkout at --workdir (default: the jobs' image, from --spec)")
+	fs.StringVar(&o.Workflow.WorkDir, "workdir", "", "the checkout in the image, where the steps run (default: "+argo.DefaultWorkDirRoot+"ORG/REPO of --spec's repo, where a decorated Prow job runs)")
+	fs.StringVarP(&o.Workflow.Namespace, "namespace", "n", "", "namespace of the Workflow (default: the one it is submitted to)")
+	fs.StringVar(&o.Workflow.ServiceAccount, "service-account", "", "service account of the steps' pods (the in-cluster provider deploys with it)")
+	fs.StringVar(&o.Workflow.StorageClass, "storage-class", "", "storage class of the Workflow's volume (default: the cluster's default class)")
+	fs.StringVar(&o.Workflow.VolumeSize, "volume-size", argo.DefaultVolumeSize, "size of the Workflow's volume")
+	fs.StringVar(&o.Workflow.JobSpec, "job-spec", "", "Prow's JOB_SPEC (JSON) for the steps (default $JOB_SPEC; none: a local periodic job)")
+	fs.StringVar(&o.Workflow.Registry, "registry", "", "HOST[:PORT] of a registry the pods reach, for the pipeline's registry steps")
+	fs.StringVar(&o.Workflow.ClusterProvider, "cluster-provider", "", "cluster-up's provider in every step ($E2E_CLUSTER_PROVIDER): in-cluster, kubeconfig or gke")
+	fs.StringVar(&o.Workflow.Upload, "upload", "", "where the upload steps upload: gs://BUCKET[/prefix] or s3://BUCKET[/prefix]")
+	fs.StringArrayVar(&o.Env, "env", nil, "NAME=VALUE in every step's environment, e.g. GOOGLE_APPLICATION_CREDENTIALS=/etc/service-account/service-account.json; repeatable")
+	fs.StringArrayVar(&o.SecretVolumes, "secret-volume", nil, "SECRET:MOUNTPATH: a Secret mounted read-only in every step; repeatable")
+	markPaths(cmd, "pipeline", "spec")
 }

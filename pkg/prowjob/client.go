@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/client/clientset/versioned"
 	prowv1 "sigs.k8s.io/prow/pkg/client/clientset/versioned/typed/prowjobs/v1"
@@ -70,9 +71,15 @@ func (e *CRDMissingError) Error() string {
 	return fmt.Sprintf("ProwJob CRD not installed on context %s (no prow.k8s.io/v1 prowjobs resource): is this a Prow cluster?", e.Context)
 }
 
-// Connect builds a client for the cluster of o and checks, within
-// o.Timeout, that it is reachable and serves ProwJobs.
-func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
+// RestConfig is the client configuration of the kubeconfig context o
+// names, and the namespace o resolves to, without Connect's check that
+// ProwJobs are served: for clusters that run other things (Argo).
+func RestConfig(o ConnectOptions) (*rest.Config, string, error) {
+	cfg, ns, _, _, err := restConfig(o)
+	return cfg, ns, err
+}
+
+func restConfig(o ConnectOptions) (*rest.Config, string, string, *clientcmdapi.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if o.Kubeconfig != "" {
 		rules.ExplicitPath = o.Kubeconfig
@@ -80,21 +87,21 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context})
 	raw, err := cc.RawConfig()
 	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig: %w", err)
+		return nil, "", "", nil, fmt.Errorf("load kubeconfig: %w", err)
 	}
 	contextName := o.Context
 	if contextName == "" {
 		contextName = raw.CurrentContext
 	}
 	if contextName == "" {
-		return nil, errors.New("kubeconfig has no current context: set --context or --kubeconfig")
+		return nil, "", "", nil, errors.New("kubeconfig has no current context: set --context or --kubeconfig")
 	}
 	if _, ok := raw.Contexts[contextName]; !ok {
-		return nil, fmt.Errorf("kubeconfig has no context %q", contextName)
+		return nil, "", "", nil, fmt.Errorf("kubeconfig has no context %q", contextName)
 	}
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig context %s: %w", contextName, err)
+		return nil, "", "", nil, fmt.Errorf("kubeconfig context %s: %w", contextName, err)
 	}
 	ns := o.Namespace
 	if ns == "" {
@@ -102,8 +109,18 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	}
 	if ns == "" {
 		if ns, _, err = cc.Namespace(); err != nil {
-			return nil, fmt.Errorf("kubeconfig context %s: %w", contextName, err)
+			return nil, "", "", nil, fmt.Errorf("kubeconfig context %s: %w", contextName, err)
 		}
+	}
+	return cfg, ns, contextName, &raw, nil
+}
+
+// Connect builds a client for the cluster of o and checks, within
+// o.Timeout, that it is reachable and serves ProwJobs.
+func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
+	cfg, ns, contextName, raw, err := restConfig(o)
+	if err != nil {
+		return nil, err
 	}
 	timeout := o.Timeout
 	if timeout <= 0 {
@@ -124,7 +141,7 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("context %s: %w", contextName, err)
 	}
-	return &Client{ProwJobs: cs.ProwV1().ProwJobs(ns), Kube: kube, Namespace: ns, Context: contextName, Kubeconfig: o.Kubeconfig, RequestTimeout: timeout, DeckURL: deckproxy.KubeconfigURL(&raw, contextName), Rest: cfg}, nil
+	return &Client{ProwJobs: cs.ProwV1().ProwJobs(ns), Kube: kube, Namespace: ns, Context: contextName, Kubeconfig: o.Kubeconfig, RequestTimeout: timeout, DeckURL: deckproxy.KubeconfigURL(raw, contextName), Rest: cfg}, nil
 }
 
 func checkCRD(ctx context.Context, cfg *rest.Config, contextName string, timeout time.Duration) error {

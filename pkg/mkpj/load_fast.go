@@ -7,6 +7,7 @@ import (
 
 	"github.com/prowctl/prowctl/pkg/jobconfig"
 	"github.com/prowctl/prowctl/pkg/jobs/lint"
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // loadFast returns what config.Load(configPath, jobConfigPath, nil, "")
@@ -28,6 +29,36 @@ func (ld *Loader) loadFast(configPath, jobConfigPath string, l *jobconfig.Listin
 	if jobConfigPath == "" || len(l.Duplicates) > 0 {
 		return nil
 	}
+	return ld.loadDecoded(configPath, l.Files, func(i int) ([]byte, error) { return jobconfig.ReadFile(l.Files[i]) })
+}
+
+// JobFile is one job config file held in memory: the path Prow's loader
+// would read it at (its jobs' SourcePath) and its bytes, uncompressed.
+type JobFile struct {
+	Path string
+	Data []byte
+}
+
+// LoadFiles returns what config.Load(configPath, jobConfigPath, nil, "")
+// returns when files are the files jobconfig.Files lists for jobConfigPath,
+// in its order and with no two of one basename, without reading them from
+// disk: the job config of a git ref, from git's objects. It is loadFast on
+// those bytes, so it returns nil whenever loadFast would: the caller then
+// writes the files out and calls LoadAll, for Prow's verdict and message.
+func (ld *Loader) LoadFiles(configPath string, files []JobFile) *config.Config {
+	if err := yamlpos.CheckRegular(configPath); err != nil {
+		return nil
+	}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+	}
+	return ld.loadDecoded(configPath, paths, func(i int) ([]byte, error) { return files[i].Data, nil })
+}
+
+// loadDecoded is loadFast on the job config files paths, whose bytes read
+// returns by index.
+func (ld *Loader) loadDecoded(configPath string, paths []string, read func(i int) ([]byte, error)) *config.Config {
 	// config.yaml and the job files are independent until jobs are
 	// defaulted: load them side by side.
 	var (
@@ -39,7 +70,7 @@ func (ld *Loader) loadFast(configPath, jobConfigPath string, l *jobconfig.Listin
 		defer close(done)
 		c, cerr = config.Load(configPath, "", nil, "")
 	}()
-	files, ok := decodeFiles(&ld.dec, l.Files)
+	files, ok := decodeFiles(&ld.dec, paths, read)
 	<-done
 	if cerr != nil || !ok {
 		return nil
@@ -76,10 +107,10 @@ func (ld *Loader) loadFast(configPath, jobConfigPath string, l *jobconfig.Listin
 	return c
 }
 
-// decodeFiles decodes each file as Prow's decoder does, on every core, and
-// sets each job's SourcePath as Prow's loader does. false when a file cannot
-// be read or Prow's decoder refuses one.
-func decodeFiles(dec *lint.JobConfigDecoder, paths []string) ([]config.JobConfig, bool) {
+// decodeFiles decodes each file (its bytes from read) as Prow's decoder
+// does, on every core, and sets each job's SourcePath as Prow's loader does.
+// false when a file cannot be read or Prow's decoder refuses one.
+func decodeFiles(dec *lint.JobConfigDecoder, paths []string, read func(i int) ([]byte, error)) ([]config.JobConfig, bool) {
 	files := make([]config.JobConfig, len(paths))
 	errs := make([]error, len(paths))
 	parallel(len(paths), func(i int) {
@@ -88,7 +119,7 @@ func decodeFiles(dec *lint.JobConfigDecoder, paths []string) ([]config.JobConfig
 				errs[i] = fmt.Errorf("panic decoding %s: %v", paths[i], r)
 			}
 		}()
-		data, err := jobconfig.ReadFile(paths[i])
+		data, err := read(i)
 		if err != nil {
 			errs[i] = err
 			return

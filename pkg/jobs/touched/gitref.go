@@ -8,18 +8,22 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/prow/pkg/config"
 
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/process"
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // LoadRef loads the Prow config and job config of the checkout in repoDir
-// as they are at ref, with Prow's loader, from the ref's tree (git archive):
-// the work tree, index and branches are left alone. configPath and
+// as they are at ref, with Prow's loader, from the ref's tree (git's objects,
+// else a git archive copy): the work tree, index and branches are left alone. configPath and
 // jobConfigPath are paths in the checkout, as for the work tree.
 func LoadRef(ctx context.Context, runner process.Runner, repoDir, ref, configPath, jobConfigPath string) (*config.Config, error) {
 	l := &Loader{Runner: runner, RepoDir: repoDir, ConfigPath: configPath, JobConfigPath: jobConfigPath}
@@ -79,6 +83,12 @@ func (l *Loader) Ref(ctx context.Context, ref string) (*config.Config, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	// Most of the time the ref's files load from git's objects without a
+	// copy; the copy below is for what that path leaves to it (and errors,
+	// whose messages are the copy's).
+	if c := l.refFromObjects(ctx, ref, rels, dir); c != nil {
+		return c, nil
+	}
 	// The files are written as git produces them rather than after.
 	pr, pw := io.Pipe()
 	untarred := make(chan error, 1)
@@ -108,6 +118,198 @@ func (l *Loader) Ref(ctx context.Context, ref string) (*config.Config, error) {
 		return nil, fmt.Errorf("the config at %s: %s", ref, strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""))
 	}
 	return c, nil
+}
+
+// refFromObjects loads the config at ref as the copy in Ref would, with
+// its job config files read from git's objects into memory (git ls-tree and
+// one git cat-file --batch) and only the Prow config (with a VERSION file
+// beside it, which Prow's loader reads) written under dir, where the copy
+// would put it. The job files' paths are those the copy would have, so the
+// jobs' SourcePath is what a load of the copy gives.
+//
+// It returns nil, for the copy to decide, on anything unusual: a failing
+// git, a .prowignore in the job config tree (its matching is
+// pkg/jobconfig's), two files of one basename, a gzipped or oversized file,
+// a config the fast load leaves to Prow (mkpj.Loader.LoadFiles).
+func (l *Loader) refFromObjects(ctx context.Context, ref string, rels []string, dir string) *config.Config {
+	run := func(stdin io.Reader, stdout io.Writer, args ...string) error {
+		return l.Runner.Run(ctx, process.Cmd{Name: "git", Args: append([]string{"-C", l.RepoDir}, args...), Stdin: stdin, Stdout: stdout, Stderr: io.Discard})
+	}
+	// A ref that starts with "-" would be an option: the copy's git
+	// refuses it.
+	if strings.HasPrefix(ref, "-") {
+		return nil
+	}
+	// --full-tree: rels are paths from the top of the checkout; literal:
+	// a "*" in a name is that character.
+	var tree bytes.Buffer
+	if err := run(nil, &tree, append([]string{"--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", ref, "--"}, rels...)...); err != nil {
+		return nil
+	}
+	cfgRel, jobsRel := rels[0], rels[1]
+	entries, ok := parseTree(tree.Bytes())
+	if !ok {
+		return nil
+	}
+	var cfg, version *treeEntry
+	var jobs []treeEntry
+	versionRel := path.Join(path.Dir(cfgRel), config.ConfigVersionFileName)
+	for i, e := range entries {
+		switch {
+		case e.path == cfgRel:
+			cfg = &entries[i]
+		case e.path == versionRel:
+			version = &entries[i]
+		}
+		if e.path == jobsRel || strings.HasPrefix(e.path, jobsRel+"/") || jobsRel == "." {
+			jobs = append(jobs, e)
+		}
+	}
+	if cfg == nil || !cfg.regular {
+		return nil
+	}
+	files, ok := jobFiles(jobsRel, jobs)
+	if !ok {
+		return nil
+	}
+	want := []treeEntry{*cfg}
+	if version != nil {
+		if !version.regular {
+			return nil
+		}
+		want = append(want, *version)
+	}
+	want = append(want, files...)
+	blobs, ok := l.catBlobs(run, want)
+	if !ok {
+		return nil
+	}
+	for i, e := range want[:len(want)-len(files)] {
+		p := filepath.Join(dir, filepath.FromSlash(e.path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil
+		}
+		if err := os.WriteFile(p, blobs[i], 0o644); err != nil {
+			return nil
+		}
+	}
+	jf := make([]mkpj.JobFile, len(files))
+	var total int64
+	for i, e := range files {
+		b := blobs[len(want)-len(files)+i]
+		// jobconfig.ReadFile would gunzip; its budgets are the copy's to
+		// report.
+		total += int64(len(b))
+		if bytes.HasPrefix(b, []byte("\x1F\x8B")) || len(b) > yamlpos.MaxFileBytes || total > yamlpos.MaxTotalBytes {
+			return nil
+		}
+		jf[i] = mkpj.JobFile{Path: filepath.Join(dir, filepath.FromSlash(e.path)), Data: b}
+	}
+	return l.configs.LoadFiles(filepath.Join(dir, filepath.FromSlash(cfgRel)), jf)
+}
+
+// treeEntry is one entry of git ls-tree -r: regular is a file (not a
+// symlink, which the copy leaves out, nor a submodule).
+type treeEntry struct {
+	path, object string
+	regular      bool
+}
+
+// parseTree reads git ls-tree -r -z: "MODE TYPE OBJECT\tPATH\x00" each.
+func parseTree(out []byte) ([]treeEntry, bool) {
+	var entries []treeEntry
+	for len(out) > 0 {
+		i := bytes.IndexByte(out, 0)
+		if i < 0 {
+			return nil, false
+		}
+		line := string(out[:i])
+		out = out[i+1:]
+		meta, p, ok := strings.Cut(line, "\t")
+		f := strings.Fields(meta)
+		if !ok || len(f) != 3 {
+			return nil, false
+		}
+		regular := f[1] == "blob" && (f[0] == "100644" || f[0] == "100755")
+		entries = append(entries, treeEntry{path: p, object: f[2], regular: regular})
+	}
+	return entries, true
+}
+
+// jobFiles is jobconfig.Files on the entries of a tree under jobsRel: the
+// .yaml and .yml regular files, none under a name starting with "..", in
+// filepath.Walk's order. false where the walk's rules need the disk: a
+// .prowignore, two files of one basename, no file at jobsRel.
+func jobFiles(jobsRel string, entries []treeEntry) ([]treeEntry, bool) {
+	if len(entries) == 0 || strings.HasPrefix(path.Base(jobsRel), "..") {
+		return nil, false
+	}
+	if len(entries) == 1 && entries[0].path == jobsRel {
+		// A single file is read whatever its name.
+		return entries, entries[0].regular
+	}
+	var out []treeEntry
+	basenames := map[string]bool{}
+	for _, e := range entries {
+		rel := strings.TrimPrefix(e.path, jobsRel+"/")
+		if jobsRel == "." {
+			rel = e.path
+		}
+		names := strings.Split(rel, "/")
+		if slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "..") }) {
+			continue
+		}
+		base := names[len(names)-1]
+		if base == config.ProwIgnoreFileName {
+			return nil, false
+		}
+		if ext := path.Ext(base); (ext != ".yaml" && ext != ".yml") || !e.regular {
+			continue
+		}
+		if basenames[base] {
+			return nil, false
+		}
+		basenames[base] = true
+		out = append(out, e)
+	}
+	// filepath.Walk visits a directory's entries sorted by name, which is
+	// not git's order ("a-b/x" before "a/x"): compare name by name.
+	slices.SortFunc(out, func(a, b treeEntry) int {
+		return slices.Compare(strings.Split(a.path, "/"), strings.Split(b.path, "/"))
+	})
+	return out, true
+}
+
+// catBlobs reads the entries' blobs with one git cat-file --batch.
+func (l *Loader) catBlobs(run func(io.Reader, io.Writer, ...string) error, entries []treeEntry) ([][]byte, bool) {
+	var in strings.Builder
+	for _, e := range entries {
+		in.WriteString(e.object + "\n")
+	}
+	var out bytes.Buffer
+	if err := run(strings.NewReader(in.String()), &out, "cat-file", "--batch"); err != nil {
+		return nil, false
+	}
+	b := out.Bytes()
+	blobs := make([][]byte, len(entries))
+	for i, e := range entries {
+		// "OBJECT blob SIZE\n" CONTENTS "\n"
+		nl := bytes.IndexByte(b, '\n')
+		if nl < 0 {
+			return nil, false
+		}
+		f := strings.Fields(string(b[:nl]))
+		if len(f) != 3 || f[0] != e.object || f[1] != "blob" {
+			return nil, false
+		}
+		size, err := strconv.Atoi(f[2])
+		if err != nil || size < 0 || nl+1+size+1 > len(b) {
+			return nil, false
+		}
+		blobs[i] = b[nl+1 : nl+1+size : nl+1+size]
+		b = b[nl+1+size+1:]
+	}
+	return blobs, true
 }
 
 // untar writes the regular files and directories of a tar stream under dir.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -113,8 +114,9 @@ func argoComponent() Component {
 // InstallArgoCRDs creates Argo's full CRDs from `make tools` in the cluster
 // of cfg (the Workflow one is over a megabyte: create, never client-side
 // apply) and waits for them to be established, so the controller's
-// informers start on served types. Tests validate Workflows against them.
-func InstallArgoCRDs(ctx context.Context, cfg *rest.Config, toolsDir string) error {
+// informers start on served types. Tests validate Workflows against them;
+// resources ("workflows") limits it to those, all when empty.
+func InstallArgoCRDs(ctx context.Context, cfg *rest.Config, toolsDir string, resources ...string) error {
 	dir, err := Argo.Path(toolsDir, "crds")
 	if err != nil {
 		return err
@@ -122,6 +124,15 @@ func InstallArgoCRDs(ctx context.Context, cfg *rest.Config, toolsDir string) err
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return err
+	}
+	if len(resources) > 0 {
+		var only []string
+		for _, r := range resources {
+			if f := filepath.Join(dir, "argoproj.io_"+r+".yaml"); slices.Contains(files, f) {
+				only = append(only, f)
+			}
+		}
+		files = only
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("no Argo CRDs in %s: run `make tools`", dir)

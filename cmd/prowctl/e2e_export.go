@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -177,24 +176,13 @@ func (o *E2EExportOptions) fromJobsSpec(opts *argo.Options) error {
 
 // repoPath is the pipeline's path in the git repository holding it: the
 // steps read it from the repository's checkout, whatever directory export
-// runs in. (pkg/jobs finds the spec's the same way, for its header.)
+// runs in.
 func repoPath(file string) (string, error) {
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		return "", err
+	rel, ok := jobs.RepoRelative(file)
+	if !ok {
+		return "", fmt.Errorf("--pipeline %s: not in a git repository: the steps read the pipeline from the repository's checkout (--workdir), so export a pipeline of that repository", file)
 	}
-	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
-			rel, err := filepath.Rel(dir, abs)
-			if err != nil {
-				return "", err
-			}
-			return filepath.ToSlash(rel), nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("--pipeline %s: not in a git repository: the steps read the pipeline from the repository's checkout (--workdir), so export a pipeline of that repository", file)
-		}
-	}
+	return rel, nil
 }
 
 // addFlags are export's flags, which submit shares.

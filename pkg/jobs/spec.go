@@ -155,17 +155,17 @@ func LoadSpec(path string) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rel, ok := repoRelative(path); ok {
+	if rel, ok := RepoRelative(path); ok {
 		s.Path = rel
 	}
 	return s, nil
 }
 
-// repoRelative is path relative to the root of the git repository holding
-// it. The generated header names the spec this way, so it does not depend on
+// RepoRelative is path relative to the root of the git repository holding
+// it, false outside one. The generated header names the spec this way, so it does not depend on
 // the directory generate runs in, nor on an absolute --spec: otherwise
 // --verify run elsewhere reports the committed file out of date.
-func repoRelative(path string) (string, bool) {
+func RepoRelative(path string) (string, bool) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", false

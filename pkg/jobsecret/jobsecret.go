@@ -13,10 +13,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -225,29 +225,11 @@ func (g *Given) Values() [][]byte {
 		return nil
 	}
 	var out [][]byte
-	for _, name := range g.names() {
-		for _, k := range sortedKeys(g.data[name]) {
+	for _, name := range slices.Sorted(maps.Keys(g.data)) {
+		for _, k := range slices.Sorted(maps.Keys(g.data[name])) {
 			out = append(out, g.data[name][k])
 		}
 	}
-	return out
-}
-
-func (g *Given) names() []string {
-	var out []string
-	for n := range g.data {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 
@@ -317,7 +299,7 @@ func Ensure(ctx context.Context, kube kubernetes.Interface, ns, who string, need
 	if g == nil {
 		return nil
 	}
-	for _, name := range g.names() {
+	for _, name := range slices.Sorted(maps.Keys(g.data)) {
 		s := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{LabelGiven: "local"}},
 			Type:       corev1.SecretTypeOpaque,

@@ -71,6 +71,7 @@ func addE2EFlags(cmd *cobra.Command, o *E2ERunOptions, verb e2eVerb) {
 	fs.StringVar(&o.ClusterDir, "cluster-dir", cluster.DefaultDir(), "the personal cluster --gcs auto looks for")
 	markPaths(cmd, "pipeline", "artifacts", "upload", "cluster-dir")
 	if verb == e2eStepVerb {
+		fs.BoolVar(&o.StepResults, "results", false, "the pipeline runs a step per process (a pod per step, as `e2e export --argo` has it): write started.json when there is none, and before an upload step finished.json and the JUnit from the steps' record")
 		return
 	}
 	if verb == e2eRunVerb {
@@ -158,7 +159,12 @@ func newCmdE2EStep(streams *iostreams.IOStreams, runF func(context.Context, *E2E
 		Long: `step runs one step alone, without what it needs: what earlier steps handed on
 (image, chart, kubeconfig) comes from the state file in the artifacts
 directory, and what this step hands on goes there, so steps can run one by
-one, by hand, in separate processes.`,
+one, by hand, in separate processes.
+
+With --results, every step of one build runs this way (a pod per step, as
+` + "`e2e export --argo`" + ` runs them) and the results are theirs: the first writes
+started.json, and an upload step uploads finished.json and the JUnit built
+from what each step's process recorded in the state file.`,
 		Example: `  prowctl e2e step cluster-up
   prowctl e2e step deploy
   prowctl e2e step teardown`,

@@ -44,6 +44,9 @@ type Invocation struct {
 	// Step, when set, runs that one step alone: no dependencies, no
 	// finalizers, no results files; state is read and written as usual.
 	Step string
+	// StepResults, with Step, writes the results from the steps' record
+	// (Options.StepResults): each step of the build runs alone.
+	StepResults bool
 	// FromFailed retries the build whose state file is in the artifacts
 	// directory: it runs what failed there (PlanRetry) and reuses what
 	// passed. It does not combine with Only, Skip or Step.
@@ -102,6 +105,7 @@ func Invoke(ctx context.Context, inv Invocation) (*Report, error) {
 		Upload:      inv.Upload,
 		Store:       inv.Store,
 		Results:     inv.Step == "",
+		StepResults: inv.Step != "" && inv.StepResults,
 		Out:         inv.Out,
 		TTY:         inv.TTY && inv.Step == "",
 		Runner:      inv.Runner,

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
@@ -64,4 +65,80 @@ func WriteResults(artifacts string, rep *Report, state map[string]string) error 
 		return err
 	}
 	return atomicfile.Write(filepath.Join(artifacts, JUnitFile), x, 0o644)
+}
+
+// resultsFromRecord writes and returns the run's results for self, a
+// ResultsStep run alone (StepResults): each step as the record in the
+// state file has it, written there by the step's own process; a step with
+// no record of this build did not run (the driver skipped it, or was
+// stopped before it), said the way a whole run says it. self counts as
+// passed, as writeResults has it.
+func (r *runner) resultsFromRecord(self *node) (*Report, error) {
+	rec, err := r.state.Record()
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil || rec.Build != r.opts.Job.BuildID {
+		rec = &RunRecord{}
+	}
+	r.mu.Lock()
+	selfStart := self.res.Start
+	r.mu.Unlock()
+	now := r.opts.Now()
+	rep := &Report{Job: r.opts.Job, Attempt: max(rec.Attempt, 1), Start: selfStart, End: now}
+	byName := map[string]*Result{}
+	for _, s := range r.p.Steps {
+		res := &Result{Name: s.Name, Kind: s.Kind(), Needs: s.Needs, Always: s.Always}
+		if log := filepath.Join(r.opts.Artifacts, StepLogDir, s.Name+".log"); fileExists(log) {
+			res.Log = log
+		}
+		sr := rec.Steps[s.Name]
+		switch {
+		case s.Name == self.spec.Name:
+			res.Status, res.Start, res.Duration, res.Attempts = Passed, selfStart, now.Sub(selfStart), 1
+		case sr != nil:
+			res.Status, res.Reason, res.Start, res.Duration, res.Attempts = sr.Status, sr.Reason, sr.Start, sr.Duration, sr.Attempts
+			rep.Aborted = rep.Aborted || sr.Aborted
+			if sr.Reused {
+				res.ReusedFrom = sr.Attempt
+			}
+		}
+		if !res.Start.IsZero() && res.Start.Before(rep.Start) {
+			rep.Start = res.Start
+		}
+		byName[s.Name] = res
+		rep.Results = append(rep.Results, res)
+	}
+	var why func(res *Result, seen map[string]bool) string
+	why = func(res *Result, seen map[string]bool) string {
+		if res.Status != "" {
+			return string(res.Status)
+		}
+		seen[res.Name] = true
+		res.Status, res.Reason = Skipped, "did not run"
+		if !res.Always {
+			for _, need := range res.Needs {
+				if d := byName[need]; d != nil && !seen[need] {
+					if st := why(d, seen); st != string(Passed) {
+						res.Reason = fmt.Sprintf("needs %s (%s)", need, st)
+						break
+					}
+				}
+			}
+		}
+		return string(res.Status)
+	}
+	for _, res := range rep.Results {
+		why(res, map[string]bool{})
+	}
+	state, _ := r.state.All()
+	if err := WriteResults(r.opts.Artifacts, rep, state); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

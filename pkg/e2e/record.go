@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -47,6 +48,11 @@ type StepRecord struct {
 	Spec string `json:"spec"`
 	// Outputs are the state values the step set, as it set them.
 	Outputs map[string]string `json:"outputs,omitempty"`
+	// Start, Duration and Attempts are the run's, for results built from
+	// the record (StepResults): a pod per step has no other.
+	Start    time.Time     `json:"start,omitzero"`
+	Duration time.Duration `json:"duration,omitzero"`
+	Attempts int           `json:"attempts,omitzero"`
 }
 
 // unfinished reports whether the outcome leaves something for a retry.
@@ -174,6 +180,7 @@ func (r *runner) writeRecord() error {
 			rec.Steps[res.Name] = &StepRecord{
 				Status: res.Status, Reason: res.Reason, BlockedBy: c.BlockedBy, Aborted: c.Aborted,
 				Attempt: r.attempt, Spec: SpecHash(r.p, n.spec), Outputs: outputs[i],
+				Start: res.Start, Duration: res.Duration, Attempts: res.Attempts,
 			}
 		}
 		if r.opts.Retry != nil {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
 
 	"github.com/prowctl/prowctl/pkg/process"
@@ -41,6 +42,13 @@ type Options struct {
 	// Results writes started.json, finished.json, junit_e2e-steps.xml and
 	// build-log.txt into Artifacts; off for a single step run by hand.
 	Results bool
+	// StepResults is for runs of some steps of a pipeline whose steps each
+	// run in a process of their own (a pod per step: `e2e step --results`,
+	// as the Argo export runs them): started.json is written when there is
+	// none, and a ResultsStep (upload) is handed the results built from the
+	// record the earlier steps' processes left in the state file, written
+	// as a whole run writes them (resultsFromRecord).
+	StepResults bool
 	// Out receives progress: a live view when TTY, timestamped lines (and the
 	// steps' output) otherwise.
 	Out io.Writer
@@ -251,7 +259,7 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	}
 
 	r.report.Start = o.Now()
-	if o.Results {
+	if o.Results || o.StepResults && !fileExists(filepath.Join(o.Artifacts, prowapi.StartedStatusFile)) {
 		if err := r.writeStarted(); err != nil {
 			return nil, err
 		}

@@ -27,12 +27,16 @@ func (r *runner) runStep(ctx context.Context, n *node) (Status, string, int) {
 	defer out.Flush()
 	log := io.MultiWriter(f, out)
 	env := r.env(n, log)
-	if _, ok := s.Step.(ResultsStep); ok && r.opts.Results {
-		// The state file goes with the record: the outcome of each step.
-		err := r.writeRecord()
+	if _, ok := s.Step.(ResultsStep); ok && (r.opts.Results || r.opts.StepResults) {
 		var rep *Report
-		if err == nil {
-			rep, err = r.writeResults()
+		var err error
+		if r.opts.Results {
+			// The state file goes with the record: the outcome of each step.
+			if err = r.writeRecord(); err == nil {
+				rep, err = r.writeResults()
+			}
+		} else {
+			rep, err = r.resultsFromRecord(n)
 		}
 		if err != nil {
 			fmt.Fprintf(f, "failed: %v\n", err)

@@ -19,16 +19,19 @@ import (
 // Keys steps use in the State to hand things on. A kind may add its own keys;
 // these are the ones more than one kind reads.
 const (
-	StateRegistry   = "registry"   // host:port of the OCI registry images and charts go to
-	StateImage      = "image"      // pushed image reference, by digest (repo@sha256:...)
-	StateImageTag   = "image.tag"  // tag the image was pushed with
-	StateChart      = "chart"      // pushed chart reference (oci://...) or .tgz path
-	StateKubeconfig = "kubeconfig" // path of the kubeconfig of the test cluster
-	StateCluster    = "cluster"    // name of the test cluster
-	StateProvider   = "cluster.provider"
-	StateCreated    = "cluster.created" // "true" when this run created the cluster
-	StateNamespace  = "namespace"       // namespace the chart is deployed into
-	StateRelease    = "release"         // helm release name
+	StateRegistry = "registry" // host:port of the OCI registry images and charts go to
+	// StateRegistryScheme is "http" when the registry speaks plain HTTP
+	// although it is not on loopback (a registry step's addr: http://...).
+	StateRegistryScheme = "registry.scheme"
+	StateImage          = "image"      // pushed image reference, by digest (repo@sha256:...)
+	StateImageTag       = "image.tag"  // tag the image was pushed with
+	StateChart          = "chart"      // pushed chart reference (oci://...) or .tgz path
+	StateKubeconfig     = "kubeconfig" // path of the kubeconfig of the test cluster
+	StateCluster        = "cluster"    // name of the test cluster
+	StateProvider       = "cluster.provider"
+	StateCreated        = "cluster.created" // "true" when this run created the cluster
+	StateNamespace      = "namespace"       // namespace the chart is deployed into
+	StateRelease        = "release"         // helm release name
 )
 
 // StateFile is the name of the state file in the artifacts directory.

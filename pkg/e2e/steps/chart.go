@@ -95,7 +95,7 @@ func (b *buildChartStep) Run(ctx context.Context, env *e2e.Env) error {
 		Values:      values,
 		Destination: dest,
 		Repository:  repository,
-		PlainHTTP:   loopback(repository),
+		PlainHTTP:   plainHTTP(env, repository),
 	})
 	if err != nil {
 		return err

@@ -137,7 +137,7 @@ func (d *deployStep) chartPath(env *e2e.Env, st map[string]string) (string, erro
 		return "", err
 	}
 	env.AtExit(func(context.Context) error { return os.RemoveAll(dir) })
-	return chart.Pull(ref, dir, loopback(ref), "")
+	return chart.Pull(ref, dir, plainHTTP(env, ref), "")
 }
 
 func saveDeploy(s *e2e.State, r deploy.Result) error {

@@ -79,6 +79,7 @@ func (b *buildImageStep) Run(ctx context.Context, env *e2e.Env) error {
 		Binary:     b.Binary,
 		Base:       b.Base,
 		Repository: repo,
+		PlainHTTP:  plainHTTP(env, repo),
 		Layout:     layoutDir,
 		Tags:       append(imageTags(sha, pr), b.Tags...),
 		Labels:     map[string]string{"org.opencontainers.image.revision": sha},

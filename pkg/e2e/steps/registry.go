@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -15,13 +16,30 @@ import (
 
 // registrySettings: `uses: registry`.
 type registrySettings struct {
-	// Addr is an existing registry (host:port) to use instead of starting one.
+	// Addr is an existing registry (host:port) to use instead of starting
+	// one; http://host:port for one that speaks plain HTTP (as a cluster's
+	// own registry on a private address does), which every step then
+	// speaks to it. A registry on loopback speaks HTTP anyway.
 	Addr string `yaml:"addr"`
+}
+
+// addr splits the configured address into host:port and whether it is
+// plain HTTP.
+func (s registrySettings) addr() (hostport string, plain bool, err error) {
+	rest, plain := strings.CutPrefix(s.Addr, "http://")
+	rest = strings.TrimPrefix(rest, "https://")
+	if strings.Contains(rest, "/") || strings.Contains(rest, "://") {
+		return "", false, fmt.Errorf("%q: want HOST:PORT, or http://HOST:PORT for plain HTTP", s.Addr)
+	}
+	return rest, plain || loopback(rest), nil
 }
 
 type registryStep struct{ registrySettings }
 
-func newRegistry(s registrySettings, _ *yaml.Node) (e2e.Step, error) {
+func newRegistry(s registrySettings, n *yaml.Node) (e2e.Step, error) {
+	if _, _, err := s.addr(); err != nil {
+		return nil, settingsError(n, "addr", "%v", err)
+	}
 	return &registryStep{s}, nil
 }
 
@@ -30,7 +48,10 @@ func newRegistry(s registrySettings, _ *yaml.Node) (e2e.Step, error) {
 // leaves the state when it stops: steps run later by hand then write the
 // image as an OCI layout and the chart as a .tgz instead.
 func (r *registryStep) Run(ctx context.Context, env *e2e.Env) error {
-	addr := r.Addr
+	addr, plain, err := r.addr()
+	if err != nil {
+		return err
+	}
 	if addr == "" {
 		srv, err := registry.Start(nil)
 		if err != nil {
@@ -47,16 +68,22 @@ func (r *registryStep) Run(ctx context.Context, env *e2e.Env) error {
 			}))
 		})
 		fmt.Fprintf(env.Log, "registry serving on %s until the run ends\n", addr)
-	} else if err := ping(ctx, addr); err != nil {
+	} else if err := ping(ctx, addr, plain); err != nil {
 		return err
 	}
-	return env.State.Set(e2e.StateRegistry, addr)
+	return env.State.Update(func(m map[string]string) {
+		m[e2e.StateRegistry] = addr
+		delete(m, e2e.StateRegistryScheme)
+		if plain && !loopback(addr) {
+			m[e2e.StateRegistryScheme] = "http"
+		}
+	})
 }
 
 // ping checks that a registry answers the OCI distribution API's base URL.
-func ping(ctx context.Context, addr string) error {
+func ping(ctx context.Context, addr string, plain bool) error {
 	scheme := "https"
-	if loopback(addr) {
+	if plain {
 		scheme = "http"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -145,6 +145,23 @@ func imageRepository(env *e2e.Env, repository, name string) (string, error) {
 	return reg + "/" + name, nil
 }
 
+// plainHTTP says whether a registry reference (host:port[/path], maybe
+// oci://) is spoken to over HTTP: on loopback, or the run's registry when
+// its registry step was given addr: http://HOST:PORT.
+func plainHTTP(env *e2e.Env, ref string) bool {
+	if loopback(ref) {
+		return true
+	}
+	reg := env.State.Lookup(e2e.StateRegistry)
+	return reg != "" && registryHost(ref) == reg && env.State.Lookup(e2e.StateRegistryScheme) == "http"
+}
+
+// registryHost is the host:port of a registry reference.
+func registryHost(ref string) string {
+	host, _, _ := strings.Cut(strings.TrimPrefix(ref, "oci://"), "/")
+	return host
+}
+
 // loopback says whether a registry host:port is on this machine, where
 // registries speak plain HTTP.
 func loopback(hostport string) bool {

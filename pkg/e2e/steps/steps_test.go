@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,6 +127,7 @@ func TestSettingsErrors(t *testing.T) {
 		{"cluster-up", "provider: kind\nname: Bad_Name", `with.name: "Bad_Name": want lowercase`},
 		{"cluster-up", "provider: gke\ngke: {project: p, zone: z, nodes: 3}", "with.gke.nodes: unknown field"},
 		{"cluster-down", "provider: gke", "with.provider: unknown field"},
+		{"registry", "addr: http://10.0.0.1:5000/v2", `with.addr: "http://10.0.0.1:5000/v2": want HOST:PORT, or http://HOST:PORT`},
 		{"deploy", "values: {image..tag: x}", `with.values: bad key "image..tag"`},
 		{"test", "junit: [x]", "with.command: missing"},
 		{"test", "command: make e2e\njunit: ['[']", `with.junit: bad glob "["`},
@@ -488,6 +492,45 @@ func TestClusterProviderFromEnv(t *testing.T) {
 		err := newStepOf(t, Builtin(), "cluster-up", "provider: kubeconfig").Run(context.Background(), env.Env)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s=%s: err = %v, want %q", ProviderEnv, tc.value, err, tc.want)
+		}
+	}
+}
+
+// A registry step given addr: http://HOST:PORT makes every later step
+// speak plain HTTP to that registry, and only to it.
+func TestPlainHTTPRegistry(t *testing.T) {
+	// 127.0.0.2 is not one of the loopback names the steps speak HTTP to
+	// unasked: a registry there is as a cluster's on a private address.
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/" {
+			http.NotFound(w, r)
+		}
+	})}}
+	srv.Start()
+	defer srv.Close()
+	addr := l.Addr().String()
+
+	env := newEnv(t, nil)
+	if err := newStep(t, "registry", "addr: "+addr).Run(context.Background(), env.Env); err == nil {
+		t.Errorf("addr: %s (HTTPS) reached a plain HTTP registry", addr)
+	}
+	run(t, env, newStep(t, "registry", "addr: http://"+addr))
+	if got := state(t, env); got[e2e.StateRegistry] != addr || got[e2e.StateRegistryScheme] != "http" {
+		t.Errorf("state %v: want registry %s, scheme http", got, addr)
+	}
+	for ref, want := range map[string]bool{
+		addr + "/tf-operator":                   true,
+		"oci://" + addr + "/charts/tf-operator": true,
+		"127.0.0.2:1/tf-operator":               false,
+		"registry.example.com/tf-operator":      false,
+		"127.0.0.1:5000/tf-operator":            true,
+	} {
+		if got := plainHTTP(env.Env, ref); got != want {
+			t.Errorf("plainHTTP(%s) = %v, want %v", ref, got, want)
 		}
 	}
 }

@@ -47,6 +47,9 @@ type Options struct {
 	Base string
 	// Repository is where the image goes ("127.0.0.1:5000/tf-operator").
 	Repository string
+	// PlainHTTP pushes to Repository over HTTP (a registry on loopback
+	// needs not say so: go-containerregistry talks HTTP to it anyway).
+	PlainHTTP bool
 	// Layout, when Repository is empty, is a directory the image is written
 	// to as an OCI image layout instead (for runs without a registry).
 	Layout string
@@ -79,13 +82,17 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	if o.Repository == "" {
 		return buildLayout(ctx, o)
 	}
-	repo, err := name.NewRepository(o.Repository)
+	var nameOpts []name.Option
+	if o.PlainHTTP {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	repo, err := name.NewRepository(o.Repository, nameOpts...)
 	if err != nil {
 		return Result{}, fmt.Errorf("build image: repository %q: %w", o.Repository, err)
 	}
 	tags := make([]name.Tag, len(o.Tags))
 	for i, t := range o.Tags {
-		if tags[i], err = name.NewTag(repo.Name() + ":" + t); err != nil {
+		if tags[i], err = name.NewTag(repo.Name()+":"+t, nameOpts...); err != nil {
 			return Result{}, fmt.Errorf("build image: tag %q: %w", t, err)
 		}
 	}

@@ -186,7 +186,9 @@ func waitEstablished(ctx context.Context, client apiextensions.Interface, name s
 // argoObjects are what the controller and the workflows' pods need: the
 // controller's ConfigMap (it exits at start without one, even empty) and,
 // in the pods' namespace, a service account allowed to record task
-// results, as the executor's wait container does.
+// results, as the executor's wait container does. The jobs' service
+// account (E2ERoleName) may too: a job that submits a Workflow (`e2e
+// submit --argo`) runs its steps as itself, with what the job preset gives.
 func argoObjects(ctx context.Context, e *Env) error {
 	kube, err := e.kube()
 	if err != nil {
@@ -228,7 +230,10 @@ func argoObjects(ctx context.Context, e *Env) error {
 	_, err = kube.RbacV1().RoleBindings(ns.Pods).Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: argoExecutorRole},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: argoExecutorRole},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: ArgoServiceAccount, Namespace: ns.Pods}},
+		Subjects: []rbacv1.Subject{
+			{Kind: "ServiceAccount", Name: ArgoServiceAccount, Namespace: ns.Pods},
+			{Kind: "ServiceAccount", Name: E2ERoleName, Namespace: ns.Pods},
+		},
 	}, metav1.CreateOptions{})
 	return ignoreExists("rolebinding "+argoExecutorRole+" in "+ns.Pods, err)
 }

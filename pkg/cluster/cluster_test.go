@@ -23,6 +23,7 @@ func TestCheckGraph(t *testing.T) {
 		wantErr    string
 	}{
 		{"default", DefaultComponents(), ""},
+		{"real node", WithArgo(RealNodeComponents()), ""},
 		{"unknown", []Component{{Name: "a", Needs: []string{"b"}}}, "component a needs unknown component b"},
 		{"later", []Component{{Name: "a", Needs: []string{"b"}}, {Name: "b"}}, "component a needs b, listed after it"},
 		{"self", []Component{{Name: "a", Needs: []string{"a"}}}, "component a needs a, listed after it"},

@@ -103,13 +103,18 @@ func Down(ctx context.Context, dir string, opts DownOptions) (*State, error) {
 }
 
 // sweep ends the processes a real node leaves behind and removes its
-// cgroups (see the function sweep); a kwok cluster leaves nothing. ns is
-// the hold taken before anything was stopped (holdNamespace).
+// cgroups (see the function sweep), and the host's directory its volumes
+// were bound on if no other cluster binds its own there
+// (releaseVolumesMountPoint); a kwok cluster leaves nothing. ns is the hold
+// taken before anything was stopped (holdNamespace).
 func (s *State) sweep(ctx context.Context, ns *nsHold) error {
 	if s.Node != NodeReal {
 		return nil
 	}
-	return sweep(ctx, ClusterID(s.Dir), ns.mountNS())
+	if err := sweep(ctx, ClusterID(s.Dir), ns.mountNS()); err != nil {
+		return err
+	}
+	return releaseVolumesMountPoint()
 }
 
 // An nsHold keeps the cluster's mount namespace alive, by an open file of

@@ -253,6 +253,9 @@ func e2eRole() *rbacv1.ClusterRole {
 			// The operator's own, which its ClusterRole grants.
 			{APIGroups: []string{"kubeflow.org"}, Resources: []string{"tfjobs"}, Verbs: rw},
 			{APIGroups: []string{"kubeflow.org"}, Resources: []string{"tfjobs/status"}, Verbs: []string{"get", "update", "patch"}},
+			// A pipeline run as an Argo Workflow from a job (`e2e submit
+			// --argo`): submitted, followed, stopped (a patch), deleted.
+			{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
 		},
 	}
 }

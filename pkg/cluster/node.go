@@ -34,7 +34,9 @@ import (
 //	mounts      a fresh tmpfs on /run (containerd's shim sockets, iptables'
 //	            lock), DIR/node/var-log on /var/log and DIR/node/var-lib on
 //	            /var/lib (CNI's cache, container logs), which kubelet and
-//	            containerd write to whatever their flags say.
+//	            containerd write to whatever their flags say;
+//	            DIR/storage/volumes on /tmp/hostpath_pv, where the claims'
+//	            volumes are made (storage.go).
 //	cgroups     everything under /prowctl-<cluster id> in each hierarchy.
 //
 // The host reaches the cluster only through the forwarder, a prowctl process
@@ -75,8 +77,9 @@ func Components(node string) ([]Component, error) {
 }
 
 // RealNodeComponents is the personal Prow cluster with a real node: the
-// namespace holder and its network, the control plane, containerd, kubelet,
-// kube-proxy, the sandbox image, the ProwJob CRD, plank and the forwarder.
+// namespace holder and its network, the control plane, volumes for claims,
+// containerd, kubelet, kube-proxy, the sandbox image, the ProwJob CRD, plank
+// and the forwarder.
 func RealNodeComponents() []Component {
 	inside := func(c Component) Component {
 		c.Namespaces = func(e *Env) process.Namespaces { return e.NS }
@@ -114,7 +117,9 @@ func RealNodeComponents() []Component {
 		nodeNetworkComponent(),
 		inside(etcd),
 		inside(api),
-		inside(controllerManagerComponent()),
+		storageComponent(),
+		// It provisions volumes only once they are bound where it makes them.
+		inside(withNeeds(withHostPathProvisioner(controllerManagerComponent()), StorageName)),
 		inside(schedulerComponent()),
 		inside(containerdComponent()),
 		inside(gcsComponent()),

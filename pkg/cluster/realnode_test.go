@@ -117,7 +117,8 @@ func prowConfigForTest(t testing.TB) string {
 }
 
 // assertNothingLeft checks that no process, mount, cgroup or network
-// namespace of the cluster in dir survives it.
+// namespace of the cluster in dir survives it, nor the host's directory its
+// volumes were bound on, unless another cluster binds its own there.
 // mountNS must be held (holdNamespace) until it returns.
 func assertNothingLeft(t *testing.T, dir, mountNS string) {
 	t.Helper()
@@ -134,6 +135,11 @@ func assertNothingLeft(t *testing.T, dir, mountNS string) {
 	for _, l := range strings.Split(string(mounts), "\n") {
 		if strings.Contains(l, dir) {
 			t.Errorf("a mount of the cluster remains on the host: %s", l)
+		}
+	}
+	if _, err := os.Stat(hostPathVolumes); err == nil {
+		if inUse, err := volumesMounted(); err != nil || !inUse {
+			t.Errorf("%s remains on the host, and no cluster binds its volumes there (%v)", hostPathVolumes, err)
 		}
 	}
 	var links bytes.Buffer
@@ -186,6 +192,7 @@ func TestRealNode(t *testing.T) {
 	t.Run("decorated jobs", func(t *testing.T) { testDecoratedJobs(t, state) })
 	t.Run("deck", func(t *testing.T) { testDeck(t, state) })
 	t.Run("argo", func(t *testing.T) { testArgo(t, state, kube) })
+	t.Run("argo volume", func(t *testing.T) { testArgoVolume(t, state, kube) })
 }
 
 // The real node runs a pod's command: its exit code decides the phase and

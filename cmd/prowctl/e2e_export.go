@@ -64,15 +64,20 @@ mounts one ReadWriteOnce volume (a claim per Workflow, deleted with it) at
 $ARTIFACTS (` + argo.ArtifactsDir + `) and at $XDG_CACHE_HOME (` + argo.CacheDir + `, the cluster's
 kubeconfig and Go's build cache). Only the upload step keeps the artifacts:
 give --upload. Prow's JOB_SPEC comes from --job-spec, else $JOB_SPEC, else a
-local periodic job whose build id is the Workflow's creation time.
+local periodic job whose build id is the Workflow's creation time. A job
+spec with refs (a Prow job's) is checked out first: a task runs Prow's
+clonerefs (--clonerefs-image, else the job spec's decoration config's) to
+clone them onto the volume, as a decorated job's init container does, and the
+steps start in the first ref's clone. Every step runs ` + "`e2e step --results`" + `,
+so the upload step uploads finished.json and the JUnit of all the steps.
 
 A step that keeps what later steps use in its own pod is refused at its
 file:line: a registry without addr: (or on loopback; --registry sets one),
 cluster-up's local and kind providers (--cluster-provider), a cluster-up dir:,
 an upload to a directory. The image must hold prowctl and what the steps run
-(the tf-k8s jobs' image does: ` + "`prowctl image build`" + `) and the repository's
-checkout at --workdir; the pipeline is read from there, at its path in the
-repository.`,
+(the tf-k8s jobs' image does: ` + "`prowctl image build`" + `), and the repository's
+checkout at --workdir when there is no checkout task; the pipeline is read
+from the checkout, at its path in the repository.`,
 		Example: `  prowctl e2e export --argo --registry registry.example.com --cluster-provider in-cluster \
     --upload gs://tf-k8s-prow-artifacts -n argo --service-account prowctl-e2e \
     --secret-volume service-account:/etc/service-account \
@@ -130,7 +135,7 @@ func (o *E2EExportOptions) workflow() (*argo.Workflow, error) {
 	if opts.PipelinePath, err = repoPath(o.Pipeline); err != nil {
 		return nil, err
 	}
-	if opts.Image == "" || opts.WorkDir == "" {
+	if opts.Image == "" || opts.WorkDir == "" && !opts.ChecksOut() {
 		if err := o.fromJobsSpec(&opts); err != nil {
 			return nil, err
 		}
@@ -168,7 +173,7 @@ func (o *E2EExportOptions) fromJobsSpec(opts *argo.Options) error {
 	if opts.Image == "" {
 		opts.Image = spec.Image
 	}
-	if opts.WorkDir == "" {
+	if opts.WorkDir == "" && !opts.ChecksOut() {
 		opts.WorkDir = argo.DefaultWorkDirRoot + spec.Repo
 	}
 	return nil
@@ -193,13 +198,15 @@ func (o *E2EExportOptions) addFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.Spec, "spec", defaultJobsSpec, "the tf-k8s jobs' spec: its image: is the default --image, its repo: the default --workdir")
 	fs.StringVarP(&o.Output, "output", "o", "yaml", "yaml or json")
 	fs.StringVar(&o.Workflow.Image, "image", "", "the steps' image, with prowctl, git, Go and the checkout at --workdir (default: the jobs' image, from --spec)")
-	fs.StringVar(&o.Workflow.WorkDir, "workdir", "", "the checkout in the image, where the steps run (default: "+argo.DefaultWorkDirRoot+"ORG/REPO of --spec's repo, where a decorated Prow job runs)")
+	fs.StringVar(&o.Workflow.WorkDir, "workdir", "", "where the steps run: the checkout (default: the job spec's first ref's clone, else "+argo.DefaultWorkDirRoot+"ORG/REPO of --spec's repo in the image, where a decorated Prow job runs)")
+	fs.StringVar(&o.Workflow.CloneRefsImage, "clonerefs-image", "", "Prow's clonerefs image, which clones the job spec's refs onto the Workflow's volume first (default: the job spec's decoration config's)")
+	fs.BoolVar(&o.Workflow.NoCheckout, "no-checkout", false, "clone nothing: the image holds the checkout at --workdir")
 	fs.StringVarP(&o.Workflow.Namespace, "namespace", "n", "", "namespace of the Workflow (default: the one it is submitted to)")
 	fs.StringVar(&o.Workflow.ServiceAccount, "service-account", "", "service account of the steps' pods (the in-cluster provider deploys with it)")
 	fs.StringVar(&o.Workflow.StorageClass, "storage-class", "", "storage class of the Workflow's volume (default: the cluster's default class)")
 	fs.StringVar(&o.Workflow.VolumeSize, "volume-size", argo.DefaultVolumeSize, "size of the Workflow's volume")
 	fs.StringVar(&o.Workflow.JobSpec, "job-spec", "", "Prow's JOB_SPEC (JSON) for the steps (default $JOB_SPEC; none: a local periodic job)")
-	fs.StringVar(&o.Workflow.Registry, "registry", "", "HOST[:PORT] of a registry the pods reach, for the pipeline's registry steps")
+	fs.StringVar(&o.Workflow.Registry, "registry", "", "HOST[:PORT] of a registry the pods reach, for the pipeline's registry steps; http://HOST[:PORT] when it speaks plain HTTP")
 	fs.StringVar(&o.Workflow.ClusterProvider, "cluster-provider", "", "cluster-up's provider in every step ($E2E_CLUSTER_PROVIDER): in-cluster, kubeconfig or gke")
 	fs.StringVar(&o.Workflow.Upload, "upload", "", "where the upload steps upload: gs://BUCKET[/prefix] or s3://BUCKET[/prefix]")
 	fs.StringArrayVar(&o.Env, "env", nil, "NAME=VALUE in every step's environment, e.g. GOOGLE_APPLICATION_CREDENTIALS=/etc/service-account/service-account.json; repeatable")

@@ -13,7 +13,7 @@ import (
 )
 
 // exportJobSpec is the JOB_SPEC of pkg/e2e/argo's config-e2e golden file.
-const exportJobSpec = `{"type":"presubmit","job":"tf-k8s-presubmit","buildid":"1866223386540453888","prowjobid":"9a3c2d3e-6f7e-4b1c-9d2a-7e1f0c5b8a44","refs":{"org":"tensorflow","repo":"k8s","base_ref":"master","base_sha":"5e7c3a1","pulls":[{"number":42,"author":"alice","sha":"feedbee"}]}}`
+const exportJobSpec = `{"type":"presubmit","job":"tf-k8s-presubmit","buildid":"1866223386540453888","prowjobid":"9a3c2d3e-6f7e-4b1c-9d2a-7e1f0c5b8a44","refs":{"org":"tensorflow","repo":"k8s","base_ref":"master","base_sha":"5e7c3a1","pulls":[{"number":42,"author":"alice","sha":"feedbee"}]},"decoration_config":{"utility_images":{"clonerefs":"us-docker.pkg.dev/k8s-infra-prow/images/clonerefs:v20240619-cfb8754e0"},"ssh_key_secrets":["ssh-secret"],"oauth_token_secret":{"name":"oauth-token","key":"token"}}}`
 
 // exportArgs are the flags that give pkg/e2e/argo's config-e2e golden
 // Workflow, the image and working directory left to config/tf-k8s.yaml.

@@ -27,13 +27,15 @@ var argoName = regexp.MustCompile(`^[a-zA-Z][-a-zA-Z0-9]*$`)
 
 // checkNames reports the steps Argo could not name a task and a template
 // after.
-func checkNames(p *e2e.Pipeline) []*e2e.PositionError {
+func checkNames(p *e2e.Pipeline, checkout *checkoutTask) []*e2e.PositionError {
 	var errs []*e2e.PositionError
 	for _, s := range p.Steps {
 		field := "steps[" + s.Name + "].name"
 		switch {
 		case s.Name == MainTemplate || s.Name == FinalizersTemplate:
 			errs = append(errs, errorAt(stepNode(s), field, "%q is the name of one of the Workflow's DAG templates (%s, %s): rename the step", s.Name, MainTemplate, FinalizersTemplate))
+		case s.Name == CheckoutTemplate && checkout != nil:
+			errs = append(errs, errorAt(stepNode(s), field, "%q is the name of the Workflow's first task, which clones the job's refs: rename the step, or export without the checkout", s.Name))
 		case !argoName.MatchString(s.Name) || len(s.Name) > 128:
 			errs = append(errs, errorAt(stepNode(s), field, "%q: Argo names a task after its step with letters, digits and '-', starting with a letter (at most 128): rename the step", s.Name))
 		}

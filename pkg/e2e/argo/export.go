@@ -78,16 +78,26 @@ const DeadlineSlack = 2 * time.Minute
 // retry: a pod deleted or evicted, Argo's own containers failing.
 const RetryPolicy = "OnError"
 
-// Options say how the Workflow runs the pipeline. Image, WorkDir and
-// PipelinePath are required.
+// Options say how the Workflow runs the pipeline. Image and PipelinePath
+// are required, and WorkDir unless the Workflow checks out the job spec's
+// refs.
 type Options struct {
 	// Image runs every step: it must have prowctl on its PATH and what the
 	// steps run (git, Go; the tf-k8s jobs' image, pkg/jobimage).
 	Image string
 	// WorkDir is the steps' working directory: the repository's checkout,
-	// in the image or on a volume (DefaultWorkDirRoot + "org/repo" is where
-	// a decorated Prow job runs).
+	// on the volume (the default when the Workflow checks out: the first
+	// ref's clone, as in a decorated Prow job) or in the image
+	// (DefaultWorkDirRoot + "org/repo" is where a decorated Prow job runs).
 	WorkDir string
+	// CloneRefsImage is Prow's clonerefs image, which the Workflow's first
+	// task (CheckoutTemplate) runs to clone the job spec's refs onto the
+	// volume, at CodeDir; "" takes the job spec's decoration config's.
+	// A job spec with refs is checked out unless NoCheckout.
+	CloneRefsImage string
+	// NoCheckout leaves the checkout to the image: it holds the repository
+	// at WorkDir.
+	NoCheckout bool
 	// PipelinePath is the pipeline's path in the pod, relative to WorkDir
 	// (its path in the repository) or absolute.
 	PipelinePath string
@@ -104,8 +114,9 @@ type Options struct {
 	// time, the same for every pod (JOB_SPEC with Argo's
 	// {{workflow.creationTimestamp}} variables).
 	JobSpec string
-	// Registry (host:port) is the registry the pipeline's registry steps
-	// use instead of their own settings. It must not be on loopback.
+	// Registry (host:port, or http://host:port for one that speaks plain
+	// HTTP) is the registry the pipeline's registry steps use instead of
+	// their own settings. It must not be on loopback.
 	Registry string
 	// ClusterProvider is $E2E_CLUSTER_PROVIDER of the steps: the
 	// cluster-up steps' provider whatever the pipeline says (in-cluster,
@@ -153,7 +164,11 @@ func Export(p *e2e.Pipeline, o Options) (*Workflow, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if errs := append(checkNames(p), checkAcrossPods(p, o)...); len(errs) > 0 {
+	checkout, err := o.checkout(job.spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if errs := append(checkNames(p, checkout), checkAcrossPods(p, o)...); len(errs) > 0 {
 		return nil, nil, &e2e.ValidationError{File: p.File, Errs: errs}
 	}
 	var regular, finalizers []*e2e.StepSpec
@@ -200,16 +215,30 @@ func Export(p *e2e.Pipeline, o Options) (*Workflow, []string, error) {
 		// Workflow, and metadata is not templated.
 		wf.Metadata.Labels["prow.k8s.io/build-id"] = prowjob.LabelValue(job.spec.BuildID)
 	}
-	c := newContainers(o, job.raw)
+	c := newContainers(o, job.raw, checkout != nil)
 	wf.Spec.Volumes = c.volumes
 
 	// As in `e2e run`, a failed step skips only what needs it: the other
 	// branches go on (Argo's failFast would stop scheduling them).
 	mainDAG := &DAG{FailFast: new(bool)}
+	if checkout != nil {
+		mainDAG.Tasks = append(mainDAG.Tasks, DAGTask{Name: CheckoutTemplate, Template: CheckoutTemplate})
+		wf.Spec.Volumes = append(wf.Spec.Volumes, checkout.volumes...)
+	}
 	for _, s := range regular {
-		mainDAG.Tasks = append(mainDAG.Tasks, DAGTask{Name: s.Name, Template: s.Name, Dependencies: slices.Clone(s.Needs)})
+		deps := slices.Clone(s.Needs)
+		if checkout != nil && len(deps) == 0 {
+			deps = []string{CheckoutTemplate}
+		}
+		mainDAG.Tasks = append(mainDAG.Tasks, DAGTask{Name: s.Name, Template: s.Name, Dependencies: deps})
+	}
+	if err := uniqueVolumes(wf.Spec.Volumes); err != nil {
+		return nil, nil, err
 	}
 	wf.Spec.Templates = append(wf.Spec.Templates, Template{Name: MainTemplate, DAG: mainDAG})
+	if checkout != nil {
+		wf.Spec.Templates = append(wf.Spec.Templates, checkout.template)
+	}
 	if len(finalizers) > 0 {
 		wf.Spec.OnExit = FinalizersTemplate
 		wf.Spec.Templates = append(wf.Spec.Templates, Template{Name: FinalizersTemplate, DAG: finalizerDAG(finalizers)})
@@ -257,7 +286,7 @@ type containers struct {
 	volumes []Volume
 }
 
-func newContainers(o Options, jobSpec string) *containers {
+func newContainers(o Options, jobSpec string, checkout bool) *containers {
 	c := &containers{o: o}
 	c.env = []EnvVar{
 		{Name: "ARTIFACTS", Value: ArtifactsDir},
@@ -276,6 +305,9 @@ func newContainers(o Options, jobSpec string) *containers {
 	c.mounts = []VolumeMount{
 		{Name: VolumeName, MountPath: ArtifactsDir, SubPath: "artifacts"},
 		{Name: VolumeName, MountPath: CacheDir, SubPath: "cache"},
+	}
+	if checkout {
+		c.mounts = append(c.mounts, codeMount)
 	}
 	byName := map[string]string{} // volume name -> Secret
 	volumeOf := map[string]string{}
@@ -326,7 +358,8 @@ func (c *containers) template(s *e2e.StepSpec) (Template, error) {
 	}
 	// Argo's emissary executor needs the command: it does not read the
 	// image's entrypoint.
-	cmd := []string{"prowctl", "e2e", "step", s.Name, "--pipeline", pipeline}
+	// --results: the upload step uploads the results of every step's pod.
+	cmd := []string{"prowctl", "e2e", "step", s.Name, "--results", "--pipeline", pipeline}
 	if s.Uses == e2e.UploadKindName && c.o.Upload != "" {
 		cmd = append(cmd, "--upload", c.o.Upload)
 	}
@@ -357,7 +390,7 @@ func (o *Options) check() (job, error) {
 	switch {
 	case o.Image == "":
 		return job{}, optionErrorf("no image: the steps' image (with prowctl, git and Go) is required")
-	case !path.IsAbs(o.WorkDir):
+	case o.WorkDir != "" && !path.IsAbs(o.WorkDir):
 		return job{}, optionErrorf("working directory %q: want the absolute path of the repository's checkout in the pod", o.WorkDir)
 	case o.PipelinePath == "":
 		return job{}, optionErrorf("no pipeline path: the pipeline's path in the pod is required")
@@ -381,10 +414,11 @@ func (o *Options) check() (job, error) {
 		return job{}, optionErrorf("volume size %q: want a quantity such as 10Gi", o.VolumeSize)
 	}
 	if o.Registry != "" {
-		if strings.Contains(o.Registry, "/") || o.Registry != strings.TrimSpace(o.Registry) {
-			return job{}, optionErrorf("registry %q: want HOST[:PORT], no scheme or path", o.Registry)
+		hostport := strings.TrimPrefix(o.Registry, "http://")
+		if strings.Contains(hostport, "/") || hostport != strings.TrimSpace(hostport) {
+			return job{}, optionErrorf("registry %q: want HOST[:PORT], or http://HOST[:PORT] for plain HTTP, no path", o.Registry)
 		}
-		if loopback(o.Registry) {
+		if loopback(hostport) {
 			return job{}, optionErrorf("registry %s: on loopback, which is each step's own pod: give a registry the pods reach", o.Registry)
 		}
 	}
@@ -410,7 +444,7 @@ func (o *Options) check() (job, error) {
 		}
 		seen[e.Name] = true
 	}
-	mounted := map[string]bool{ArtifactsDir: true, CacheDir: true, RegistryPipelineDir: true}
+	mounted := map[string]bool{ArtifactsDir: true, CacheDir: true, RegistryPipelineDir: true, CodeDir: true}
 	for _, sv := range o.SecretVolumes {
 		if errs := validation.IsDNS1123Subdomain(sv.Secret); len(errs) > 0 {
 			return job{}, optionErrorf("secret %q: %s", sv.Secret, errs[0])
@@ -451,6 +485,66 @@ func (o *Options) jobSpec() (job, error) {
 		return job{}, optionErrorf("job spec: %v", err)
 	}
 	return job{raw: b.String(), spec: spec, given: true}, nil
+}
+
+// ChecksOut says whether the Workflow clones the job spec's refs in a
+// first task (a job spec with refs, NoCheckout unset); WorkDir then
+// defaults to the first ref's clone.
+func (o Options) ChecksOut() bool {
+	if o.NoCheckout {
+		return false
+	}
+	j, err := o.jobSpec()
+	return err == nil && len(refsOf(j.spec)) > 0
+}
+
+// checkoutTask is the checkout's template and the volumes it adds.
+type checkoutTask struct {
+	template Template
+	volumes  []Volume
+}
+
+// checkout works out whether the Workflow checks out the job spec's refs
+// (nil when not), and the steps' working directory.
+func (o *Options) checkout(spec *downwardapi.JobSpec) (*checkoutTask, error) {
+	if o.NoCheckout || len(refsOf(spec)) == 0 {
+		if o.WorkDir == "" {
+			if o.NoCheckout {
+				return nil, optionErrorf("no working directory: without a checkout, give the path of the repository in the image")
+			}
+			return nil, optionErrorf("no working directory: the job spec has no refs to check out, give the path of the repository in the image")
+		}
+		return nil, nil
+	}
+	image := o.CloneRefsImage
+	if image == "" && spec.DecorationConfig != nil && spec.DecorationConfig.UtilityImages != nil {
+		image = spec.DecorationConfig.UtilityImages.CloneRefs
+	}
+	if image == "" {
+		r := refsOf(spec)[0]
+		return nil, optionErrorf("the job spec has refs to check out (%s/%s) and no clonerefs image: give Prow's (--clonerefs-image), or export with --no-checkout when the image holds the repository at --workdir", r.Org, r.Repo)
+	}
+	if o.WorkDir == "" {
+		o.WorkDir = checkoutWorkDir(spec)
+	}
+	t, vols, err := checkoutTemplate(spec, image)
+	if err != nil {
+		return nil, err
+	}
+	return &checkoutTask{template: t, volumes: vols}, nil
+}
+
+// uniqueVolumes refuses two volumes of one name (a Secret given to mount
+// and one clonerefs mounts).
+func uniqueVolumes(vols []Volume) error {
+	seen := map[string]bool{VolumeName: true}
+	for _, v := range vols {
+		if seen[v.Name] {
+			return optionErrorf("volume %s: two volumes of that name (a secret given to mount, and one the checkout mounts?)", v.Name)
+		}
+		seen[v.Name] = true
+	}
+	return nil
 }
 
 // validRelative says whether a relative path stays below its directory.

@@ -1,6 +1,7 @@
 package argo
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/prow/pkg/clonerefs"
 	"sigs.k8s.io/yaml"
 
 	"github.com/prowctl/prowctl/pkg/e2e"
@@ -50,7 +52,12 @@ const (
   "buildid": "1866223386540453888",
   "prowjobid": "9a3c2d3e-6f7e-4b1c-9d2a-7e1f0c5b8a44",
   "refs": {"org": "tensorflow", "repo": "k8s", "base_ref": "master", "base_sha": "5e7c3a1",
-    "pulls": [{"number": 42, "author": "alice", "sha": "feedbee"}]}
+    "pulls": [{"number": 42, "author": "alice", "sha": "feedbee"}]},
+  "decoration_config": {
+    "utility_images": {"clonerefs": "us-docker.pkg.dev/k8s-infra-prow/images/clonerefs:v20240619-cfb8754e0"},
+    "ssh_key_secrets": ["ssh-secret"],
+    "oauth_token_secret": {"name": "oauth-token", "key": "token"}
+  }
 }`
 )
 
@@ -68,8 +75,9 @@ func exportCases() []exportCase {
 	retries := local("pkg/e2e/argo/testdata/retries.yaml")
 	retries.StorageClass, retries.VolumeSize = "standard-rwo", "20Gi"
 	return []exportCase{
+		// Checked out by the job spec's clonerefs, into testWorkDir.
 		{"config-e2e", "config/e2e.yaml", Options{
-			Image: testImage, WorkDir: testWorkDir, PipelinePath: "config/e2e.yaml",
+			Image: testImage, PipelinePath: "config/e2e.yaml",
 			Namespace: "argo", ServiceAccount: "prowctl-e2e",
 			JobSpec:         testJobSpec,
 			Registry:        "registry.example.com:5000",
@@ -193,10 +201,19 @@ func TestStructure(t *testing.T) {
 					gotExit[m["name"].(string)] = dependsOn(t, m)
 				}
 			}
+			// A job spec with refs is checked out first: the steps that
+			// need none need the checkout.
+			checkout := tc.opts.JobSpec != ""
 			wantMain, wantExit := map[string][]string{}, map[string][]string{}
+			if checkout {
+				wantMain[CheckoutTemplate] = nil
+			}
 			for _, s := range p.Steps {
 				if !s.Always {
 					wantMain[s.Name] = s.Needs
+					if checkout && len(s.Needs) == 0 {
+						wantMain[s.Name] = []string{CheckoutTemplate}
+					}
 					continue
 				}
 				var needs []string
@@ -240,17 +257,22 @@ func TestStructure(t *testing.T) {
 				for _, a := range list(t, c, "command") {
 					cmd = append(cmd, a.(string))
 				}
-				wantCmd := []string{"prowctl", "e2e", "step", s.Name, "--pipeline", tc.opts.PipelinePath}
+				// --results: the upload step's results are every pod's.
+				wantCmd := []string{"prowctl", "e2e", "step", s.Name, "--results", "--pipeline", tc.opts.PipelinePath}
 				switch {
 				case s.Uses == "registry" && tc.opts.Registry != "":
-					wantCmd[5] = RegistryPipelineDir + "/" + s.Name + ".yaml"
+					wantCmd[6] = RegistryPipelineDir + "/" + s.Name + ".yaml"
 				case s.Uses == e2e.UploadKindName && tc.opts.Upload != "":
 					wantCmd = append(wantCmd, "--upload", tc.opts.Upload)
 				}
 				if d := cmp.Diff(wantCmd, cmd); d != "" {
 					t.Errorf("%s: command (-want +got):\n%s", s.Name, d)
 				}
-				if c["image"] != tc.opts.Image || c["workingDir"] != tc.opts.WorkDir {
+				workDir := tc.opts.WorkDir
+				if checkout && workDir == "" {
+					workDir = testWorkDir // the refs' clone
+				}
+				if c["image"] != tc.opts.Image || c["workingDir"] != workDir {
 					t.Errorf("%s: image %v in %v", s.Name, c["image"], c["workingDir"])
 				}
 				env := map[string]any{}
@@ -268,7 +290,11 @@ func TestStructure(t *testing.T) {
 						at[m["mountPath"].(string)] = m["subPath"]
 					}
 				}
-				if d := cmp.Diff(map[string]any{ArtifactsDir: "artifacts", CacheDir: "cache"}, at); d != "" {
+				wantAt := map[string]any{ArtifactsDir: "artifacts", CacheDir: "cache"}
+				if checkout {
+					wantAt[CodeDir] = "code"
+				}
+				if d := cmp.Diff(wantAt, at); d != "" {
 					t.Errorf("%s: the claim's mounts (-want +got):\n%s", s.Name, d)
 				}
 			}
@@ -345,8 +371,9 @@ func TestRegistryPipeline(t *testing.T) {
 		t.Fatalf("registry template without a raw artifact: %+v", tm)
 	}
 	art := tm.Inputs.Artifacts[0]
-	if art.Path != tm.Container.Command[5] {
-		t.Errorf("the artifact is at %s, the command reads %s", art.Path, tm.Container.Command[5])
+	cmd := tm.Container.Command
+	if i := slices.Index(cmd, "--pipeline"); i < 0 || i+1 >= len(cmd) || cmd[i+1] != art.Path {
+		t.Errorf("the artifact is at %s, the command is %q", art.Path, cmd)
 	}
 	p, err := e2e.ParsePipeline(art.Path, []byte(art.Raw.Data), steps.Builtin())
 	if err != nil {
@@ -474,7 +501,7 @@ func TestOptionErrors(t *testing.T) {
 		{func(o *Options) { o.Namespace = "Argo" }, `namespace "Argo": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`},
 		{func(o *Options) { o.VolumeSize = "lots" }, `volume size "lots": want a quantity such as 10Gi`},
 		{func(o *Options) { o.Registry = "localhost:5000" }, "registry localhost:5000: on loopback, which is each step's own pod: give a registry the pods reach"},
-		{func(o *Options) { o.Registry = "https://r.example.com" }, `registry "https://r.example.com": want HOST[:PORT], no scheme or path`},
+		{func(o *Options) { o.Registry = "https://r.example.com" }, `registry "https://r.example.com": want HOST[:PORT], or http://HOST[:PORT] for plain HTTP, no path`},
 		{func(o *Options) { o.ClusterProvider = "local" }, `cluster provider "local": its cluster lives in the cluster-up step's pod and ends with it (want gke, in-cluster, kubeconfig)`},
 		{func(o *Options) { o.ClusterProvider = "eks" }, `cluster provider "eks": unknown (want gke, in-cluster, kubeconfig)`},
 		{func(o *Options) { o.Upload = "/tmp/gcs" }, `upload destination "/tmp/gcs": want gs://BUCKET[/prefix] or s3://BUCKET[/prefix] (a directory would be in the upload step's pod)`},
@@ -574,5 +601,83 @@ func TestOnlyFinalizers(t *testing.T) {
 	want := p.File + ": every step is a finalizer (always: true): the Workflow needs a regular step to run"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// The checkout task is Prow's clonerefs as a decorated job's init container
+// has it: the job spec's refs, cloned at CodeDir on the claim, with the
+// job's SSH key and OAuth token secrets; what asks for a checkout it
+// cannot make is refused.
+func TestCheckout(t *testing.T) {
+	tc := exportCases()[0]
+	wf, _, err := Export(loadPipeline(t, tc.file), tc.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tm *Template
+	for i := range wf.Spec.Templates {
+		if wf.Spec.Templates[i].Name == CheckoutTemplate {
+			tm = &wf.Spec.Templates[i]
+		}
+	}
+	if tm == nil || tm.Container == nil {
+		t.Fatalf("no checkout template")
+	}
+	c := tm.Container
+	if c.Image != "us-docker.pkg.dev/k8s-infra-prow/images/clonerefs:v20240619-cfb8754e0" || c.Command[0] != "clonerefs" {
+		t.Errorf("checkout runs %q in %s", c.Command, c.Image)
+	}
+	var opts clonerefs.Options
+	for _, e := range c.Env {
+		if e.Name == clonerefs.JSONConfigEnvVar {
+			if err := json.Unmarshal([]byte(e.Value), &opts); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if opts.SrcRoot != CodeDir || len(opts.GitRefs) != 1 || opts.GitRefs[0].Pulls[0].SHA != "feedbee" || !slices.Contains(opts.KeyFiles, "/secrets/ssh/ssh-secret") || opts.OauthTokenFile != "/secrets/oauth/token" {
+		t.Errorf("clonerefs options: %+v", opts)
+	}
+	if !slices.Contains(c.VolumeMounts, codeMount) {
+		t.Errorf("checkout mounts %v, want the claim's code at %s", c.VolumeMounts, CodeDir)
+	}
+	secrets := map[string]bool{}
+	for _, v := range wf.Spec.Volumes {
+		if v.Secret != nil {
+			secrets[v.Secret.SecretName] = true
+		}
+	}
+	for _, s := range []string{"ssh-secret", "oauth-token", "service-account"} {
+		if !secrets[s] {
+			t.Errorf("no volume of secret %s in %v", s, wf.Spec.Volumes)
+		}
+	}
+
+	for _, bad := range []struct {
+		name string
+		edit func(*Options)
+		want string
+	}{
+		{"no clonerefs image", func(o *Options) {
+			o.JobSpec = `{"type":"periodic","job":"j","buildid":"1","extra_refs":[{"org":"o","repo":"r","base_ref":"main"}]}`
+		}, "refs to check out (o/r) and no clonerefs image"},
+		{"no refs, no workdir", func(o *Options) {
+			o.JobSpec = `{"type":"periodic","job":"j","buildid":"1"}`
+		}, "no refs to check out, give the path of the repository in the image"},
+		{"no checkout, no workdir", func(o *Options) { o.NoCheckout = true }, "without a checkout"},
+		{"a secret named as clonerefs' volume", func(o *Options) {
+			o.SecretVolumes = append(o.SecretVolumes, SecretVolume{Secret: "oauth-token", MountPath: "/etc/oauth"})
+		}, "volume oauth-token: two volumes"},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			o := tc.opts
+			o.SecretVolumes = slices.Clone(o.SecretVolumes)
+			bad.edit(&o)
+			_, _, err := Export(loadPipeline(t, tc.file), o)
+			var oe *OptionError
+			if !errors.As(err, &oe) || !strings.Contains(err.Error(), bad.want) {
+				t.Errorf("err = %v, want an option error with %q", err, bad.want)
+			}
+		})
 	}
 }

@@ -61,16 +61,29 @@ type Resources struct {
 	Requests map[string]string `json:"requests"`
 }
 
-// Volume is a pod volume of the Workflow's pods: the Secrets given.
+// Volume is a pod volume of the Workflow's pods: the Secrets given, and
+// what clonerefs needs.
 type Volume struct {
-	Name   string        `json:"name"`
-	Secret *SecretSource `json:"secret,omitempty"`
+	Name     string          `json:"name"`
+	Secret   *SecretSource   `json:"secret,omitempty"`
+	EmptyDir *EmptyDirSource `json:"emptyDir,omitempty"`
 }
 
-// SecretSource mounts a Secret's keys as files.
+// SecretSource mounts a Secret's keys as files: all, or Items.
 type SecretSource struct {
-	SecretName string `json:"secretName"`
+	SecretName  string      `json:"secretName"`
+	Items       []KeyToPath `json:"items,omitempty"`
+	DefaultMode *int32      `json:"defaultMode,omitempty"`
 }
+
+// KeyToPath mounts one key of a Secret at a path of its own.
+type KeyToPath struct {
+	Key  string `json:"key"`
+	Path string `json:"path"`
+}
+
+// EmptyDirSource is a pod's scratch directory.
+type EmptyDirSource struct{}
 
 // Template is one of the Workflow's templates: a DAG or a container.
 type Template struct {

@@ -2,13 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
+	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/e2e/argo"
+	"github.com/prowctl/prowctl/pkg/e2e/steps/provider"
+	"github.com/prowctl/prowctl/pkg/jobpreset"
 	"github.com/prowctl/prowctl/pkg/iostreams"
 	"github.com/prowctl/prowctl/pkg/prowjob"
 	"github.com/prowctl/prowctl/pkg/shutdown"
@@ -21,7 +28,10 @@ type E2ESubmitOptions struct {
 	Wait       bool
 	Kubeconfig string
 	Context    string
-	StopGrace  time.Duration
+	// Dir is the personal cluster the Workflow goes to when neither
+	// Kubeconfig nor Context is given and it is up.
+	Dir       string
+	StopGrace time.Duration
 }
 
 func newCmdE2ESubmit(streams *iostreams.IOStreams, runF func(context.Context, *E2ESubmitOptions) error) *cobra.Command {
@@ -33,8 +43,19 @@ func newCmdE2ESubmit(streams *iostreams.IOStreams, runF func(context.Context, *E
 		Use:   "submit --argo [--wait] [export's flags] [--kubeconfig FILE] [--context C] [-n NS]",
 		Short: "Run the pipeline on Argo Workflows: export it and create the Workflow",
 		Long: `submit --argo creates the Workflow ` + "`prowctl e2e export --argo`" + ` prints (same flags)
-on the cluster of --kubeconfig/--context, in -n (default: the context's
-namespace). With --wait it follows the Workflow, a line per step as ` + "`e2e run`" + `
+on the personal cluster in --dir when it is up and neither --kubeconfig nor
+--context is given, else on the cluster of --kubeconfig/--context, in -n
+(default: the context's namespace).
+
+What the cluster publishes for the jobs it runs goes into every step as into
+a ProwJob's pod: its job preset (kube-public/prowctl-job-preset: the service
+account, the module proxy, a build cache, the cluster provider) and its local
+registry (kube-public/local-registry-hosting, KEP-1755), spoken to over plain
+HTTP, for the registry steps unless --registry says; what the flags say
+stays. On the personal cluster's real node the jobs' image (--spec's image:)
+is built and loaded first when the steps run it, as ` + "`prowctl run`" + ` does.
+
+With --wait it follows the Workflow, a line per step as ` + "`e2e run`" + `
 prints them, and exits 0 when it Succeeded, 1 when it Failed; on Ctrl-C or
 SIGTERM it stops the Workflow the Argo way (spec.shutdown: Stop: the exit
 handler, teardown and upload, still runs) and follows it to its end, within
@@ -54,20 +75,56 @@ handler, teardown and upload, still runs) and follows it to its end, within
 	cmd.Flags().BoolVar(&o.Wait, "wait", false, "follow the Workflow to its end: exit 0 if it Succeeded, 1 if not")
 	cmd.Flags().StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
 	cmd.Flags().StringVar(&o.Context, "context", "", "kubeconfig context (default its current context)")
+	cmd.Flags().StringVar(&o.Dir, "dir", cluster.DefaultDir(), "the personal cluster's state directory: the target when it is up and neither --kubeconfig nor --context is given")
 	cmd.Flags().DurationVar(&o.StopGrace, "stop-grace", 10*time.Minute, "after Ctrl-C, how long the stopped Workflow's exit handler may run")
-	markPaths(cmd, "kubeconfig")
+	markPaths(cmd, "kubeconfig", "dir")
 	return cmd
 }
 
 func runE2ESubmit(ctx context.Context, o *E2ESubmitOptions) error {
-	cfg, ns, err := prowjob.RestConfig(prowjob.ConnectOptions{Kubeconfig: o.Kubeconfig, Context: o.Context, Namespace: o.Workflow.Namespace})
+	co := prowjob.ConnectOptions{Kubeconfig: o.Kubeconfig, Context: o.Context, Namespace: o.Workflow.Namespace}
+	var state *cluster.State
+	if o.Kubeconfig == "" && o.Context == "" {
+		s, err := cluster.LoadState(o.Dir)
+		switch {
+		case err == nil:
+			state = s
+			co.Kubeconfig, co.Context = s.Kubeconfig, s.Context
+		case !errors.Is(err, fs.ErrNotExist):
+			return err
+		}
+	}
+	cfg, ns, err := prowjob.RestConfig(co)
 	if err != nil {
 		return err
 	}
 	o.Workflow.Namespace = ns
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	if o.Workflow.Preset, err = jobpreset.Read(ctx, kube); err != nil {
+		return err
+	}
+	if o.Workflow.Registry == "" {
+		h, err := provider.RegistryHostingOf(ctx, kube)
+		if err != nil {
+			return err
+		}
+		if h.HostFromClusterNetwork != "" {
+			// KEP-1755's local registries are development ones, which
+			// speak plain HTTP (kind's, the personal cluster's).
+			o.Workflow.Registry = "http://" + h.HostFromClusterNetwork
+		}
+	}
 	wf, err := o.workflow()
 	if err != nil {
 		return err
+	}
+	if state != nil {
+		if err := jobImage(ctx, o.Spec, cluster.DefaultToolsDir(), o.IO.ErrOut, state, workflowImages(wf)); err != nil {
+			return err
+		}
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
@@ -77,4 +134,15 @@ func runE2ESubmit(ctx context.Context, o *E2ESubmitOptions) error {
 	defer shutdown.Hold(ctx, o.StopGrace+5*time.Second)()
 	_, err = argo.Submit(ctx, dyn, ns, wf, argo.SubmitOptions{Out: o.IO.ErrOut, Wait: o.Wait, StopGrace: o.StopGrace})
 	return err
+}
+
+// workflowImages are the images the Workflow's containers run.
+func workflowImages(wf *argo.Workflow) []string {
+	var images []string
+	for _, t := range wf.Spec.Templates {
+		if t.Container != nil && !slices.Contains(images, t.Container.Image) {
+			images = append(images, t.Container.Image)
+		}
+	}
+	return images
 }

@@ -69,7 +69,10 @@ func nodeImages(e *Env, utilityRefs map[string]string) []nodeImage {
 		uploads bool
 		env     []string
 	}{
-		{"clonerefs", true, false, []string{path}},
+		// "/" on its PATH, as Prow's own images have /ko-app: an Argo
+		// Workflow's checkout (pkg/e2e/argo) runs `clonerefs` by name,
+		// Argo's executor needing a command.
+		{"clonerefs", true, false, []string{path + ":/"}},
 		{"initupload", false, true, []string{path, gcs}},
 		{"entrypoint", false, false, []string{path}},
 		{"sidecar", false, true, []string{path, gcs}},

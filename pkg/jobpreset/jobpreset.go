@@ -5,9 +5,16 @@
 package jobpreset
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Name is the ConfigMap, in kube-public, in which a cluster says what the
@@ -97,4 +104,23 @@ func hasVolume(vols []corev1.Volume, name string) bool {
 		}
 	}
 	return false
+}
+
+// Read returns the preset the cluster of kube publishes; nil when it
+// publishes none (any cluster but the personal one) or hides it from us.
+func Read(ctx context.Context, kube kubernetes.Interface) (*Preset, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cm, err := kube.CoreV1().ConfigMaps(metav1.NamespacePublic).Get(ctx, Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the cluster's job preset (kube-public/%s): %w", Name, err)
+	}
+	var p Preset
+	if err := json.Unmarshal([]byte(cm.Data[Key]), &p); err != nil {
+		return nil, fmt.Errorf("kube-public/%s: %s: %w", Name, Key, err)
+	}
+	return &p, nil
 }

@@ -2,12 +2,8 @@ package prowjob
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/jobpreset"
@@ -21,18 +17,7 @@ func (c *Client) clusterPreset(ctx context.Context) (*jobpreset.Preset, error) {
 	}
 	ctx, cancel := c.requestContext(ctx)
 	defer cancel()
-	cm, err := c.Kube.CoreV1().ConfigMaps(metav1.NamespacePublic).Get(ctx, jobpreset.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("the cluster's job preset (kube-public/%s): %w", jobpreset.Name, err)
-	}
-	var p jobpreset.Preset
-	if err := json.Unmarshal([]byte(cm.Data[jobpreset.Key]), &p); err != nil {
-		return nil, fmt.Errorf("kube-public/%s: %s: %w", jobpreset.Name, jobpreset.Key, err)
-	}
-	return &p, nil
+	return jobpreset.Read(ctx, c.Kube)
 }
 
 // addClusterPreset adds the cluster's preset to the pod of a Kubernetes

@@ -107,6 +107,12 @@ func volumeOf(v corev1.Volume) (Volume, error) {
 	switch {
 	case v.EmptyDir != nil:
 		return Volume{Name: v.Name, EmptyDir: &EmptyDirSource{}}, nil
+	case v.HostPath != nil:
+		h := &HostPathSource{Path: v.HostPath.Path}
+		if v.HostPath.Type != nil {
+			h.Type = string(*v.HostPath.Type)
+		}
+		return Volume{Name: v.Name, HostPath: h}, nil
 	case v.Secret != nil:
 		s := &SecretSource{SecretName: v.Secret.SecretName, DefaultMode: v.Secret.DefaultMode}
 		for _, it := range v.Secret.Items {
@@ -114,5 +120,5 @@ func volumeOf(v corev1.Volume) (Volume, error) {
 		}
 		return Volume{Name: v.Name, Secret: s}, nil
 	}
-	return Volume{}, fmt.Errorf("volume %s: neither a Secret nor an emptyDir", v.Name)
+	return Volume{}, fmt.Errorf("volume %s: only Secrets, emptyDirs and host paths are supported", v.Name)
 }

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
 
 	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/jobpreset"
 	"github.com/prowctl/prowctl/pkg/prowjob"
 )
 
@@ -129,6 +130,11 @@ type Options struct {
 	Env []EnvVar
 	// SecretVolumes are mounted, read-only, in every step's container.
 	SecretVolumes []SecretVolume
+	// Preset is what the cluster adds to the jobs it runs (its job preset:
+	// a service account, the module proxy, a build cache, the cluster
+	// provider), added to every step as to a ProwJob's pod: what the
+	// options set stays.
+	Preset *jobpreset.Preset
 }
 
 // SecretVolume is a Secret mounted in the steps' containers.
@@ -160,6 +166,10 @@ func optionErrorf(format string, args ...any) error {
 // pipeline that cannot run a pod per step is an *e2e.ValidationError, one
 // line per problem at its file:line:col; bad Options an *OptionError.
 func Export(p *e2e.Pipeline, o Options) (*Workflow, []string, error) {
+	preset, err := o.applyPreset()
+	if err != nil {
+		return nil, nil, err
+	}
 	job, err := o.check()
 	if err != nil {
 		return nil, nil, err
@@ -216,7 +226,8 @@ func Export(p *e2e.Pipeline, o Options) (*Workflow, []string, error) {
 		wf.Metadata.Labels["prow.k8s.io/build-id"] = prowjob.LabelValue(job.spec.BuildID)
 	}
 	c := newContainers(o, job.raw, checkout != nil)
-	wf.Spec.Volumes = c.volumes
+	c.mounts = append(c.mounts, preset.mounts...)
+	wf.Spec.Volumes = append(c.volumes, preset.volumes...)
 
 	// As in `e2e run`, a failed step skips only what needs it: the other
 	// branches go on (Argo's failFast would stop scheduling them).

@@ -14,11 +14,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/prow/pkg/clonerefs"
 	"sigs.k8s.io/yaml"
 
 	"github.com/prowctl/prowctl/pkg/e2e"
 	"github.com/prowctl/prowctl/pkg/e2e/steps"
+	"github.com/prowctl/prowctl/pkg/jobpreset"
 	"github.com/prowctl/prowctl/pkg/printer"
 )
 
@@ -679,5 +681,77 @@ func TestCheckout(t *testing.T) {
 				t.Errorf("err = %v, want an option error with %q", err, bad.want)
 			}
 		})
+	}
+}
+
+// The cluster's job preset goes into every step as into a ProwJob's pod:
+// its service account, variables and volumes, its cluster provider making
+// config/e2e.yaml's local one work; what the options say stays.
+func TestPreset(t *testing.T) {
+	dirType := corev1.HostPathDirectoryOrCreate
+	preset := &jobpreset.Preset{
+		ServiceAccountName: "prowctl-e2e",
+		Env: []corev1.EnvVar{
+			{Name: "GOPROXY", Value: "http://10.0.0.1:3000"},
+			{Name: "GOCACHE", Value: "/prowctl/go-build"},
+			{Name: "E2E_CLUSTER_PROVIDER", Value: "in-cluster"},
+		},
+		Volumes:      []corev1.Volume{{Name: "prowctl-go-build", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/root/.cache/prowctl/pod-go-build", Type: &dirType}}}},
+		VolumeMounts: []corev1.VolumeMount{{Name: "prowctl-go-build", MountPath: "/prowctl/go-build"}},
+	}
+	o := Options{Image: testImage, WorkDir: testWorkDir, PipelinePath: "config/e2e.yaml", Registry: "http://10.0.0.1:5000", Preset: preset}
+	wf, _, err := Export(loadPipeline(t, "config/e2e.yaml"), o)
+	if err != nil {
+		t.Fatalf("config/e2e.yaml (provider local) with the preset's in-cluster provider: %v", err)
+	}
+	if wf.Spec.ServiceAccountName != "prowctl-e2e" {
+		t.Errorf("service account %q, want the preset's", wf.Spec.ServiceAccountName)
+	}
+	want := Volume{Name: "prowctl-go-build", HostPath: &HostPathSource{Path: "/root/.cache/prowctl/pod-go-build", Type: "DirectoryOrCreate"}}
+	if !slices.ContainsFunc(wf.Spec.Volumes, func(v Volume) bool { return cmp.Equal(v, want) }) {
+		t.Errorf("volumes %+v, want the preset's %+v", wf.Spec.Volumes, want)
+	}
+	for _, tm := range wf.Spec.Templates {
+		if tm.Container == nil {
+			continue
+		}
+		env := map[string]string{}
+		for _, e := range tm.Container.Env {
+			env[e.Name] = e.Value
+		}
+		if env["GOPROXY"] != "http://10.0.0.1:3000" || env["E2E_CLUSTER_PROVIDER"] != "in-cluster" || env["GOCACHE"] != "/prowctl/go-build" {
+			t.Errorf("%s: env %v", tm.Name, env)
+		}
+		if !slices.Contains(tm.Container.VolumeMounts, VolumeMount{Name: "prowctl-go-build", MountPath: "/prowctl/go-build"}) {
+			t.Errorf("%s: mounts %v", tm.Name, tm.Container.VolumeMounts)
+		}
+	}
+
+	// The options' own service account, variables and provider stay.
+	o.ServiceAccount, o.ClusterProvider = "mine", "kubeconfig"
+	o.Env = []EnvVar{{Name: "GOPROXY", Value: "off"}}
+	wf, _, err = Export(loadPipeline(t, "config/e2e.yaml"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wf.Spec.ServiceAccountName != "mine" {
+		t.Errorf("service account %q, want the options'", wf.Spec.ServiceAccountName)
+	}
+	for _, tm := range wf.Spec.Templates {
+		if tm.Container == nil {
+			continue
+		}
+		var proxies, providers []string
+		for _, e := range tm.Container.Env {
+			switch e.Name {
+			case "GOPROXY":
+				proxies = append(proxies, e.Value)
+			case "E2E_CLUSTER_PROVIDER":
+				providers = append(providers, e.Value)
+			}
+		}
+		if !cmp.Equal(proxies, []string{"off"}) || !cmp.Equal(providers, []string{"kubeconfig"}) {
+			t.Errorf("%s: GOPROXY %q, E2E_CLUSTER_PROVIDER %q: want the options' alone", tm.Name, proxies, providers)
+		}
 	}
 }

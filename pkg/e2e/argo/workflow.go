@@ -67,6 +67,14 @@ type Volume struct {
 	Name     string          `json:"name"`
 	Secret   *SecretSource   `json:"secret,omitempty"`
 	EmptyDir *EmptyDirSource `json:"emptyDir,omitempty"`
+	HostPath *HostPathSource `json:"hostPath,omitempty"`
+}
+
+// HostPathSource is a directory of the node (a cluster's job preset's
+// shared Go build cache).
+type HostPathSource struct {
+	Path string `json:"path"`
+	Type string `json:"type,omitempty"`
 }
 
 // SecretSource mounts a Secret's keys as files: all, or Items.

@@ -102,6 +102,11 @@ func RegistryHosting(ctx context.Context, kubeconfig, context string) (Hosting, 
 	if err != nil {
 		return Hosting{}, err
 	}
+	return RegistryHostingOf(ctx, kube)
+}
+
+// RegistryHostingOf is RegistryHosting through a client of the cluster.
+func RegistryHostingOf(ctx context.Context, kube kubernetes.Interface) (Hosting, error) {
 	cm, err := kube.CoreV1().ConfigMaps(metav1.NamespacePublic).Get(ctx, "local-registry-hosting", metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
 		return Hosting{}, nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
 
 	"github.com/prowctl/prowctl/pkg/e2e"
@@ -40,6 +41,10 @@ type E2EExportOptions struct {
 	JobSpecSet bool
 	// Getenv reads JOB_SPEC.
 	Getenv func(string) string
+	// localRefs, when set, gives the refs of a local job (no job spec) to
+	// check out: submit's publishing of the checkout to the personal
+	// cluster.
+	localRefs func() ([]prowapi.Refs, error)
 }
 
 func newCmdE2EExport(streams *iostreams.IOStreams, runF func(*E2EExportOptions) error) *cobra.Command {
@@ -126,6 +131,13 @@ func (o *E2EExportOptions) workflow() (*argo.Workflow, error) {
 	}
 	if !o.JobSpecSet {
 		opts.JobSpec = o.Getenv(downwardapi.JobSpecEnv)
+	}
+	if opts.JobSpec == "" && !opts.NoCheckout && o.localRefs != nil {
+		refs, err := o.localRefs()
+		if err != nil {
+			return nil, err
+		}
+		opts.LocalRefs = refs
 	}
 
 	p, err := e2e.LoadPipeline(o.Pipeline, steps.Builtin())

@@ -3,20 +3,28 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/e2e/argo"
+	"github.com/prowctl/prowctl/pkg/e2e/steps"
 	"github.com/prowctl/prowctl/pkg/e2e/steps/provider"
-	"github.com/prowctl/prowctl/pkg/jobpreset"
 	"github.com/prowctl/prowctl/pkg/iostreams"
+	"github.com/prowctl/prowctl/pkg/jobpreset"
+	"github.com/prowctl/prowctl/pkg/jobs"
+	"github.com/prowctl/prowctl/pkg/mkpj"
+	"github.com/prowctl/prowctl/pkg/process"
 	"github.com/prowctl/prowctl/pkg/prowjob"
 	"github.com/prowctl/prowctl/pkg/shutdown"
 )
@@ -94,6 +102,15 @@ func runE2ESubmit(ctx context.Context, o *E2ESubmitOptions) error {
 			return err
 		}
 	}
+	if state != nil && o.Workflow.Namespace == "" {
+		// Where the cluster runs jobs: its job preset's service account
+		// is there.
+		pns, err := cluster.ReadProwNamespaces(state.ProwConfig)
+		if err != nil {
+			return err
+		}
+		co.Namespace = pns.Pods
+	}
 	cfg, ns, err := prowjob.RestConfig(co)
 	if err != nil {
 		return err
@@ -105,6 +122,25 @@ func runE2ESubmit(ctx context.Context, o *E2ESubmitOptions) error {
 	}
 	if o.Workflow.Preset, err = jobpreset.Read(ctx, kube); err != nil {
 		return err
+	}
+	if state != nil && state.Node == cluster.NodeReal {
+		if o.Workflow.Upload == "" {
+			// The cluster's GCS emulator, where its Deck shows the run
+			// (the job preset points the steps' storage client there).
+			_, buckets, err := steps.PersonalStore(ctx, o.Dir)
+			if err != nil {
+				return err
+			}
+			if len(buckets) > 0 {
+				o.Workflow.Upload = "gs://" + buckets[0]
+			}
+		}
+		// The steps run this checkout, as `prowctl run --local-repo`
+		// runs a job on it, cloned by the node's clonerefs.
+		o.localRefs = func() ([]prowapi.Refs, error) { return publishCheckout(ctx, o, state) }
+		if o.Workflow.CloneRefsImage == "" {
+			o.Workflow.CloneRefsImage = cluster.UtilityImage("clonerefs")
+		}
 	}
 	if o.Workflow.Registry == "" {
 		h, err := provider.RegistryHostingOf(ctx, kube)
@@ -145,4 +181,35 @@ func workflowImages(wf *argo.Workflow) []string {
 		}
 	}
 	return images
+}
+
+// publishCheckout publishes the checkout holding the pipeline (HEAD, and
+// uncommitted changes as a commit on it) to the personal cluster's git
+// server, on the jobs' first branch, and returns the refs that clone it.
+func publishCheckout(ctx context.Context, o *E2ESubmitOptions, state *cluster.State) ([]prowapi.Refs, error) {
+	spec, err := jobs.LoadSpec(o.Spec)
+	if err != nil {
+		return nil, err
+	}
+	org, repo, _ := strings.Cut(spec.Repo, "/")
+	branch := "master"
+	if len(spec.Branches) > 0 {
+		branch = spec.Branches[0]
+	}
+	dir := filepath.Dir(o.Pipeline)
+	local := &mkpj.LocalRepo{Dir: dir, Env: os.Environ()}
+	sha, dirty, err := local.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	uri, err := cluster.PublishCommits(ctx, state, process.Exec{}, org, repo, dir, map[string]string{"refs/heads/" + branch: sha})
+	if err != nil {
+		return nil, err
+	}
+	what := "HEAD"
+	if dirty {
+		what = "HEAD and its uncommitted changes"
+	}
+	fmt.Fprintf(o.IO.ErrOut, "checkout: %s (%s) published to the cluster's git server as %s/%s %s\n", sha[:12], what, org, repo, branch)
+	return []prowapi.Refs{{Org: org, Repo: repo, BaseRef: branch, BaseSHA: sha, CloneURI: uri}}, nil
 }

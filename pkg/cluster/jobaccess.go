@@ -273,7 +273,8 @@ func podGoCache() string {
 
 // jobPreset is what the jobs on this cluster get (prowjob.Submit adds it
 // to every ProwJob prowctl creates here): the service account E2ERoleName,
-// the cluster's Go module proxy, a Go build cache that outlives pods, and
+// the cluster's Go module proxy, a Go build and module cache that outlive
+// pods, the GCS emulator for uploads, and
 // the e2e pipeline's cluster provider (the cluster the pod runs in).
 func (e *Env) jobPreset() jobpreset.Preset {
 	dirType := corev1.HostPathDirectoryOrCreate
@@ -282,9 +283,19 @@ func (e *Env) jobPreset() jobpreset.Preset {
 		Env: []corev1.EnvVar{
 			{Name: "GOPROXY", Value: "http://" + e.goProxyNodeAddr()},
 			{Name: "GOCACHE", Value: "/prowctl/go-build"},
+			// Modules too, or each pod downloads and extracts every
+			// module it builds with (client-go's: minutes) from the proxy.
+			{Name: "GOMODCACHE", Value: "/prowctl/go-mod"},
 			{Name: "E2E_CLUSTER_PROVIDER", Value: "in-cluster"},
+			// A job that uploads to GCS itself (an undecorated one, an
+			// Argo Workflow's upload step) uploads to the cluster's
+			// emulator: nothing leaves the machine.
+			{Name: "STORAGE_EMULATOR_HOST", Value: e.gcsNodeAddr()},
 		},
-		Volumes:      []corev1.Volume{{Name: "prowctl-go-build", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: podGoCache(), Type: &dirType}}}},
-		VolumeMounts: []corev1.VolumeMount{{Name: "prowctl-go-build", MountPath: "/prowctl/go-build"}},
+		Volumes: []corev1.Volume{
+			{Name: "prowctl-go-build", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: podGoCache(), Type: &dirType}}},
+			{Name: "prowctl-go-mod", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: filepath.Join(filepath.Dir(podGoCache()), "pod-go-mod"), Type: &dirType}}},
+		},
+		VolumeMounts: []corev1.VolumeMount{{Name: "prowctl-go-build", MountPath: "/prowctl/go-build"}, {Name: "prowctl-go-mod", MountPath: "/prowctl/go-mod"}},
 	}
 }

@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
@@ -132,10 +135,54 @@ func (r *runner) resultsFromRecord(self *node) (*Report, error) {
 		why(res, map[string]bool{})
 	}
 	state, _ := r.state.All()
+	if err := writeStepsBuildLog(r.opts.Artifacts, rep); err != nil {
+		return nil, err
+	}
 	if err := WriteResults(r.opts.Artifacts, rep, state); err != nil {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// writeStepsBuildLog writes build-log.txt, which Spyglass shows first, for
+// a run whose steps each ran in a process of their own: each step's log in
+// the order they started, its lines prefixed with the step's name as a
+// whole run's combined log has them, and how it ended.
+func writeStepsBuildLog(artifacts string, rep *Report) error {
+	results := slices.Clone(rep.Results)
+	// Steps that never started come last, in the pipeline's order.
+	slices.SortStableFunc(results, func(a, b *Result) int {
+		if a.Start.IsZero() != b.Start.IsZero() {
+			if a.Start.IsZero() {
+				return 1
+			}
+			return -1
+		}
+		return a.Start.Compare(b.Start)
+	})
+	var b bytes.Buffer
+	for _, res := range results {
+		if res.Log != "" {
+			log, err := os.ReadFile(res.Log)
+			if err != nil {
+				return fmt.Errorf("build log: %w", err)
+			}
+			for _, line := range strings.SplitAfter(string(log), "\n") {
+				if line != "" {
+					b.WriteString("[" + res.Name + "] " + line)
+				}
+			}
+			if len(log) > 0 && log[len(log)-1] != '\n' {
+				b.WriteByte('\n')
+			}
+		}
+		end := string(res.Status)
+		if res.Reason != "" {
+			end += ": " + firstLine(res.Reason)
+		}
+		fmt.Fprintf(&b, "%s: %s\n", res.Name, end)
+	}
+	return atomicfile.Write(filepath.Join(artifacts, BuildLogFile), b.Bytes(), 0o644)
 }
 
 func fileExists(path string) bool {

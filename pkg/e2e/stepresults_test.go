@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -80,5 +81,16 @@ func TestStepResultsMatchAWholeRun(t *testing.T) {
 	}
 	if got["passed"] != false || got["result"] != "FAILURE" {
 		t.Errorf("finished.json: passed %v, result %v; want false, FAILURE", got["passed"], got["result"])
+	}
+	// The build log has each step's log, in the order they ran, and how
+	// each ended.
+	log, err := os.ReadFile(filepath.Join(byStep, BuildLogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[registry] run 1\nregistry: passed\n[build-image] run 1\n", "build-image: failed: 2 of 5 tests failed\n", "cluster-up: skipped: needs build-image (failed)\n", "[teardown] run 1\nteardown: passed\n"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("build log lacks %q:\n%s", want, log)
+		}
 	}
 }

@@ -27,6 +27,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
 
+	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+
 	"github.com/prowctl/prowctl/pkg/e2e"
 	"github.com/prowctl/prowctl/pkg/jobpreset"
 	"github.com/prowctl/prowctl/pkg/prowjob"
@@ -130,6 +132,10 @@ type Options struct {
 	Env []EnvVar
 	// SecretVolumes are mounted, read-only, in every step's container.
 	SecretVolumes []SecretVolume
+	// LocalRefs are the extra refs of the local job the Workflow runs when
+	// JobSpec is "": a checkout published where the cluster clones from
+	// (the personal cluster's git server), checked out as a job's.
+	LocalRefs []prowapi.Refs
 	// Preset is what the cluster adds to the jobs it runs (its job preset:
 	// a service account, the module proxy, a build cache, the cluster
 	// provider), added to every step as to a ProwJob's pod: what the
@@ -477,6 +483,7 @@ func (o *Options) check() (job, error) {
 func (o *Options) jobSpec() (job, error) {
 	if o.JobSpec == "" {
 		spec := e2e.LocalJobSpec(e2e.LocalJob, localBuildID)
+		spec.ExtraRefs = o.LocalRefs
 		b, err := json.Marshal(spec)
 		if err != nil {
 			return job{}, err

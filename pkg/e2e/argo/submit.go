@@ -166,7 +166,7 @@ func (f *follower) report(wf *unstructured.Unstructured) {
 		case "Running":
 			fmt.Fprintf(f.out, "%s %s: started (pod)\n", stamp, n.step)
 		case "Succeeded", "Failed", "Error":
-			if prev == "" {
+			if prev == "" || prev == "Pending" {
 				// Seen only once it ended: say it started too.
 				fmt.Fprintf(f.out, "%s %s: started (pod)\n", stamp, n.step)
 			}

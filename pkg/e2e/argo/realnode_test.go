@@ -1,0 +1,421 @@
+package argo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/prowctl/prowctl/pkg/cluster"
+	"github.com/prowctl/prowctl/pkg/e2e"
+	"github.com/prowctl/prowctl/pkg/e2e/steps"
+	"github.com/prowctl/prowctl/pkg/process"
+)
+
+// TestSubmitOnARealNode runs `prowctl e2e submit --argo --wait` as a user
+// does, on a personal cluster with a real node and Argo's controller
+// (`prowctl cluster up --with argo`): the repository's own pipeline, from a
+// checkout, reaches Succeeded with every step's pod; a commit that breaks
+// the operator fails the test step, the Workflow and prowctl, and the exit
+// handler's teardown removes what deploy made; SIGTERM during a step stops
+// the Workflow and its exit handler still runs. Each is asserted from the
+// Workflow's status and the artifacts the upload step put in the cluster's
+// GCS emulator, not only from prowctl's output.
+func TestSubmitOnARealNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: a personal cluster with a real node and Argo; runs without -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("a real node needs root")
+	}
+	ctx := context.Background()
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "prowctl")
+	// Static: the jobs' image holds this very binary.
+	if out, err := process.Output(ctx, process.Exec{}, process.Cmd{Name: "go", Args: []string{"build", "-o", bin, "./cmd/prowctl"}, Dir: root, Env: append(os.Environ(), "CGO_ENABLED=0")}); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := filepath.Join(tmp, "cluster")
+	t.Cleanup(func() {
+		if out, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: bin, Args: []string{"cluster", "down", "--dir", dir}}); err != nil {
+			t.Errorf("cluster down: %v\n%s", err, out)
+		}
+	})
+	if out, err := process.Output(ctx, process.Exec{}, process.Cmd{Name: bin, Args: []string{"cluster", "up", "--dir", dir, "--with", "argo"}, Dir: root}); err != nil {
+		t.Fatalf("cluster up: %v\n%s", err, out)
+	}
+	r := newRealNode(t, dir)
+
+	t.Run("the repository's pipeline succeeds", func(t *testing.T) {
+		res := r.submit(t, root)
+		if res.exit != 0 {
+			t.Fatalf("exit %d, want 0\n%s", res.exit, res.stderr)
+		}
+		wf := r.workflow(t, res.name)
+		p, err := e2e.LoadPipeline(filepath.Join(root, "config", "e2e.yaml"), steps.Builtin())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{CheckoutTemplate: "Succeeded"}
+		var names []string
+		for _, s := range p.Steps {
+			want[s.Name] = "Succeeded"
+			names = append(names, s.Name)
+		}
+		if d := cmp.Diff(want, wf.steps); d != "" || wf.phase != "Succeeded" {
+			t.Errorf("workflow %s %s; its steps (-want +got):\n%s", res.name, wf.phase, d)
+		}
+		// The results are e2e run's: a test case per step in the
+		// pipeline's order, all passed; the operator's own tests; the
+		// build's finished.json.
+		build := r.latestBuild(t)
+		cases, failed := r.junit(t, build, e2e.JUnitFile)
+		if !cmp.Equal(cases, names) || len(failed) > 0 {
+			t.Errorf("%s: cases %v (failed %v), want %v", e2e.JUnitFile, cases, failed, names)
+		}
+		if cases, failed := r.junit(t, build, "junit_operator.xml"); len(cases) == 0 || len(failed) > 0 {
+			t.Errorf("junit_operator.xml: cases %v, failed %v", cases, failed)
+		}
+		fin := r.finished(t, build)
+		if fin.Passed == nil || !*fin.Passed || fin.Result != "SUCCESS" {
+			t.Errorf("finished.json: %+v", fin)
+		}
+		if log := r.object(t, build, e2e.BuildLogFile); !strings.Contains(log, "[test] --- PASS: TFJobSucceeds") {
+			t.Errorf("build-log.txt lacks the operator's test:\n%.3000s", log)
+		}
+		r.nothingLeft(t)
+	})
+
+	t.Run("a failing step fails it and the exit handler tears down", func(t *testing.T) {
+		repo := filepath.Join(tmp, "broken")
+		git := func(args ...string) {
+			t.Helper()
+			if out, err := process.Output(ctx, process.Exec{}, process.Cmd{Name: "git", Args: args, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp}}); err != nil {
+				t.Fatalf("git %v: %v\n%s", args, err, out)
+			}
+		}
+		git("clone", "--quiet", root, repo)
+		p := filepath.Join(repo, "testdata", "operator", "reconcile.go")
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		broken := strings.Replace(string(src), "case done == len(pods):", "case false && done == len(pods): // broken: never Succeeded", 1)
+		if broken == string(src) {
+			t.Fatal("testdata/operator/reconcile.go: no `case done == len(pods):` to break")
+		}
+		if err := os.WriteFile(p, []byte(broken), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git("-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-am", "operator: never mark TFJobs Succeeded")
+
+		res := r.submit(t, repo)
+		if res.exit != 1 {
+			t.Fatalf("exit %d, want 1\n%s", res.exit, res.stderr)
+		}
+		wf := r.workflow(t, res.name)
+		if wf.phase != "Failed" || wf.steps["test"] != "Failed" || wf.steps["deploy"] != "Succeeded" || wf.steps["teardown"] != "Succeeded" || wf.steps["upload"] != "Succeeded" {
+			t.Errorf("workflow %s %s, steps %v: want Failed, test Failed, deploy, teardown and upload Succeeded", res.name, wf.phase, wf.steps)
+		}
+		build := r.latestBuild(t)
+		if _, failed := r.junit(t, build, e2e.JUnitFile); !cmp.Equal(failed, []string{"test"}) {
+			t.Errorf("%s: failed %v, want [test]", e2e.JUnitFile, failed)
+		}
+		if _, failed := r.junit(t, build, "junit_operator.xml"); !cmp.Equal(failed, []string{"TFJobSucceeds"}) {
+			t.Errorf("junit_operator.xml: failed %v, want [TFJobSucceeds]", failed)
+		}
+		if fin := r.finished(t, build); fin.Passed == nil || *fin.Passed || fin.Result != "FAILURE" {
+			t.Errorf("finished.json: %+v", fin)
+		}
+		r.nothingLeft(t)
+	})
+
+	t.Run("SIGTERM stops the Workflow and its exit handler still runs", func(t *testing.T) {
+		var stderr syncBuffer
+		started := make(chan struct{})
+		stderr.watch("slow: started", started)
+		proc, err := process.Exec{}.Start(process.Cmd{Name: bin, Args: r.args("--pipeline", "pkg/e2e/argo/testdata/stop.yaml"), Dir: root, Stdout: io.Discard, Stderr: &stderr, DieWithParent: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-started:
+		case err := <-proc.Exited():
+			t.Fatalf("prowctl ended before the step started: %v\n%s", err, stderr.String())
+		case <-time.After(5 * time.Minute):
+			t.Fatalf("the slow step did not start in 5m:\n%s", stderr.String())
+		}
+		if err := syscall.Kill(proc.PID(), syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		var exit int
+		select {
+		case err := <-proc.Exited():
+			exit = exitCode(err)
+		case <-time.After(5 * time.Minute):
+			t.Fatalf("prowctl did not end within 5m of SIGTERM:\n%s", stderr.String())
+		}
+		name := workflowName(t, stderr.String())
+		wf := r.workflow(t, name)
+		if exit != 143 || wf.shutdown != "Stop" || wf.phase != "Failed" || wf.steps["slow"] == "Succeeded" || wf.steps["cleanup"] != "Succeeded" || wf.steps["upload"] != "Succeeded" {
+			t.Errorf("exit %d; workflow %s %s, shutdown %q, steps %v: want exit 143, Failed, Stop, slow not Succeeded, cleanup and upload Succeeded\n%s", exit, name, wf.phase, wf.shutdown, wf.steps, stderr.String())
+		}
+		build := r.latestBuild(t)
+		if log := r.object(t, build, "artifacts/steps/cleanup.log"); !strings.Contains(log, "cleanup ran") {
+			t.Errorf("cleanup.log: %q", log)
+		}
+		if fin := r.finished(t, build); fin.Passed == nil || *fin.Passed {
+			t.Errorf("finished.json: %+v, want not passed", fin)
+		}
+	})
+}
+
+// realNode is the cluster the test submits to, and what it reads back.
+type realNode struct {
+	dir, gcs, bucket string
+	kube             kubernetes.Interface
+	dyn              dynamic.Interface
+}
+
+func newRealNode(t *testing.T, dir string) *realNode {
+	t.Helper()
+	state, err := cluster.LoadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", state.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &realNode{dir: dir}
+	if r.kube, err = kubernetes.NewForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if r.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	store, buckets, err := steps.PersonalStore(context.Background(), dir)
+	if err != nil || len(buckets) == 0 {
+		t.Fatalf("the cluster's GCS emulator: %v, buckets %v", err, buckets)
+	}
+	r.gcs, r.bucket = store.GCSEndpoint, buckets[0]
+	return r
+}
+
+func (r *realNode) args(extra ...string) []string {
+	return append([]string{"e2e", "submit", "--argo", "--wait", "--dir", r.dir, "--stop-grace", "3m"}, extra...)
+}
+
+type submitted struct {
+	name, stderr string
+	exit         int
+}
+
+// submit runs `prowctl e2e submit --argo --wait` in the checkout repo.
+func (r *realNode) submit(t *testing.T, repo string) submitted {
+	t.Helper()
+	var stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	err := process.Exec{}.Run(ctx, process.Cmd{Name: filepath.Join(filepath.Dir(r.dir), "prowctl"), Args: r.args(), Dir: repo, Stdout: io.Discard, Stderr: &stderr})
+	t.Logf("prowctl e2e submit --argo --wait:\n%s", stderr.String())
+	return submitted{name: workflowName(t, stderr.String()), stderr: stderr.String(), exit: exitCode(err)}
+}
+
+var createdLine = regexp.MustCompile(`workflow [-a-z0-9]+/([-a-z0-9]+) created`)
+
+func workflowName(t *testing.T, stderr string) string {
+	t.Helper()
+	m := createdLine.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("prowctl said no workflow created:\n%s", stderr)
+	}
+	return m[1]
+}
+
+func exitCode(err error) int {
+	var ee interface{ ExitCode() int }
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// workflowState is what the Workflow's status says.
+type workflowState struct {
+	phase, shutdown string
+	steps           map[string]string // task (step) name -> phase of its pod
+}
+
+func (r *realNode) workflow(t *testing.T, name string) workflowState {
+	t.Helper()
+	list, err := r.dyn.Resource(WorkflowsResource).Namespace("").List(context.Background(), metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("workflow %s: %v (%d found)", name, err, len(list.Items))
+	}
+	wf := list.Items[0]
+	s := workflowState{steps: map[string]string{}}
+	s.phase, _, _ = unstructured.NestedString(wf.Object, "status", "phase")
+	s.shutdown, _, _ = unstructured.NestedString(wf.Object, "spec", "shutdown")
+	nodes, _, _ := unstructured.NestedMap(wf.Object, "status", "nodes")
+	for _, n := range nodes {
+		m := n.(map[string]any)
+		if m["type"] == "Pod" {
+			// The exit handler's tasks too: a DAG's task is displayed
+			// by its name.
+			s.steps[m["displayName"].(string)], _ = m["phase"].(string)
+		}
+	}
+	return s
+}
+
+// latestBuild is the GCS path of the local job's last build.
+func (r *realNode) latestBuild(t *testing.T) string {
+	t.Helper()
+	id := strings.TrimSpace(r.object(t, "logs/"+e2e.LocalJob, "latest-build.txt"))
+	if id == "" {
+		t.Fatal("no latest-build.txt")
+	}
+	return "logs/" + e2e.LocalJob + "/" + id
+}
+
+func (r *realNode) object(t *testing.T, build, name string) string {
+	t.Helper()
+	u := fmt.Sprintf("%s/storage/v1/b/%s/o/%s?alt=media", r.gcs, r.bucket, url.PathEscape(build+"/"+name))
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s/%s: %s %v", build, name, resp.Status, err)
+	}
+	return string(b)
+}
+
+// junit returns the test cases of a JUnit file of the build's artifacts,
+// and those that failed.
+func (r *realNode) junit(t *testing.T, build, name string) (cases, failed []string) {
+	t.Helper()
+	var suites struct {
+		Suites []struct {
+			Cases []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal([]byte(r.object(t, build, "artifacts/"+name)), &suites); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	for _, s := range suites.Suites {
+		for _, c := range s.Cases {
+			cases = append(cases, c.Name)
+			if c.Failure != nil {
+				failed = append(failed, c.Name)
+			}
+		}
+	}
+	return cases, failed
+}
+
+type finishedJSON struct {
+	Passed *bool  `json:"passed"`
+	Result string `json:"result"`
+}
+
+func (r *realNode) finished(t *testing.T, build string) finishedJSON {
+	t.Helper()
+	var f finishedJSON
+	if err := json.Unmarshal([]byte(r.object(t, build, "finished.json")), &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// nothingLeft checks that teardown removed what deploy made: the run's
+// namespace, the helm release, the chart's cluster-wide objects.
+func (r *realNode) nothingLeft(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	nss, err := r.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range nss.Items {
+		if strings.HasPrefix(ns.Name, "e2e-") && ns.Status.Phase != "Terminating" {
+			t.Errorf("namespace %s is left", ns.Name)
+		}
+	}
+	releases, err := r.kube.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range releases.Items {
+		t.Errorf("helm release secret %s/%s is left", s.Namespace, s.Name)
+	}
+	roles, err := r.kube.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=tf-operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range roles.Items {
+		t.Errorf("the chart's ClusterRole %s is left", role.Name)
+	}
+}
+
+// syncBuffer is a process's output, read while it runs; watch closes ch
+// once the output holds s.
+type syncBuffer struct {
+	mu   sync.Mutex
+	b    bytes.Buffer
+	s    string
+	ch   chan struct{}
+	done bool
+}
+
+func (w *syncBuffer) watch(s string, ch chan struct{}) { w.s, w.ch = s, ch }
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	if w.ch != nil && !w.done && strings.Contains(w.b.String(), w.s) {
+		w.done = true
+		close(w.ch)
+	}
+	return len(p), nil
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}

@@ -100,7 +100,7 @@ func (s *Spec) entry(j Job) *tree {
 	t.set("extra_refs", refs)
 	container := mapping().
 		str("image", s.Image).
-		set("command", strs(s.Command)).
+		set("command", strs(s.JobCommand())).
 		set("resources", mapping().
 			set("requests", strMap(s.Resources.Requests)).
 			set("limits", strMap(s.Resources.Limits)))

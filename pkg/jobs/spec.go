@@ -26,6 +26,13 @@ const (
 	TypePeriodic   = "periodic"
 )
 
+// Runners a spec may name, and the pipeline they run by default.
+const (
+	RunnerE2E       = "e2e"
+	RunnerArgo      = "argo"
+	DefaultPipeline = "config/e2e.yaml"
+)
+
 // Lint policy scopes and severities (the lint package interprets them).
 const (
 	ScopeOwned = "owned"
@@ -51,8 +58,15 @@ type Spec struct {
 
 	// Image is the test image, pinned by tag or digest.
 	Image string `yaml:"image"`
-	// Command is what every job's container runs.
+	// Command is what every job's container runs; or, instead, Runner.
 	Command []string `yaml:"command"`
+	// Runner is how the jobs run the e2e pipeline at Pipeline when Command
+	// is not given: RunnerE2E in the job's own pod, or RunnerArgo as an
+	// Argo Workflow with a pod per step (see JobCommand).
+	Runner string `yaml:"runner"`
+	// Pipeline is the e2e pipeline a Runner runs (default
+	// DefaultPipeline), at its path in the repository.
+	Pipeline string `yaml:"pipeline"`
 	// Presets are the preset labels the jobs carry (label -> value).
 	Presets map[string]string `yaml:"presets"`
 	// Decorate turns on Prow's pod utilities; defaults to true.
@@ -250,8 +264,15 @@ func (s *Spec) validate(root *yaml.Node, file string) Errors {
 	} else if msg := imagePinProblem(s.Image); msg != "" {
 		at([]string{"image"}, "image", "%s", msg)
 	}
-	if len(s.Command) == 0 {
-		at(nil, "command", "required: what every job's container runs")
+	switch {
+	case len(s.Command) > 0 && s.Runner != "":
+		at([]string{"runner"}, "runner", "give runner or command, not both: the runner makes the command")
+	case len(s.Command) > 0 && s.Pipeline != "":
+		at([]string{"pipeline"}, "pipeline", "only with runner: command says what the jobs run")
+	case len(s.Command) == 0 && s.Runner == "":
+		at(nil, "command", "required: what every job's container runs, or runner: %s or %s to run the e2e pipeline", RunnerE2E, RunnerArgo)
+	case s.Runner != "" && s.Runner != RunnerE2E && s.Runner != RunnerArgo:
+		at([]string{"runner"}, "runner", "%q is not one of %s, %s", s.Runner, RunnerE2E, RunnerArgo)
 	}
 	for k, v := range s.Resources.Requests {
 		if v == "" {
@@ -372,6 +393,24 @@ func imagePinProblem(image string) string {
 		return fmt.Sprintf("%q uses :latest; pin it by tag or digest", image)
 	}
 	return ""
+}
+
+// JobCommand is what every job's container runs: Command, or the
+// Runner's command for Pipeline. An Argo job submits a Workflow to the
+// cluster the job runs in and waits for it, so the job's result is the
+// Workflow's.
+func (s *Spec) JobCommand() []string {
+	if len(s.Command) > 0 {
+		return s.Command
+	}
+	pipeline := s.Pipeline
+	if pipeline == "" {
+		pipeline = DefaultPipeline
+	}
+	if s.Runner == RunnerArgo {
+		return []string{"prowctl", "e2e", "submit", "--argo", "--wait", "--pipeline", pipeline}
+	}
+	return []string{"prowctl", "e2e", "run", "--pipeline", pipeline}
 }
 
 // lookup follows mapping keys and sequence indexes from n; nil if absent.

@@ -59,6 +59,10 @@ func TestParseSpecErrors(t *testing.T) {
 		{"bad yaml", "repo: [\n", "s.yaml:1:7: invalid YAML: did not find expected node content"},
 		{"bad severity", validSpec + "lint:\n  rules:\n    image-pinned: fatal\n", `s.yaml:15:19: lint.rules.image-pinned: "fatal" is not one of error, warning, off`},
 		{"unowned periodic", strings.Replace(validSpec, "name: tf-k8s-periodic", "name: nightly", 1), `s.yaml:10:9: jobs[1].name: periodic "nightly" neither starts with periodic_prefix "tf-k8s-" nor clones tensorflow/k8s; the spec could not find it again in a shared config`},
+		{"runner and command", strings.Replace(validSpec, "jobs:\n", "runner: argo\njobs:\n", 1), "s.yaml:6:9: runner: give runner or command, not both: the runner makes the command"},
+		{"unknown runner", strings.Replace(validSpec, "command: [prowctl, e2e, run]", "runner: tekton", 1), `s.yaml:5:9: runner: "tekton" is not one of e2e, argo`},
+		{"neither", strings.Replace(validSpec, "command: [prowctl, e2e, run]\n", "", 1), "s.yaml:1:1: command: required: what every job's container runs, or runner: e2e or argo to run the e2e pipeline"},
+		{"pipeline without runner", strings.Replace(validSpec, "jobs:\n", "pipeline: ci.yaml\njobs:\n", 1), "s.yaml:6:11: pipeline: only with runner: command says what the jobs run"},
 		{"two documents", validSpec + "---\nrepo: x/y\n", "s.yaml:13:1: a second YAML document starts here; this file holds one document: remove the \"---\" or move the rest to a file of its own"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,5 +74,26 @@ func TestParseSpecErrors(t *testing.T) {
 				t.Errorf("error (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A runner makes the jobs' command: e2e runs the pipeline in the job's
+// pod, argo submits it as a Workflow and waits for its result.
+func TestRunnerCommand(t *testing.T) {
+	for _, tc := range []struct {
+		lines string
+		want  []string
+	}{
+		{"command: [make, e2e]", []string{"make", "e2e"}},
+		{"runner: e2e", []string{"prowctl", "e2e", "run", "--pipeline", "config/e2e.yaml"}},
+		{"runner: argo\npipeline: ci/e2e.yaml", []string{"prowctl", "e2e", "submit", "--argo", "--wait", "--pipeline", "ci/e2e.yaml"}},
+	} {
+		s, err := ParseSpec("s.yaml", []byte(strings.Replace(validSpec, "command: [prowctl, e2e, run]", tc.lines, 1)))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.lines, err)
+		}
+		if d := cmp.Diff(tc.want, s.JobCommand()); d != "" {
+			t.Errorf("%s: command (-want +got):\n%s", tc.lines, d)
+		}
 	}
 }

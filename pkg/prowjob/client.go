@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -71,6 +72,13 @@ func (e *CRDMissingError) Error() string {
 	return fmt.Sprintf("ProwJob CRD not installed on context %s (no prow.k8s.io/v1 prowjobs resource): is this a Prow cluster?", e.Context)
 }
 
+// InClusterContext names the cluster of the pod prowctl runs in, which it
+// connects to when there is no kubeconfig at all.
+const InClusterContext = "in-cluster"
+
+// inClusterNamespaceFile is where Kubernetes says a pod's namespace.
+const inClusterNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
 // RestConfig is the client configuration of the kubeconfig context o
 // names, and the namespace o resolves to, without Connect's check that
 // ProwJobs are served: for clusters that run other things (Argo).
@@ -92,6 +100,23 @@ func restConfig(o ConnectOptions) (*rest.Config, string, string, *clientcmdapi.C
 	contextName := o.Context
 	if contextName == "" {
 		contextName = raw.CurrentContext
+	}
+	if contextName == "" && o.Kubeconfig == "" && len(raw.Contexts) == 0 {
+		// No kubeconfig at all: in a pod (a Prow job's), its cluster.
+		if cfg, err := rest.InClusterConfig(); err == nil {
+			ns := o.Namespace
+			if ns == "" {
+				ns = o.DefaultNamespace
+			}
+			if ns == "" {
+				b, err := os.ReadFile(inClusterNamespaceFile)
+				if err != nil {
+					return nil, "", "", nil, fmt.Errorf("in-cluster: the pod's namespace: %w", err)
+				}
+				ns = strings.TrimSpace(string(b))
+			}
+			return cfg, ns, InClusterContext, &raw, nil
+		}
 	}
 	if contextName == "" {
 		return nil, "", "", nil, errors.New("kubeconfig has no current context: set --context or --kubeconfig")

@@ -184,6 +184,7 @@ func Export(p *e2e.Pipeline, o Options) (*Workflow, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	o.uploadAsDecorated(job.spec)
 	if errs := append(checkNames(p, checkout), checkAcrossPods(p, o)...); len(errs) > 0 {
 		return nil, nil, &e2e.ValidationError{File: p.File, Errs: errs}
 	}
@@ -503,6 +504,31 @@ func (o *Options) jobSpec() (job, error) {
 		return job{}, optionErrorf("job spec: %v", err)
 	}
 	return job{raw: b.String(), spec: spec, given: true}, nil
+}
+
+// GCSCredentialsDir is where the steps find the decoration config's GCS
+// credentials (its gcs_credentials_secret), as Prow's sidecar does.
+const GCSCredentialsDir = "/secrets/gcs"
+
+// uploadAsDecorated makes a decorated job's Workflow upload where Prow's
+// sidecar would (the decoration config's bucket and path strategy, with
+// its credentials): the sidecar uploads only the submitting pod's own
+// $ARTIFACTS, and the steps' artifacts are on the Workflow's volume.
+func (o *Options) uploadAsDecorated(spec *downwardapi.JobSpec) {
+	dc := spec.DecorationConfig
+	if o.Upload != "" || dc == nil || dc.GCSConfiguration == nil || dc.GCSConfiguration.Bucket == "" {
+		return
+	}
+	o.Upload = dc.GCSConfiguration.Bucket
+	if !strings.Contains(o.Upload, "://") {
+		o.Upload = "gs://" + o.Upload
+	}
+	if dc.GCSCredentialsSecret == nil || *dc.GCSCredentialsSecret == "" || slices.ContainsFunc(o.Env, func(e EnvVar) bool { return e.Name == "GOOGLE_APPLICATION_CREDENTIALS" }) {
+		return
+	}
+	o.SecretVolumes = append(o.SecretVolumes, SecretVolume{Secret: *dc.GCSCredentialsSecret, MountPath: GCSCredentialsDir})
+	// The key Prow's sidecar reads its credentials from.
+	o.Env = append(o.Env, EnvVar{Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: GCSCredentialsDir + "/service-account.json"})
 }
 
 // ChecksOut says whether the Workflow clones the job spec's refs in a

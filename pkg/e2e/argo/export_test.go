@@ -755,3 +755,35 @@ func TestPreset(t *testing.T) {
 		}
 	}
 }
+
+// A decorated job's Workflow uploads where Prow's sidecar would, with the
+// decoration config's credentials: the sidecar uploads only the pod that
+// submitted the Workflow.
+func TestUploadAsDecorated(t *testing.T) {
+	spec := strings.Replace(testJobSpec, `"ssh_key_secrets"`, `"gcs_configuration": {"bucket": "tf-k8s-prow-artifacts", "path_strategy": "explicit"}, "gcs_credentials_secret": "gcs-credentials", "ssh_key_secrets"`, 1)
+	o := Options{Image: testImage, PipelinePath: "config/e2e.yaml", JobSpec: spec, Registry: "registry.example.com:5000", ClusterProvider: "in-cluster"}
+	wf, warnings, err := Export(loadPipeline(t, "config/e2e.yaml"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) > 0 {
+		t.Errorf("warnings: %v", warnings)
+	}
+	for _, tm := range wf.Spec.Templates {
+		if tm.Container == nil || tm.Name == CheckoutTemplate {
+			continue
+		}
+		if tm.Name == "upload" && !slices.Equal(tm.Container.Command[len(tm.Container.Command)-2:], []string{"--upload", "gs://tf-k8s-prow-artifacts"}) {
+			t.Errorf("upload runs %q", tm.Container.Command)
+		}
+		if !slices.Contains(tm.Container.Env, EnvVar{Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: GCSCredentialsDir + "/service-account.json"}) {
+			t.Errorf("%s: env %v", tm.Name, tm.Container.Env)
+		}
+		if !slices.ContainsFunc(tm.Container.VolumeMounts, func(m VolumeMount) bool { return m.MountPath == GCSCredentialsDir && m.ReadOnly }) {
+			t.Errorf("%s: mounts %v", tm.Name, tm.Container.VolumeMounts)
+		}
+	}
+	if !slices.ContainsFunc(wf.Spec.Volumes, func(v Volume) bool { return v.Secret != nil && v.Secret.SecretName == "gcs-credentials" }) {
+		t.Errorf("volumes %+v", wf.Spec.Volumes)
+	}
+}

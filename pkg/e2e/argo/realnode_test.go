@@ -154,6 +154,58 @@ func TestSubmitOnARealNode(t *testing.T) {
 		r.nothingLeft(t)
 	})
 
+	t.Run("the tf-k8s presubmit with runner argo", func(t *testing.T) {
+		// The jobs of the repository's spec with runner: argo: the Prow
+		// job's pod submits the Workflow to the cluster it runs in and
+		// waits for it.
+		src, err := os.ReadFile(filepath.Join(root, "config", "tf-k8s.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := strings.Replace(string(src), "\nrunner: e2e\n", "\nrunner: argo\n", 1)
+		if spec == string(src) {
+			t.Fatal("config/tf-k8s.yaml has no `runner: e2e` line to change")
+		}
+		specPath := filepath.Join(tmp, "argo", "tf-k8s.yaml")
+		jobConfig := filepath.Join(tmp, "argo", "jobs", "tf-k8s.yaml")
+		if err := os.MkdirAll(filepath.Dir(jobConfig), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := process.Output(ctx, process.Exec{}, process.Cmd{Name: bin, Args: []string{"jobs", "generate", "--spec", specPath, "--out", jobConfig}, Dir: root}); err != nil {
+			t.Fatalf("jobs generate: %v\n%s", err, out)
+		}
+		var out bytes.Buffer
+		rctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+		defer cancel()
+		err = process.Exec{}.Run(rctx, process.Cmd{Name: bin, Args: []string{"run", "tf-k8s-presubmit", "--dir", dir, "--job-config-path", filepath.Dir(jobConfig), "--spec", specPath, "--local-repo", root, "--timeout", "14m"}, Dir: root, Stdout: &out, Stderr: &out})
+		t.Logf("prowctl run tf-k8s-presubmit:\n%s", out.String())
+		if err != nil {
+			t.Fatalf("prowctl run: %v", err)
+		}
+		for _, want := range []string{"e2e submit --argo --wait", "workflow test-pods/e2e-tf-k8s-presubmit-", "Succeeded"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("the job's log lacks %q", want)
+			}
+		}
+		list, err := r.dyn.Resource(WorkflowsResource).Namespace("").List(ctx, metav1.ListOptions{LabelSelector: "prow.k8s.io/job=tf-k8s-presubmit"})
+		if err != nil || len(list.Items) != 1 {
+			t.Fatalf("workflows of tf-k8s-presubmit: %v, %d", err, len(list.Items))
+		}
+		if wf := r.workflow(t, list.Items[0].GetName()); wf.phase != "Succeeded" || wf.steps[CheckoutTemplate] != "Succeeded" {
+			t.Errorf("workflow %s, steps %v", wf.phase, wf.steps)
+		}
+		// The Workflow's upload put the steps' JUnit where Prow's sidecar
+		// puts the job's.
+		build := r.findBuild(t, "pr-logs/pull/tensorflow_k8s/", "tf-k8s-presubmit")
+		if cases, failed := r.junit(t, build, e2e.JUnitFile); len(cases) == 0 || len(failed) > 0 {
+			t.Errorf("%s: cases %v, failed %v", e2e.JUnitFile, cases, failed)
+		}
+		r.nothingLeft(t)
+	})
+
 	t.Run("SIGTERM stops the Workflow and its exit handler still runs", func(t *testing.T) {
 		var stderr syncBuffer
 		started := make(chan struct{})
@@ -304,6 +356,37 @@ func (r *realNode) latestBuild(t *testing.T) string {
 		t.Fatal("no latest-build.txt")
 	}
 	return "logs/" + e2e.LocalJob + "/" + id
+}
+
+// findBuild is the GCS path of the one build of job under prefix.
+func (r *realNode) findBuild(t *testing.T, prefix, job string) string {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("%s/storage/v1/b/%s/o?prefix=%s", r.gcs, r.bucket, url.QueryEscape(prefix)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var objs struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&objs); err != nil {
+		t.Fatal(err)
+	}
+	builds := map[string]bool{}
+	for _, o := range objs.Items {
+		if dir, ok := strings.CutSuffix(o.Name, "/finished.json"); ok && strings.Contains(dir, "/"+job+"/") {
+			builds[dir] = true
+		}
+	}
+	if len(builds) != 1 {
+		t.Fatalf("builds of %s under %s: %v, want one", job, prefix, builds)
+	}
+	for b := range builds {
+		return b
+	}
+	return ""
 }
 
 func (r *realNode) object(t *testing.T, build, name string) string {

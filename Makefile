@@ -52,6 +52,9 @@ bench:
 	# The tf-k8s presubmit on the personal cluster, from prowctl run to its
 	# result, cluster up and caches warm (target <= 90 s/op), by step.
 	$(GO) test -run '^$$' -bench BenchmarkPresubmit -benchtime 2x ./pkg/jobrun
+	# The same four do-nothing steps on Argo (a pod per step, real node, `e2e
+	# submit --argo --wait`) and with `e2e run` (one process): s/step of each.
+	$(GO) test -run '^$$' -bench BenchmarkStepOverhead -benchtime 2x ./pkg/e2e/argo
 	# jobs generate --in-place on a 15,000-line config.yaml (target <= 100 ms/op).
 	$(GO) test -run '^$$' -bench '^BenchmarkUpdateInPlace$$' -benchtime 20x ./pkg/jobs
 	# mkpj for one job of a ~600-file, 170,000-line config: prowctl beside Prow's mkpj (target <= 0.5x).

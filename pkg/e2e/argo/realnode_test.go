@@ -42,33 +42,9 @@ import (
 // Workflow's status and the artifacts the upload step put in the cluster's
 // GCS emulator, not only from prowctl's output.
 func TestSubmitOnARealNode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: a personal cluster with a real node and Argo; runs without -short")
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("a real node needs root")
-	}
 	ctx := context.Background()
-	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "prowctl")
-	// Static: the jobs' image holds this very binary.
-	if out, err := process.Output(ctx, process.Exec{}, process.Cmd{Name: "go", Args: []string{"build", "-o", bin, "./cmd/prowctl"}, Dir: root, Env: append(os.Environ(), "CGO_ENABLED=0")}); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	dir := filepath.Join(tmp, "cluster")
-	t.Cleanup(func() {
-		if out, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: bin, Args: []string{"cluster", "down", "--dir", dir}}); err != nil {
-			t.Errorf("cluster down: %v\n%s", err, out)
-		}
-	})
-	if out, err := process.Output(ctx, process.Exec{}, process.Cmd{Name: bin, Args: []string{"cluster", "up", "--dir", dir, "--with", "argo"}, Dir: root}); err != nil {
-		t.Fatalf("cluster up: %v\n%s", err, out)
-	}
-	r := newRealNode(t, dir)
+	r := startRealNode(t)
+	root, tmp, bin, dir := r.root, r.tmp, r.bin, r.dir
 
 	t.Run("the repository's pipeline succeeds", func(t *testing.T) {
 		res := r.submit(t, root)
@@ -248,13 +224,46 @@ func TestSubmitOnARealNode(t *testing.T) {
 
 // realNode is the cluster the test submits to, and what it reads back.
 type realNode struct {
-	dir, gcs, bucket string
-	kube             kubernetes.Interface
-	dyn              dynamic.Interface
+	// root is the repository's, tmp the test's directory, bin the
+	// prowctl under test, dir the cluster's.
+	root, tmp, bin, dir string
+	gcs, bucket         string
+	kube                kubernetes.Interface
+	dyn                 dynamic.Interface
 }
 
-func newRealNode(t *testing.T, dir string) *realNode {
+// startRealNode builds prowctl and starts a personal cluster with a real
+// node and Argo with it (`prowctl cluster up --with argo`), stopped when
+// the test ends.
+func startRealNode(t testing.TB) *realNode {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: a personal cluster with a real node and Argo; runs without -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("a real node needs root")
+	}
+	ctx := context.Background()
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "prowctl")
+	// Static: the jobs' image holds this very binary.
+	if out, err := process.Output(ctx, process.Exec{}, process.Cmd{Name: "go", Args: []string{"build", "-o", bin, "./cmd/prowctl"}, Dir: root, Env: append(os.Environ(), "CGO_ENABLED=0")}); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := filepath.Join(tmp, "cluster")
+	t.Cleanup(func() {
+		if out, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: bin, Args: []string{"cluster", "down", "--dir", dir}}); err != nil {
+			t.Errorf("cluster down: %v\n%s", err, out)
+		}
+	})
+	if out, err := process.Output(ctx, process.Exec{}, process.Cmd{Name: bin, Args: []string{"cluster", "up", "--dir", dir, "--with", "argo"}, Dir: root}); err != nil {
+		t.Fatalf("cluster up: %v\n%s", err, out)
+	}
+	r := &realNode{root: root, tmp: tmp, bin: bin, dir: dir}
 	state, err := cluster.LoadState(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +272,6 @@ func newRealNode(t *testing.T, dir string) *realNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &realNode{dir: dir}
 	if r.kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -288,19 +296,19 @@ type submitted struct {
 }
 
 // submit runs `prowctl e2e submit --argo --wait` in the checkout repo.
-func (r *realNode) submit(t *testing.T, repo string) submitted {
+func (r *realNode) submit(t testing.TB, repo string, extra ...string) submitted {
 	t.Helper()
 	var stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	err := process.Exec{}.Run(ctx, process.Cmd{Name: filepath.Join(filepath.Dir(r.dir), "prowctl"), Args: r.args(), Dir: repo, Stdout: io.Discard, Stderr: &stderr})
+	err := process.Exec{}.Run(ctx, process.Cmd{Name: r.bin, Args: r.args(extra...), Dir: repo, Stdout: io.Discard, Stderr: &stderr})
 	t.Logf("prowctl e2e submit --argo --wait:\n%s", stderr.String())
 	return submitted{name: workflowName(t, stderr.String()), stderr: stderr.String(), exit: exitCode(err)}
 }
 
 var createdLine = regexp.MustCompile(`workflow [-a-z0-9]+/([-a-z0-9]+) created`)
 
-func workflowName(t *testing.T, stderr string) string {
+func workflowName(t testing.TB, stderr string) string {
 	t.Helper()
 	m := createdLine.FindStringSubmatch(stderr)
 	if m == nil {
@@ -501,4 +509,35 @@ func (w *syncBuffer) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+// BenchmarkStepOverhead times testdata/overhead.yaml (four chained steps
+// that run `true`) on Argo on a real node (`e2e submit --argo --wait`:
+// export, the checkout's pod, a pod per step, Argo's scheduling) and with
+// `e2e run` in one process, and reports each engine's seconds per step
+// (s/step-argo, s/step-run): the overhead a step pays on each.
+func BenchmarkStepOverhead(b *testing.B) {
+	r := startRealNode(b)
+	const pipeline, steps = "pkg/e2e/argo/testdata/overhead.yaml", 4
+	// The first submit loads the jobs' image into the node.
+	if res := r.submit(b, r.root, "--pipeline", pipeline); res.exit != 0 {
+		b.Fatalf("warm-up: exit %d\n%s", res.exit, res.stderr)
+	}
+	var argoTime, runTime time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		if res := r.submit(b, r.root, "--pipeline", pipeline); res.exit != 0 {
+			b.Fatalf("exit %d\n%s", res.exit, res.stderr)
+		}
+		argoTime += time.Since(start)
+		start = time.Now()
+		if out, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: r.bin, Args: []string{"e2e", "run", "--pipeline", pipeline, "--artifacts", filepath.Join(r.tmp, "run-artifacts")}, Dir: r.root}); err != nil {
+			b.Fatalf("e2e run: %v\n%s", err, out)
+		}
+		runTime += time.Since(start)
+	}
+	b.StopTimer()
+	b.ReportMetric(argoTime.Seconds()/float64(b.N*steps), "s/step-argo")
+	b.ReportMetric(runTime.Seconds()/float64(b.N*steps), "s/step-run")
 }

@@ -31,11 +31,16 @@ func LoadAll(configPath, jobConfigPath string) (*config.Config, error) {
 }
 
 // Loader loads configs as LoadAll does. The configs one Loader loads share
-// the decoding of job config files with the same bytes, so loading two
-// versions of a config, which differ in a few files, costs little more than
-// loading one. Safe for concurrent use.
+// the decoding of job config files with the same bytes, and LoadFilesLike
+// takes the jobs two versions of a config share from the one loaded first,
+// so loading two versions, which differ in a few files, costs little more
+// than loading one. It holds what it loaded for that as long as it lives.
+// Safe for concurrent use.
 type Loader struct {
 	dec lint.JobConfigDecoder
+	// records holds, by config, what LoadFilesLike takes from the configs
+	// this loader loaded on the fast path.
+	records sync.Map
 }
 
 // LoadAll is LoadAll, sharing the decoding of files with the loader's other
@@ -193,7 +198,7 @@ func LoadForJob(configPath, jobConfigPath, name string) (*config.Config, bool, e
 			}
 		}
 	}
-	if err := mergeDefaulted(c, jc); err != nil {
+	if err := mergeDefaulted(c, jc, nil); err != nil {
 		return nil, false, err
 	}
 	return c, found, nil
@@ -204,7 +209,9 @@ func LoadForJob(configPath, jobConfigPath, name string) (*config.Config, bool, e
 // defaults, presets, regexes), one repo or periodic per task on every core.
 // Like config.Load's merge, it refuses two presets with one label:value pair,
 // keeps a repo key that lists no job, and records every repo in AllRepos.
-func mergeDefaulted(c *config.Config, jc config.JobConfig) error {
+// Jobs copied from another config (d, aligned with jc's lists; nil when none
+// was) are defaulted already and left as they are.
+func mergeDefaulted(c *config.Config, jc config.JobConfig, d *donors) error {
 	// Prow rejects a label:value pair that two presets share.
 	c.Presets = append(c.Presets, jc.Presets...)
 	seen := map[string]bool{}
@@ -253,9 +260,12 @@ func mergeDefaulted(c *config.Config, jc config.JobConfig) error {
 			}
 		}()
 		if i < len(sorted) {
-			if err := config.DefaultAndValidateProwYAML(c, prowYAMLs[i], sorted[i]); err != nil {
+			if err := defaultRepo(c, prowYAMLs[i], sorted[i], d); err != nil {
 				errs[i] = fmt.Errorf("job config for %s: %w", sorted[i], err)
 			}
+			return
+		}
+		if d != nil && d.periodics[i-len(sorted)] != nil {
 			return
 		}
 		p := &jc.Periodics[i-len(sorted)]
@@ -292,6 +302,47 @@ func mergeDefaulted(c *config.Config, jc config.JobConfig) error {
 	c.Periodics = append(c.Periodics, jc.Periodics...)
 	return nil
 }
+
+// defaultRepo is Prow's defaulting and validation of repo's jobs py (in
+// place), but for those copied from another config (d): the others are
+// defaulted and validated on their own, the whole repo being validated
+// again by ValidateJobConfig.
+func defaultRepo(c *config.Config, py *config.ProwYAML, repo string, d *donors) error {
+	var pre []*config.Presubmit
+	var post []*config.Postsubmit
+	if d != nil {
+		pre, post = d.pre[repo], d.post[repo]
+	}
+	if !slices.ContainsFunc(pre, isCopy) && !slices.ContainsFunc(post, isCopy) {
+		return config.DefaultAndValidateProwYAML(c, py, repo)
+	}
+	var rest config.ProwYAML
+	var preAt, postAt []int
+	for k := range py.Presubmits {
+		if pre[k] == nil {
+			rest.Presubmits = append(rest.Presubmits, py.Presubmits[k])
+			preAt = append(preAt, k)
+		}
+	}
+	for k := range py.Postsubmits {
+		if post[k] == nil {
+			rest.Postsubmits = append(rest.Postsubmits, py.Postsubmits[k])
+			postAt = append(postAt, k)
+		}
+	}
+	if err := config.DefaultAndValidateProwYAML(c, &rest, repo); err != nil {
+		return err
+	}
+	for n, k := range preAt {
+		py.Presubmits[k] = rest.Presubmits[n]
+	}
+	for n, k := range postAt {
+		py.Postsubmits[k] = rest.Postsubmits[n]
+	}
+	return nil
+}
+
+func isCopy[J any](from *J) bool { return from != nil }
 
 func clustersOf(py *config.ProwYAML) []string {
 	out := []string{"default"}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -74,7 +75,7 @@ func jobsDiffRun(ctx context.Context, o *JobsDiffOptions) error {
 		return err
 	}
 	base, head := ch.baseName, ch.headName
-	changes, err := touched.Jobs(ctx, ch.base, ch.head)
+	changes, err := ch.configs.Jobs(ctx)
 	if err != nil {
 		return err
 	}
@@ -113,6 +114,8 @@ func orAbsent(v string) string {
 type configChange struct {
 	base, head         *config.Config
 	baseName, headName string
+	// configs compares them, knowing what the base took from the head.
+	configs *touched.Configs
 }
 
 // loadConfigChange loads the config of the checkout in repoDir at base (a
@@ -126,29 +129,18 @@ func loadConfigChange(ctx context.Context, runner process.Runner, repoDir, base,
 	if head != "" {
 		ch.headName = head
 	}
-	// Each load is most of the command's time and they depend on each other
-	// only through the loader, which decodes a file both sides hold once.
+	// Each load is most of the command's time; the loader runs them side
+	// by side, the base taking from the head what they share.
 	l := &touched.Loader{Runner: runner, RepoDir: repoDir, ConfigPath: configPath, JobConfigPath: jobConfigPath}
-	var headErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if head != "" {
-			ch.head, headErr = l.Ref(ctx, head)
-		} else {
-			ch.head, headErr = l.WorkTree()
-		}
-	}()
-	var baseErr error
-	ch.base, baseErr = l.Ref(ctx, base)
-	<-done
-	// A broken base is reported before the head, as when they loaded in turn.
-	if baseErr != nil {
-		return nil, baseErr
+	cs, err := l.Configs(ctx, base, head)
+	var he *touched.HeadError
+	if errors.As(err, &he) {
+		return nil, &headConfigError{err: he.Err, worktree: head == ""}
 	}
-	if headErr != nil {
-		return nil, &headConfigError{err: headErr, worktree: head == ""}
+	if err != nil {
+		return nil, err
 	}
+	ch.base, ch.head, ch.configs = cs.Base, cs.Head, cs
 	return ch, nil
 }
 

@@ -151,7 +151,7 @@ func rehearseRun(ctx context.Context, o *RehearseOptions) error {
 	if err != nil {
 		return asUsage(err)
 	}
-	changes, err := touched.Jobs(ctx, ch.base, ch.head)
+	changes, err := ch.configs.Jobs(ctx)
 	if err != nil {
 		return err
 	}

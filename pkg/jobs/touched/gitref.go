@@ -32,8 +32,9 @@ func LoadRef(ctx context.Context, runner process.Runner, repoDir, ref, configPat
 
 // Loader loads the config of one checkout at refs and in its work tree, for
 // the two sides of a change. The configs one Loader loads share the decoding
-// of job config files that did not change (mkpj.Loader), so both sides cost
-// little more than one. Safe for concurrent use.
+// of job config files that did not change (mkpj.Loader), and Configs' base
+// takes from the head the jobs they share, so both sides cost little more
+// than one. Safe for concurrent use.
 type Loader struct {
 	Runner process.Runner
 	// RepoDir is the checkout; ConfigPath and JobConfigPath are paths in it.
@@ -47,8 +48,53 @@ func (l *Loader) WorkTree() (*config.Config, error) {
 	return l.configs.LoadAll(l.ConfigPath, l.JobConfigPath)
 }
 
+// HeadError is Configs' error when the head side, alone, does not load.
+type HeadError struct{ Err error }
+
+func (e *HeadError) Error() string { return e.Err.Error() }
+func (e *HeadError) Unwrap() error { return e.Err }
+
+// Configs loads the config at base (a ref) and at head (a ref; "" for the
+// work tree) side by side, the base taking from the head the jobs the two
+// share (mkpj.Loader.LoadFilesLike). A base that does not load is its
+// error, even when the head does not load either, as when they loaded in
+// turn; a head that does not load is a *HeadError.
+func (l *Loader) Configs(ctx context.Context, base, head string) (*Configs, error) {
+	cs := &Configs{}
+	var headErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if head == "" {
+			cs.Head, headErr = l.WorkTree()
+		} else {
+			cs.Head, headErr = l.Ref(ctx, head)
+		}
+	}()
+	var baseErr error
+	cs.Base, cs.taken, baseErr = l.ref(ctx, base, func() *config.Config {
+		<-done
+		return cs.Head
+	})
+	<-done
+	if baseErr != nil {
+		return nil, baseErr
+	}
+	if headErr != nil {
+		return nil, &HeadError{Err: headErr}
+	}
+	return cs, nil
+}
+
 // Ref loads the config as it is at ref, as LoadRef does.
 func (l *Loader) Ref(ctx context.Context, ref string) (*config.Config, error) {
+	c, _, err := l.ref(ctx, ref, nil)
+	return c, err
+}
+
+// ref is Ref, taking jobs from like's config (mkpj.Loader.LoadFilesLike)
+// when it reads the ref's files from git's objects.
+func (l *Loader) ref(ctx context.Context, ref string, like func() *config.Config) (*config.Config, mkpj.Taken, error) {
 	git := func(stdout io.Writer, args ...string) error {
 		var stderr bytes.Buffer
 		err := l.Runner.Run(ctx, process.Cmd{Name: "git", Args: append([]string{"-C", l.RepoDir}, args...), Stdout: stdout, Stderr: &stderr})
@@ -60,34 +106,34 @@ func (l *Loader) Ref(ctx context.Context, ref string) (*config.Config, error) {
 	}
 	var top bytes.Buffer
 	if err := git(&top, "rev-parse", "--show-toplevel"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	root := strings.TrimSpace(top.String())
 	var rels []string
 	for _, p := range []string{l.ConfigPath, l.JobConfigPath} {
 		abs, err := filepath.Abs(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if resolved, err := filepath.EvalSymlinks(abs); err == nil {
 			abs = resolved
 		}
 		rel, err := filepath.Rel(root, abs)
 		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-			return nil, fmt.Errorf("%s is not in the checkout %s", p, root)
+			return nil, nil, fmt.Errorf("%s is not in the checkout %s", p, root)
 		}
 		rels = append(rels, filepath.ToSlash(rel))
 	}
 	dir, err := os.MkdirTemp("", "prowctl-config-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer os.RemoveAll(dir)
 	// Most of the time the ref's files load from git's objects without a
 	// copy; the copy below is for what that path leaves to it (and errors,
 	// whose messages are the copy's).
-	if c := l.refFromObjects(ctx, ref, rels, dir); c != nil {
-		return c, nil
+	if c, taken := l.refFromObjects(ctx, ref, rels, dir, like); c != nil {
+		return c, taken, nil
 	}
 	// The files are written as git produces them rather than after.
 	pr, pw := io.Pipe()
@@ -107,17 +153,17 @@ func (l *Loader) Ref(ctx context.Context, ref string) (*config.Config, error) {
 	untarErr := <-untarred
 	// When git fails, what untar made of its partial output does not matter.
 	if gitErr != nil {
-		return nil, fmt.Errorf("%s: %w", ref, gitErr)
+		return nil, nil, fmt.Errorf("%s: %w", ref, gitErr)
 	}
 	if untarErr != nil {
-		return nil, fmt.Errorf("%s: %w", ref, untarErr)
+		return nil, nil, fmt.Errorf("%s: %w", ref, untarErr)
 	}
 	c, err := l.configs.LoadAll(filepath.Join(dir, rels[0]), filepath.Join(dir, rels[1]))
 	if err != nil {
 		// Positions name the temporary copy: say which ref it was.
-		return nil, fmt.Errorf("the config at %s: %s", ref, strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""))
+		return nil, nil, fmt.Errorf("the config at %s: %s", ref, strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""))
 	}
-	return c, nil
+	return c, nil, nil
 }
 
 // refFromObjects loads the config at ref as the copy in Ref would, with
@@ -131,25 +177,25 @@ func (l *Loader) Ref(ctx context.Context, ref string) (*config.Config, error) {
 // git, a .prowignore in the job config tree (its matching is
 // pkg/jobconfig's), two files of one basename, a gzipped or oversized file,
 // a config the fast load leaves to Prow (mkpj.Loader.LoadFiles).
-func (l *Loader) refFromObjects(ctx context.Context, ref string, rels []string, dir string) *config.Config {
+func (l *Loader) refFromObjects(ctx context.Context, ref string, rels []string, dir string, like func() *config.Config) (*config.Config, mkpj.Taken) {
 	run := func(stdin io.Reader, stdout io.Writer, args ...string) error {
 		return l.Runner.Run(ctx, process.Cmd{Name: "git", Args: append([]string{"-C", l.RepoDir}, args...), Stdin: stdin, Stdout: stdout, Stderr: io.Discard})
 	}
 	// A ref that starts with "-" would be an option: the copy's git
 	// refuses it.
 	if strings.HasPrefix(ref, "-") {
-		return nil
+		return nil, nil
 	}
 	// --full-tree: rels are paths from the top of the checkout; literal:
 	// a "*" in a name is that character.
 	var tree bytes.Buffer
 	if err := run(nil, &tree, append([]string{"--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", ref, "--"}, rels...)...); err != nil {
-		return nil
+		return nil, nil
 	}
 	cfgRel, jobsRel := rels[0], rels[1]
 	entries, ok := parseTree(tree.Bytes())
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	var cfg, version *treeEntry
 	var jobs []treeEntry
@@ -166,31 +212,31 @@ func (l *Loader) refFromObjects(ctx context.Context, ref string, rels []string, 
 		}
 	}
 	if cfg == nil || !cfg.regular {
-		return nil
+		return nil, nil
 	}
 	files, ok := jobFiles(jobsRel, jobs)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	want := []treeEntry{*cfg}
 	if version != nil {
 		if !version.regular {
-			return nil
+			return nil, nil
 		}
 		want = append(want, *version)
 	}
 	want = append(want, files...)
 	blobs, ok := l.catBlobs(run, want)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	for i, e := range want[:len(want)-len(files)] {
 		p := filepath.Join(dir, filepath.FromSlash(e.path))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil
+			return nil, nil
 		}
 		if err := os.WriteFile(p, blobs[i], 0o644); err != nil {
-			return nil
+			return nil, nil
 		}
 	}
 	jf := make([]mkpj.JobFile, len(files))
@@ -201,11 +247,11 @@ func (l *Loader) refFromObjects(ctx context.Context, ref string, rels []string, 
 		// report.
 		total += int64(len(b))
 		if bytes.HasPrefix(b, []byte("\x1F\x8B")) || len(b) > yamlpos.MaxFileBytes || total > yamlpos.MaxTotalBytes {
-			return nil
+			return nil, nil
 		}
 		jf[i] = mkpj.JobFile{Path: filepath.Join(dir, filepath.FromSlash(e.path)), Data: b}
 	}
-	return l.configs.LoadFiles(filepath.Join(dir, filepath.FromSlash(cfgRel)), jf)
+	return l.configs.LoadFilesLike(filepath.Join(dir, filepath.FromSlash(cfgRel)), jf, like)
 }
 
 // treeEntry is one entry of git ls-tree -r: regular is a file (not a

@@ -169,7 +169,7 @@ func TestRefFromObjectsEqualsConfigLoad(t *testing.T) {
 	l := &Loader{Runner: process.Exec{}, RepoDir: repo.dir}
 	rels := []string{"config/prow/config.yaml", "config/jobs"}
 	dir := t.TempDir()
-	got := l.refFromObjects(context.Background(), "HEAD", rels, dir)
+	got, _ := l.refFromObjects(context.Background(), "HEAD", rels, dir, nil)
 	if got == nil {
 		t.Fatal("reading the ref's objects gave up on a plain config")
 	}
@@ -261,7 +261,7 @@ func TestRefFromObjectsCorpus(t *testing.T) {
 			l := &Loader{Runner: process.Exec{}, RepoDir: repo.dir}
 			rels := []string{"config/config.yaml", tc.jobs}
 			dir := t.TempDir()
-			got := l.refFromObjects(context.Background(), tc.ref, rels, dir)
+			got, _ := l.refFromObjects(context.Background(), tc.ref, rels, dir, nil)
 			if got == nil {
 				t.Fatal("reading the ref's objects gave up")
 			}
@@ -320,7 +320,7 @@ func TestRefFromObjectsLeavesItToTheCopy(t *testing.T) {
 			repo := newGitRepo(t, files)
 			rels := []string{"config/prow/config.yaml", "config/jobs"}
 			l := &Loader{Runner: process.Exec{}, RepoDir: repo.dir, ConfigPath: filepath.Join(repo.dir, rels[0]), JobConfigPath: filepath.Join(repo.dir, rels[1])}
-			if c := l.refFromObjects(context.Background(), "HEAD", rels, t.TempDir()); c != nil {
+			if c, _ := l.refFromObjects(context.Background(), "HEAD", rels, t.TempDir(), nil); c != nil {
 				t.Error("reading objects did not leave it to the copy")
 			}
 			got, err := l.Ref(context.Background(), "HEAD")

@@ -87,8 +87,12 @@ func argoComponent() Component {
 				"--loglevel=info",
 			}
 		},
-		// One controller, no peers to elect a leader among.
-		Environ: func(e *Env) []string { return []string{"LEADER_ELECTION_DISABLE=true"} },
+		// One controller, no peers to elect a leader among. It looks at a
+		// Workflow again every DEFAULT_REQUEUE_TIME (10s by default), and
+		// a step's dependents start only then: each step of a pipeline
+		// waited up to 10s after the one it needs. One workflow at a time
+		// on one machine affords a second.
+		Environ: func(e *Env) []string { return []string{"LEADER_ELECTION_DISABLE=true", "DEFAULT_REQUEUE_TIME=1s"} },
 		Ready: func(ctx context.Context, e *Env) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/healthz", argoHealthPort), nil)
 			if err != nil {

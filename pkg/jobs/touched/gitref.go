@@ -332,11 +332,30 @@ func (l *Loader) catBlobs(run func(io.Reader, io.Writer, ...string) error, entri
 	for _, e := range entries {
 		in.WriteString(e.object + "\n")
 	}
-	var out bytes.Buffer
-	if err := run(strings.NewReader(in.String()), &out, "cat-file", "--batch"); err != nil {
+	// git writes to a file, not a pipe: a pipe's reader is a goroutine,
+	// which waits for a core while the other side's files are decoded on
+	// all of them, and git waited for it at every pipe's worth of the
+	// megabytes of blobs, finishing after the other side's whole load.
+	// Unlinked at once, the file goes away with its descriptor.
+	out, err := os.CreateTemp("", "prowctl-blobs-")
+	if err != nil {
 		return nil, false
 	}
-	b := out.Bytes()
+	defer out.Close()
+	if err := os.Remove(out.Name()); err != nil {
+		return nil, false
+	}
+	if err := run(strings.NewReader(in.String()), out, "cat-file", "--batch"); err != nil {
+		return nil, false
+	}
+	st, err := out.Stat()
+	if err != nil {
+		return nil, false
+	}
+	b := make([]byte, st.Size())
+	if _, err := out.ReadAt(b, 0); err != nil {
+		return nil, false
+	}
 	blobs := make([][]byte, len(entries))
 	for i, e := range entries {
 		// "OBJECT blob SIZE\n" CONTENTS "\n"

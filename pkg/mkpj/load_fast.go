@@ -124,7 +124,7 @@ func (ld *Loader) loadDecoded(configPath string, paths []string, read func(i int
 		}
 		held[i] = appendFile(&jc, &d, files[i], fd)
 	}
-	if from != nil && !from.keepDonors(c, &jc, &d, held, copied, func(i int) (config.JobConfig, bool) {
+	if from != nil && !from.decodeWherePresetsDiffer(c, &jc, &d, held, copied, func(i int) (config.JobConfig, bool) {
 		f, _, ok := decodeFiles(&ld.dec, paths[i:i+1], func(int) ([]byte, error) { return read(i) }, nil)
 		if !ok {
 			return config.JobConfig{}, false
@@ -141,7 +141,7 @@ func (ld *Loader) loadDecoded(configPath string, paths []string, read func(i int
 	if err := validateMerged(c, &d, from); err != nil {
 		return nil, nil
 	}
-	ld.keep(c, prow, sums, held)
+	ld.remember(c, prow, sums, held)
 	return c, d.taken(c)
 }
 

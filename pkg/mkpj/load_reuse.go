@@ -17,8 +17,10 @@ import (
 // sides, under Prow configs equal but for their presets, with the same
 // presets selected by its labels, defaults to the same job at both sides.
 // LoadFilesLike copies those from the side loaded first instead of decoding
-// and defaulting them again; whatever Prow would refuse is still refused by
-// ValidateJobConfig on the whole config, as before.
+// and defaulting them again. Whatever Prow would refuse is still refused:
+// ValidateJobConfig sees every repo holding a copy, unless the repo's jobs
+// are copies, one for one, of a repo Prow accepted at the other side
+// (validateMerged).
 
 // Taken maps each job a load took from another config to the job it copied,
 // by their JobBase: the two are what Prow's defaulting gives, equal in
@@ -57,8 +59,8 @@ type donors struct {
 	periodics []*config.Periodic
 }
 
-// keep records c, loaded on the fast path, for LoadFilesLike.
-func (ld *Loader) keep(c, prow *config.Config, sums [][sha256.Size]byte, held []fileJobs) {
+// remember records c, loaded on the fast path, for LoadFilesLike.
+func (ld *Loader) remember(c, prow *config.Config, sums [][sha256.Size]byte, held []fileJobs) {
 	r := &record{c: c, prow: prow, files: make(map[[sha256.Size]byte]*fileJobs, len(held))}
 	for i := range held {
 		if _, ok := r.files[sums[i]]; !ok {
@@ -177,12 +179,12 @@ func orNils[J any](from []*J, n int) []*J {
 	return from
 }
 
-// keepDonors drops the copies of jobs whose presets differ from their
-// donors' (the presets c and jc hold against r's, for the job's labels, in
-// Prow's order): those files are decoded again (decode) and the jobs put in
-// place of the copies, to be defaulted. false when a file does not decode
-// to the jobs it was copied from.
-func (r *record) keepDonors(c *config.Config, jc *config.JobConfig, d *donors, held []fileJobs, copied []bool, decode func(i int) (config.JobConfig, bool)) bool {
+// decodeWherePresetsDiffer drops the copies of jobs whose presets differ
+// from their donors' (the presets c and jc hold against r's, for the job's
+// labels, in Prow's order): their files are decoded again (decode) and the
+// jobs put in place of the copies, to be defaulted. false when a file does
+// not decode to the jobs it was copied from.
+func (r *record) decodeWherePresetsDiffer(c *config.Config, jc *config.JobConfig, d *donors, held []fileJobs, copied []bool, decode func(i int) (config.JobConfig, bool)) bool {
 	presets := append(append([]config.Preset(nil), c.Presets...), jc.Presets...)
 	m := newPresetMatch(presets, r.c.Presets)
 	ok := make([]bool, len(held))

@@ -34,11 +34,13 @@ import (
 
 // TestSubmitOnARealNode runs `prowctl e2e submit --argo --wait` as a user
 // does, on a personal cluster with a real node and Argo's controller
-// (`prowctl cluster up --with argo`): the repository's own pipeline, from a
-// checkout, reaches Succeeded with every step's pod; a commit that breaks
-// the operator fails the test step, the Workflow and prowctl, and the exit
-// handler's teardown removes what deploy made; SIGTERM during a step stops
-// the Workflow and its exit handler still runs. Each is asserted from the
+// (`prowctl cluster up --with argo`): from a checkout whose commit breaks
+// the operator, the repository's pipeline fails its test step, the
+// Workflow and prowctl, and the exit handler's teardown removes what deploy
+// made; the tf-k8s presubmit generated with runner: argo, run as a Prow
+// job, submits the Workflow from its pod and every step Succeeds with e2e
+// run's results; SIGTERM during a step stops the Workflow and its exit
+// handler still runs. Each is asserted from the
 // Workflow's status and the artifacts the upload step put in the cluster's
 // GCS emulator, not only from prowctl's output.
 func TestSubmitOnARealNode(t *testing.T) {
@@ -46,45 +48,16 @@ func TestSubmitOnARealNode(t *testing.T) {
 	r := startRealNode(t)
 	root, tmp, bin, dir := r.root, r.tmp, r.bin, r.dir
 
-	t.Run("the repository's pipeline succeeds", func(t *testing.T) {
-		res := r.submit(t, root)
-		if res.exit != 0 {
-			t.Fatalf("exit %d, want 0\n%s", res.exit, res.stderr)
-		}
-		wf := r.workflow(t, res.name)
-		p, err := e2e.LoadPipeline(filepath.Join(root, "config", "e2e.yaml"), steps.Builtin())
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]string{CheckoutTemplate: "Succeeded"}
-		var names []string
-		for _, s := range p.Steps {
-			want[s.Name] = "Succeeded"
-			names = append(names, s.Name)
-		}
-		if d := cmp.Diff(want, wf.steps); d != "" || wf.phase != "Succeeded" {
-			t.Errorf("workflow %s %s; its steps (-want +got):\n%s", res.name, wf.phase, d)
-		}
-		// The results are e2e run's: a test case per step in the
-		// pipeline's order, all passed; the operator's own tests; the
-		// build's finished.json.
-		build := r.latestBuild(t)
-		cases, failed := r.junit(t, build, e2e.JUnitFile)
-		if !cmp.Equal(cases, names) || len(failed) > 0 {
-			t.Errorf("%s: cases %v (failed %v), want %v", e2e.JUnitFile, cases, failed, names)
-		}
-		if cases, failed := r.junit(t, build, "junit_operator.xml"); len(cases) == 0 || len(failed) > 0 {
-			t.Errorf("junit_operator.xml: cases %v, failed %v", cases, failed)
-		}
-		fin := r.finished(t, build)
-		if fin.Passed == nil || !*fin.Passed || fin.Result != "SUCCESS" {
-			t.Errorf("finished.json: %+v", fin)
-		}
-		if log := r.object(t, build, e2e.BuildLogFile); !strings.Contains(log, "[test] --- PASS: TFJobSucceeds") {
-			t.Errorf("build-log.txt lacks the operator's test:\n%.3000s", log)
-		}
-		r.nothingLeft(t)
-	})
+	// The pipeline's steps, in its order: the test cases of e2e run's
+	// JUnit.
+	p, err := e2e.LoadPipeline(filepath.Join(root, "config", "e2e.yaml"), steps.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range p.Steps {
+		names = append(names, s.Name)
+	}
 
 	t.Run("a failing step fails it and the exit handler tears down", func(t *testing.T) {
 		repo := filepath.Join(tmp, "broken")
@@ -118,8 +91,11 @@ func TestSubmitOnARealNode(t *testing.T) {
 			t.Errorf("workflow %s %s, steps %v: want Failed, test Failed, deploy, teardown and upload Succeeded", res.name, wf.phase, wf.steps)
 		}
 		build := r.latestBuild(t)
-		if _, failed := r.junit(t, build, e2e.JUnitFile); !cmp.Equal(failed, []string{"test"}) {
-			t.Errorf("%s: failed %v, want [test]", e2e.JUnitFile, failed)
+		if cases, failed := r.junit(t, build, e2e.JUnitFile); !cmp.Equal(cases, names) || !cmp.Equal(failed, []string{"test"}) {
+			t.Errorf("%s: cases %v, failed %v; want %v, failed [test]", e2e.JUnitFile, cases, failed, names)
+		}
+		if log := r.object(t, build, e2e.BuildLogFile); !strings.Contains(log, "[test] --- FAIL: TFJobSucceeds") || !strings.Contains(log, "teardown: passed") {
+			t.Errorf("build-log.txt lacks the failed test or the teardown:\n%.3000s", log)
 		}
 		if _, failed := r.junit(t, build, "junit_operator.xml"); !cmp.Equal(failed, []string{"TFJobSucceeds"}) {
 			t.Errorf("junit_operator.xml: failed %v, want [TFJobSucceeds]", failed)
@@ -171,14 +147,28 @@ func TestSubmitOnARealNode(t *testing.T) {
 		if err != nil || len(list.Items) != 1 {
 			t.Fatalf("workflows of tf-k8s-presubmit: %v, %d", err, len(list.Items))
 		}
-		if wf := r.workflow(t, list.Items[0].GetName()); wf.phase != "Succeeded" || wf.steps[CheckoutTemplate] != "Succeeded" {
-			t.Errorf("workflow %s, steps %v", wf.phase, wf.steps)
+		want := map[string]string{CheckoutTemplate: "Succeeded"}
+		for _, n := range names {
+			want[n] = "Succeeded"
 		}
-		// The Workflow's upload put the steps' JUnit where Prow's sidecar
-		// puts the job's.
+		if wf := r.workflow(t, list.Items[0].GetName()); wf.phase != "Succeeded" || !cmp.Equal(wf.steps, want) {
+			t.Errorf("workflow %s; its steps (-want +got):\n%s", wf.phase, cmp.Diff(want, wf.steps))
+		}
+		// The Workflow's upload put the steps' results where Prow's
+		// sidecar puts the job's: e2e run's test cases, all passed; the
+		// operator's own tests.
 		build := r.findBuild(t, "pr-logs/pull/tensorflow_k8s/", "tf-k8s-presubmit")
-		if cases, failed := r.junit(t, build, e2e.JUnitFile); len(cases) == 0 || len(failed) > 0 {
-			t.Errorf("%s: cases %v, failed %v", e2e.JUnitFile, cases, failed)
+		if cases, failed := r.junit(t, build, e2e.JUnitFile); !cmp.Equal(cases, names) || len(failed) > 0 {
+			t.Errorf("%s: cases %v (failed %v), want %v", e2e.JUnitFile, cases, failed, names)
+		}
+		if cases, failed := r.junit(t, build, "junit_operator.xml"); len(cases) == 0 || len(failed) > 0 {
+			t.Errorf("junit_operator.xml: cases %v, failed %v", cases, failed)
+		}
+		if log := r.object(t, build, "artifacts/steps/test.log"); !strings.Contains(log, "--- PASS: TFJobSucceeds") {
+			t.Errorf("steps/test.log lacks the operator's test:\n%.3000s", log)
+		}
+		if fin := r.finished(t, build); fin.Passed == nil || !*fin.Passed {
+			t.Errorf("finished.json: %+v", fin)
 		}
 		r.nothingLeft(t)
 	})

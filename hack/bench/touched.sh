@@ -2,7 +2,7 @@
 # Times `prowctl jobs diff` beside one `prowctl jobs lint` of the same config:
 # a generated job config of Kubernetes' size (600 files, about 170,000
 # lines) committed to a scratch git repository, one preset changed in the
-# work tree, diffed against HEAD (the base read with git archive, the head
+# work tree, diffed against HEAD (the base read from git's objects, the head
 # from the work tree: what a user runs before pushing). Targets (issue:
 # touched-job detection): diff's wall time at most 2 s on this machine and
 # at most 1.5x lint's.

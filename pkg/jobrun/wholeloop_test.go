@@ -127,6 +127,16 @@ func TestWholeLoop(t *testing.T) {
 		if err := os.WriteFile(p, []byte(broken), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// The operator's tests wait 20s, not a minute, for the TFJob that
+		// never succeeds.
+		pipeline := filepath.Join(repo, "config", "e2e.yaml")
+		spec, err := os.ReadFile(pipeline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(pipeline, []byte(strings.Replace(string(spec), "\nsteps:\n", "\nenv:\n  E2E_CASE_TIMEOUT: 20s\nsteps:\n", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		git("-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-am", "operator: never mark TFJobs Succeeded")
 
 		res, log, err := presubmit(t, repo)

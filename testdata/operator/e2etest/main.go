@@ -163,8 +163,14 @@ func run() error {
 	}
 	suite := junitSuite{Name: "tf-operator-e2e"}
 	began := time.Now()
+	// E2E_CASE_TIMEOUT: tests of a broken operator need not wait a
+	// minute for what never happens.
+	caseTimeout := 60 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("E2E_CASE_TIMEOUT")); err == nil && d > 0 {
+		caseTimeout = d
+	}
 	for _, c := range cases {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), caseTimeout)
 		start := time.Now()
 		err := c.run(ctx)
 		cancel()

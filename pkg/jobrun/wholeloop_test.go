@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/internal/browser"
+	"github.com/prowctl/prowctl/internal/operatortest"
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/jobimage"
 	"github.com/prowctl/prowctl/pkg/jobs"
@@ -52,33 +52,7 @@ func TestWholeLoop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nss, err := c.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ns := range nss.Items {
-			if strings.HasPrefix(ns.Name, "e2e-") && ns.Status.Phase != "Terminating" {
-				t.Errorf("namespace %s is left", ns.Name)
-			}
-		}
-		releases, err := c.Kube.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range releases.Items {
-			t.Errorf("helm release secret %s/%s is left", s.Namespace, s.Name)
-		}
-		roles, err := c.Kube.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=tf-operator"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range roles.Items {
-			t.Errorf("the chart's ClusterRole %s is left", r.Name)
-		}
-		ext, err := c.Kube.Discovery().ServerResourcesForGroupVersion("kubeflow.org/v1alpha1")
-		if err == nil && len(ext.APIResources) > 0 {
-			t.Errorf("the TFJob CRD is left: %v", ext.APIResources)
-		}
+		operatortest.NothingLeft(t, c.Kube)
 	}
 
 	t.Run("passes", func(t *testing.T) {
@@ -108,36 +82,7 @@ func TestWholeLoop(t *testing.T) {
 
 	t.Run("a commit that breaks the operator fails it", func(t *testing.T) {
 		repo := filepath.Join(tmp, "broken")
-		git := func(args ...string) {
-			t.Helper()
-			if _, err := process.Output(ctx, process.Exec{}, process.Cmd{Name: "git", Args: args, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp}}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		git("clone", "--quiet", root, repo)
-		p := filepath.Join(repo, "testdata", "operator", "reconcile.go")
-		src, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		broken := strings.Replace(string(src), "case done == len(pods):", "case false && done == len(pods): // broken: never Succeeded", 1)
-		if broken == string(src) {
-			t.Fatal("testdata/operator/reconcile.go: no `case done == len(pods):` to break")
-		}
-		if err := os.WriteFile(p, []byte(broken), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		// The operator's tests wait 20s, not a minute, for the TFJob that
-		// never succeeds.
-		pipeline := filepath.Join(repo, "config", "e2e.yaml")
-		spec, err := os.ReadFile(pipeline)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(pipeline, []byte(strings.Replace(string(spec), "\nsteps:\n", "\nenv:\n  E2E_CASE_TIMEOUT: 20s\nsteps:\n", 1)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		git("-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-am", "operator: never mark TFJobs Succeeded")
+		operatortest.BrokenCheckout(t, root, repo, tmp)
 
 		res, log, err := presubmit(t, repo)
 		if err == nil || res == nil || res.ProwJob.Status.State != prowapi.FailureState {

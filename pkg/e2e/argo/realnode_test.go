@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/prowctl/prowctl/internal/operatortest"
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/e2e"
 	"github.com/prowctl/prowctl/pkg/e2e/steps"
@@ -61,36 +62,7 @@ func TestSubmitOnARealNode(t *testing.T) {
 
 	t.Run("a failing step fails it and the exit handler tears down", func(t *testing.T) {
 		repo := filepath.Join(tmp, "broken")
-		git := func(args ...string) {
-			t.Helper()
-			if out, err := process.Output(ctx, process.Exec{}, process.Cmd{Name: "git", Args: args, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp}}); err != nil {
-				t.Fatalf("git %v: %v\n%s", args, err, out)
-			}
-		}
-		git("clone", "--quiet", root, repo)
-		p := filepath.Join(repo, "testdata", "operator", "reconcile.go")
-		src, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		broken := strings.Replace(string(src), "case done == len(pods):", "case false && done == len(pods): // broken: never Succeeded", 1)
-		if broken == string(src) {
-			t.Fatal("testdata/operator/reconcile.go: no `case done == len(pods):` to break")
-		}
-		if err := os.WriteFile(p, []byte(broken), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		// The operator's tests wait 20s, not a minute, for the TFJob that
-		// never succeeds.
-		pipeline := filepath.Join(repo, "config", "e2e.yaml")
-		spec, err := os.ReadFile(pipeline)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(pipeline, []byte(strings.Replace(string(spec), "\nsteps:\n", "\nenv:\n  E2E_CASE_TIMEOUT: 20s\nsteps:\n", 1)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		git("-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-am", "operator: never mark TFJobs Succeeded")
+		operatortest.BrokenCheckout(t, root, repo, tmp)
 
 		res := r.submit(t, repo)
 		if res.exit != 1 {
@@ -113,7 +85,7 @@ func TestSubmitOnARealNode(t *testing.T) {
 		if fin := r.finished(t, build); fin.Passed == nil || *fin.Passed || fin.Result != "FAILURE" {
 			t.Errorf("finished.json: %+v", fin)
 		}
-		r.nothingLeft(t)
+		operatortest.NothingLeft(t, r.kube)
 	})
 
 	t.Run("the tf-k8s presubmit with runner argo", func(t *testing.T) {
@@ -180,7 +152,7 @@ func TestSubmitOnARealNode(t *testing.T) {
 		if fin := r.finished(t, build); fin.Passed == nil || !*fin.Passed {
 			t.Errorf("finished.json: %+v", fin)
 		}
-		r.nothingLeft(t)
+		operatortest.NothingLeft(t, r.kube)
 	})
 
 	t.Run("SIGTERM stops the Workflow and its exit handler still runs", func(t *testing.T) {
@@ -451,36 +423,6 @@ func (r *realNode) finished(t *testing.T, build string) finishedJSON {
 		t.Fatal(err)
 	}
 	return f
-}
-
-// nothingLeft checks that teardown removed what deploy made: the run's
-// namespace, the helm release, the chart's cluster-wide objects.
-func (r *realNode) nothingLeft(t *testing.T) {
-	t.Helper()
-	ctx := context.Background()
-	nss, err := r.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ns := range nss.Items {
-		if strings.HasPrefix(ns.Name, "e2e-") && ns.Status.Phase != "Terminating" {
-			t.Errorf("namespace %s is left", ns.Name)
-		}
-	}
-	releases, err := r.kube.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range releases.Items {
-		t.Errorf("helm release secret %s/%s is left", s.Namespace, s.Name)
-	}
-	roles, err := r.kube.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=tf-operator"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, role := range roles.Items {
-		t.Errorf("the chart's ClusterRole %s is left", role.Name)
-	}
 }
 
 // syncBuffer is a process's output, read while it runs; watch closes ch

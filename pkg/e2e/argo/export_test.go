@@ -363,12 +363,7 @@ func TestRegistryPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tm *Template
-	for i := range wf.Spec.Templates {
-		if wf.Spec.Templates[i].Name == "registry" {
-			tm = &wf.Spec.Templates[i]
-		}
-	}
+	tm := templateNamed(wf, "registry")
 	if tm == nil || tm.Inputs == nil || len(tm.Inputs.Artifacts) != 1 || tm.Inputs.Artifacts[0].Raw == nil {
 		t.Fatalf("registry template without a raw artifact: %+v", tm)
 	}
@@ -616,12 +611,7 @@ func TestCheckout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tm *Template
-	for i := range wf.Spec.Templates {
-		if wf.Spec.Templates[i].Name == CheckoutTemplate {
-			tm = &wf.Spec.Templates[i]
-		}
-	}
+	tm := templateNamed(wf, CheckoutTemplate)
 	if tm == nil || tm.Container == nil {
 		t.Fatalf("no checkout template")
 	}
@@ -786,4 +776,14 @@ func TestUploadAsDecorated(t *testing.T) {
 	if !slices.ContainsFunc(wf.Spec.Volumes, func(v Volume) bool { return v.Secret != nil && v.Secret.SecretName == "gcs-credentials" }) {
 		t.Errorf("volumes %+v", wf.Spec.Volumes)
 	}
+}
+
+// templateNamed is wf's template of that name, nil when it has none.
+func templateNamed(wf *Workflow, name string) *Template {
+	for i := range wf.Spec.Templates {
+		if wf.Spec.Templates[i].Name == name {
+			return &wf.Spec.Templates[i]
+		}
+	}
+	return nil
 }

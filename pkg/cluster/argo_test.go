@@ -59,18 +59,7 @@ var workflowsGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v
 // failing step failing the Workflow, and the exit handler run after it.
 func testArgo(t *testing.T, state *State, kube kubernetes.Interface) {
 	ctx := context.Background()
-	cfg, err := state.Env().Rest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := ReadProwNamespaces(state.ProwConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dyn, ns := argoClient(t, state)
 	var wf unstructured.Unstructured
 	img := DebianImage()
 	if err := yaml.Unmarshal([]byte(fmt.Sprintf(argoWorkflow, ArgoServiceAccount, img, img, img)), &wf.Object); err != nil {
@@ -173,18 +162,7 @@ spec:
 // the volume and the provisioner its directory.
 func testArgoVolume(t *testing.T, state *State, kube kubernetes.Interface) {
 	ctx := context.Background()
-	cfg, err := state.Env().Rest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := ReadProwNamespaces(state.ProwConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dyn, ns := argoClient(t, state)
 	// The volume's directory is looked at as soon as it exists: it goes
 	// with the claim at the end.
 	pvs, err := kube.CoreV1().PersistentVolumes().Watch(ctx, metav1.ListOptions{})
@@ -288,4 +266,23 @@ func testArgoVolume(t *testing.T, state *State, kube kubernetes.Interface) {
 		t.Errorf("the deleted volume's directory %s remains (stat: %v)", dir, err)
 	}
 	t.Logf("claim, volume and directory gone %.1fs after the start", time.Since(began).Seconds())
+}
+
+// argoClient is a client of the cluster's Workflows (and every other
+// resource), and the Prow config's namespaces, which Workflows run in.
+func argoClient(t *testing.T, state *State) (dynamic.Interface, ProwNamespaces) {
+	t.Helper()
+	cfg, err := state.Env().Rest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := ReadProwNamespaces(state.ProwConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dyn, ns
 }

@@ -165,8 +165,7 @@ func registryHost(ref string) string {
 // loopback says whether a registry host:port is on this machine, where
 // registries speak plain HTTP.
 func loopback(hostport string) bool {
-	host := strings.TrimPrefix(hostport, "oci://")
-	host, _, _ = strings.Cut(host, "/")
+	host := registryHost(hostport)
 	if h, _, ok := strings.Cut(host, ":"); ok {
 		host = h
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 	"sigs.k8s.io/prow/pkg/config"
@@ -29,6 +30,9 @@ type file struct {
 	data  []byte // nil after parseFiles
 	sum   uint32 // CRC-32 of data
 
+	// treeMu guards root and nodes once the file is parsed: the checks of
+	// several repos, run in parallel, may rebuild one file's tree.
+	treeMu sync.Mutex
 	// root is the document's top mapping; nil when the file is empty or not
 	// YAML, and between parseFiles and the first call of tree.
 	root *yaml.Node
@@ -60,16 +64,24 @@ type job struct {
 
 // node returns the job's mapping, rebuilding the file's tree if need be.
 func (j *job) node() *yaml.Node {
-	j.file.tree()
-	return j.file.nodes[j.seq]
+	f := j.file
+	f.treeMu.Lock()
+	defer f.treeMu.Unlock()
+	f.treeLocked()
+	return f.nodes[j.seq]
 }
 
 // tree returns the file's top mapping (nil when it has none), reading and
 // parsing the file again when the tree was dropped. Should the file have
 // changed since it was checked, the tree holds only the jobs' mappings, at
-// their first lines. Not safe for concurrent use: the lint reads trees only
-// after the parallel parse.
+// their first lines. The tree, once built, is only read.
 func (f *file) tree() *yaml.Node {
+	f.treeMu.Lock()
+	defer f.treeMu.Unlock()
+	return f.treeLocked()
+}
+
+func (f *file) treeLocked() *yaml.Node {
 	if f.root != nil || !f.mapping {
 		return f.root
 	}

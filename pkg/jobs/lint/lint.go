@@ -89,7 +89,9 @@ func Lint(ctx context.Context, o Options) (*Result, error) {
 	if prow.cfg != nil {
 		l.loadJobs()
 	}
-	l.policy()
+	if !l.policyDone {
+		l.policy()
+	}
 	l.verdict()
 
 	res := &Result{Files: len(files), Jobs: l.njobs}

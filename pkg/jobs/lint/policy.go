@@ -88,16 +88,13 @@ func (l *linter) policyJobs() []pjob {
 
 // policy runs the policy rules on owned jobs (every job with AllJobs).
 func (l *linter) policy() {
-	all := l.policyJobs()
-	// Where Prow already reported a problem, a policy finding at the same
-	// place would only repeat it.
-	prowAt := map[string]bool{}
-	for _, f := range l.findings {
-		if r, ok := ruleInfo(f.Rule); ok && r.Class == ClassProwError {
-			prowAt[fmt.Sprint(f.File, ":", f.Line, ":", f.Column)] = true
-		}
-	}
-	pc := policyCtx{l: l, prowAt: prowAt}
+	l.addPolicy(l.runPolicy(l.policyJobs()))
+}
+
+// runPolicy returns what the policy rules find in jobs (every job of a
+// repo must be among them: some rules compare a repo's jobs).
+func (l *linter) runPolicy(all []pjob) []Finding {
+	pc := policyCtx{l: l, out: new([]Finding)}
 	byRepo := map[string][]pjob{}
 	for _, j := range all {
 		if j.e.repo != "" {
@@ -127,19 +124,38 @@ func (l *linter) policy() {
 			}
 		}
 	}
+	return *pc.out
+}
+
+// addPolicy adds policy findings, once every Prow finding is in: where
+// Prow already reported a problem, a policy finding at the same place would
+// only repeat it.
+func (l *linter) addPolicy(fs []Finding) {
+	type place struct {
+		file      string
+		line, col int
+	}
+	prowAt := map[place]bool{}
+	for _, f := range l.findings {
+		if r, ok := ruleInfo(f.Rule); ok && r.Class == ClassProwError {
+			prowAt[place{f.File, f.Line, f.Column}] = true
+		}
+	}
+	for _, f := range fs {
+		if !prowAt[place{f.File, f.Line, f.Column}] {
+			l.findings = append(l.findings, f)
+		}
+	}
 }
 
 type policyCtx struct {
-	l      *linter
-	prowAt map[string]bool
+	l   *linter
+	out *[]Finding
 }
 
 func (pc policyCtx) add(j pjob, n *yaml.Node, rule, format string, args ...any) {
 	if n == nil {
 		n = j.e.node()
-	}
-	if pc.prowAt[fmt.Sprint(j.e.file.path, ":", n.Line, ":", n.Column)] {
-		return
 	}
 	msg := fmt.Sprintf(format, args...)
 	if jn := j.e.node(); n != jn && !containsNode(jn, n) {
@@ -147,7 +163,7 @@ func (pc policyCtx) add(j pjob, n *yaml.Node, rule, format string, args ...any) 
 		msg += fmt.Sprintf(" (in job %s, through an alias)", j.e.name)
 	}
 	msg += policyNote(pc.l.opts.AllJobs)
-	pc.l.findings = append(pc.l.findings, Finding{File: j.e.file.path, Line: n.Line, Column: n.Column, Severity: SeverityError, Rule: rule, Message: msg, Job: j.e.name})
+	*pc.out = append(*pc.out, Finding{File: j.e.file.path, Line: n.Line, Column: n.Column, Severity: SeverityError, Rule: rule, Message: msg, Job: j.e.name})
 }
 
 // at returns the node at path under the job (mapping keys; list items by

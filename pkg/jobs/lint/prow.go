@@ -139,6 +139,8 @@ type linter struct {
 	postsubmits map[string][]config.Postsubmit
 	periodics   []config.Periodic
 	entries     map[any]*job // *config.Presubmit etc. -> entry
+	// policyDone says loadJobs ran the policy rules as it checked each repo.
+	policyDone bool
 }
 
 func (l *linter) index() {
@@ -242,44 +244,71 @@ func (l *linter) loadJobs() {
 			repos = append(repos, r)
 		}
 	}
+	// Each repo is defaulted, validated and checked in one task, and its
+	// jobs dropped when the task ends: Prow's defaulted jobs (presets
+	// merged, regexes compiled) are twice the size of the decoded ones, and
+	// holding every repo's at once set the lint's peak memory. Periodics are
+	// defaulted in tasks of their own, and checked together once Prow has
+	// validated them all.
+	pres := make([][]config.Presubmit, len(repos))
+	posts := make([][]config.Postsubmit, len(repos))
+	for i, r := range repos {
+		pres[i], posts[i] = presubmits[r], postsubmits[r]
+	}
+	presubmits, postsubmits = nil, nil
+	type result struct {
+		findings, policy []Finding
+		errs             []error
+	}
+	results := make([]result, len(repos))
+	nrepo := len(repos)
 	var mu sync.Mutex
 	var errs []error
-	bad := map[string]bool{}
-	// One task per repo and kind, so a bad presubmit does not stop its
-	// repo's postsubmits from being checked; then one per periodic.
-	nrepo := len(repos)
-	parallel(2*nrepo+len(periodics), l.opts.Workers, func(i int) {
-		var err error
-		switch {
-		case i < 2*nrepo:
-			repo := repos[i/2]
-			p := &config.ProwYAML{Presubmits: presubmits[repo]}
-			if i%2 == 1 {
-				p = &config.ProwYAML{Postsubmits: postsubmits[repo]}
-			}
-			if len(p.Presubmits)+len(p.Postsubmits) == 0 {
-				return
-			}
-			if err = config.DefaultAndValidateProwYAML(cfg, p, repo); err != nil {
+	parallel(nrepo+len(periodics), l.opts.Workers, func(i int) {
+		if i >= nrepo {
+			if err := cfg.DefaultPeriodic(&periodics[i-nrepo]); err != nil {
 				mu.Lock()
-				bad[fmt.Sprint(i%2, repo)] = true
+				errs = append(errs, err)
 				mu.Unlock()
 			}
-		default:
-			err = cfg.DefaultPeriodic(&periodics[i-2*nrepo])
+			return
 		}
-		if err != nil {
-			mu.Lock()
-			errs = append(errs, err)
-			mu.Unlock()
+		repo := repos[i]
+		r := &results[i]
+		// Presubmits and postsubmits are validated apart, so a bad presubmit
+		// does not stop its repo's postsubmits from being checked; the jobs
+		// of a kind Prow rejects are not checked further.
+		if len(pres[i]) > 0 {
+			if err := config.DefaultAndValidateProwYAML(cfg, &config.ProwYAML{Presubmits: pres[i]}, repo); err != nil {
+				r.errs = append(r.errs, err)
+				pres[i] = nil
+			}
 		}
+		if len(posts[i]) > 0 {
+			if err := config.DefaultAndValidateProwYAML(cfg, &config.ProwYAML{Postsubmits: posts[i]}, repo); err != nil {
+				r.errs = append(r.errs, err)
+				posts[i] = nil
+			}
+		}
+		rl := l.scoped()
+		rl.presubmits = map[string][]config.Presubmit{repo: pres[i]}
+		rl.postsubmits = map[string][]config.Postsubmit{repo: posts[i]}
+		for k := range pres[i] {
+			rl.entries[&pres[i][k]] = entryJob[entry{kindPresubmit, repo, k}]
+		}
+		for k := range posts[i] {
+			rl.entries[&posts[i][k]] = entryJob[entry{kindPostsubmit, repo, k}]
+		}
+		rl.checkconfig(cfg)
+		r.findings, r.policy = rl.findings, rl.runPolicy(rl.policyJobs())
+		pres[i], posts[i] = nil, nil
 	})
-	for _, repo := range repos {
-		if bad[fmt.Sprint(0, repo)] {
-			delete(presubmits, repo)
-		}
-		if bad[fmt.Sprint(1, repo)] {
-			delete(postsubmits, repo)
+	var policy []Finding
+	for _, r := range results {
+		l.findings = append(l.findings, r.findings...)
+		policy = append(policy, r.policy...)
+		for _, err := range r.errs {
+			l.addProwError(err)
 		}
 	}
 	// DefaultAndValidateProwYAML validated each repo's presubmits and
@@ -288,26 +317,24 @@ func (l *linter) loadJobs() {
 	if err := cfg.ValidateJobConfig(); err != nil {
 		errs = append(errs, err)
 	}
-	cfg.PresubmitsStatic, cfg.PostsubmitsStatic = presubmits, postsubmits
 	for _, err := range errs {
 		l.addProwError(err)
 	}
-	l.presubmits, l.postsubmits, l.periodics = presubmits, postsubmits, periodics
-	l.entries = map[any]*job{}
-	for repo, jobs := range presubmits {
-		for i := range jobs {
-			l.entries[&jobs[i]] = entryJob[entry{kindPresubmit, repo, i}]
-		}
-	}
-	for repo, jobs := range postsubmits {
-		for i := range jobs {
-			l.entries[&jobs[i]] = entryJob[entry{kindPostsubmit, repo, i}]
-		}
-	}
+	pl := l.scoped()
+	pl.periodics = periodics
 	for i := range periodics {
-		l.entries[&periodics[i]] = entryJob[entry{kindPeriodic, "", i}]
+		pl.entries[&periodics[i]] = entryJob[entry{kindPeriodic, "", i}]
 	}
-	l.checkconfig(cfg)
+	pl.checkconfig(cfg)
+	l.findings = append(l.findings, pl.findings...)
+	l.addPolicy(append(policy, pl.runPolicy(pl.policyJobs())...))
+	l.policyDone = true
+}
+
+// scoped returns a linter for checking some of l's jobs on their own: it
+// shares l's files, Prow config and job index, and has findings of its own.
+func (l *linter) scoped() *linter {
+	return &linter{opts: l.opts, files: l.files, prow: l.prow, byName: l.byName, entries: map[any]*job{}}
 }
 
 // loadJobsWithProw runs config.Load on everything: the slow, exact path for

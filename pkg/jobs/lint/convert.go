@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/prowctl/prowctl/pkg/yamlpos"
 )
 
 // This file turns a yaml.v3 node tree into the JSON that sigs.k8s.io/yaml
@@ -519,8 +519,6 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 	buf.Write(b)
 }
 
-var yamlStyleFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
-
 // scalarV2 resolves a scalar the way yaml.v2 does when decoding into
 // interface{}: YAML 1.1 booleans, octal and binary ints, timestamps kept as
 // strings.
@@ -593,12 +591,12 @@ func resolveV2(tag, in string) (string, any) {
 		}
 	case c == '+' || c == '-' || (c >= '0' && c <= '9'):
 		if tag == "" || tag == "!!timestamp" {
-			if isTimestampV2(in) {
+			if yamlpos.IsTimestamp(in) {
 				return "!!timestamp", in
 			}
 		}
 		plain := strings.ReplaceAll(in, "_", "")
-		if !numberish(plain) {
+		if !yamlpos.Numberish(plain) {
 			// "10m", "4Gi", "0 * * * *": every parse below would fail, and
 			// a failed parse allocates its error.
 			return "!!str", in
@@ -612,7 +610,7 @@ func resolveV2(tag, in string) (string, any) {
 		if u, err := strconv.ParseUint(plain, 0, 64); err == nil {
 			return "!!int", u
 		}
-		if yamlStyleFloat.MatchString(plain) {
+		if yamlpos.FloatForm(plain) {
 			if f, err := strconv.ParseFloat(plain, 64); err == nil {
 				return "!!float", f
 			}
@@ -631,44 +629,4 @@ func resolveV2(tag, in string) (string, any) {
 		}
 	}
 	return "!!str", in
-}
-
-// numberish reports whether s has only bytes that can occur in a YAML 1.1
-// int or float (bases 2, 8, 16 and exponents included); anything else is
-// certainly a string.
-func numberish(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
-		case c == '+', c == '-', c == '.', c == 'x', c == 'X', c == 'o', c == 'O':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-var timestampFormats = []string{
-	"2006-1-2T15:4:5.999999999Z07:00",
-	"2006-1-2t15:4:5.999999999Z07:00",
-	"2006-1-2 15:4:5.999999999",
-	"2006-1-2",
-}
-
-func isTimestampV2(s string) bool {
-	i := 0
-	for ; i < len(s); i++ {
-		if c := s[i]; c < '0' || c > '9' {
-			break
-		}
-	}
-	if i != 4 || i == len(s) || s[i] != '-' {
-		return false
-	}
-	for _, f := range timestampFormats {
-		if _, err := time.Parse(f, s); err == nil {
-			return true
-		}
-	}
-	return false
 }

@@ -1,0 +1,615 @@
+package yamlpos
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// This file is a parser for the plain block-style YAML that job config is
+// written in: block mappings and sequences, plain and quoted one-line
+// scalars, literal blocks, comments. It builds the tree yaml.v3 builds for
+// such input, comments aside, about four times as fast, and gives up on
+// anything else (flow collections other than "{}" and "[]", anchors, tags, folded or multi-line
+// scalars, escapes, tabs, non-ASCII, several documents...), where yaml.v3
+// parses the file. Parsing is most of the cost of linting a large job
+// config, and no maintained Go YAML library builds position-carrying trees
+// faster than yaml.v3. The differential tests and fuzz target hold the trees
+// equal to yaml.v3's.
+
+// parseBlock returns the document node of data, or ok false when data is
+// outside the subset (or not YAML).
+func parseBlock(data []byte) (doc *yaml.Node, ok bool) {
+	if len(data) == 0 || data[len(data)-1] != '\n' {
+		return nil, false
+	}
+	for _, c := range data {
+		if c < 0x20 && c != '\n' || c >= 0x7f {
+			// Tabs, CRs, control characters, non-ASCII (columns count
+			// characters): yaml.v3 decides.
+			return nil, false
+		}
+	}
+	p := blockParser{data: data}
+	p.line(0, 1)
+	if !p.skipToContent() || p.eof {
+		return nil, false
+	}
+	root, ok := p.node(p.indent(), -1)
+	if !ok || !p.eof {
+		return nil, false
+	}
+	d := p.newNode(yaml.DocumentNode, "", "", root.Line, root.Column)
+	d.Content = []*yaml.Node{root}
+	return d, true
+}
+
+type blockParser struct {
+	data []byte
+	// The current line: data[start:end], end at its '\n'; ln its number.
+	start, end, ln int
+	eof            bool
+	depth          int
+	slab           []yaml.Node
+}
+
+// newNode allocates nodes in slabs: a tree is built and dropped whole.
+func (p *blockParser) newNode(kind yaml.Kind, tag, value string, line, col int) *yaml.Node {
+	if len(p.slab) == 0 {
+		p.slab = make([]yaml.Node, 128)
+	}
+	n := &p.slab[0]
+	p.slab = p.slab[1:]
+	n.Kind, n.Tag, n.Value, n.Line, n.Column = kind, tag, value, line, col
+	return n
+}
+
+func (p *blockParser) line(start, ln int) {
+	p.start, p.ln = start, ln
+	if start >= len(p.data) {
+		p.eof = true
+		p.end = start
+		return
+	}
+	p.end = start + bytes.IndexByte(p.data[start:], '\n')
+}
+
+func (p *blockParser) text() []byte { return p.data[p.start:p.end] }
+
+func (p *blockParser) advance() { p.line(p.end+1, p.ln+1) }
+
+// indent is the current line's count of leading spaces.
+func (p *blockParser) indent() int {
+	t := p.text()
+	i := 0
+	for i < len(t) && t[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// skipToContent moves to the first line from the current one that holds
+// more than spaces and a comment; false on a document marker or directive.
+func (p *blockParser) skipToContent() bool {
+	for ; !p.eof; p.advance() {
+		t := p.text()
+		if len(t) > 0 && (t[0] == '%' || bytes.HasPrefix(t, []byte("---")) || bytes.HasPrefix(t, []byte("..."))) {
+			return false
+		}
+		i := p.indent()
+		if i < len(t) && t[i] != '#' {
+			return true
+		}
+	}
+	return true
+}
+
+// next moves past the current line to the next content line.
+func (p *blockParser) next() bool {
+	p.advance()
+	return p.skipToContent()
+}
+
+func seqEntry(t []byte, col int) bool {
+	return col < len(t) && t[col] == '-' && (col+1 == len(t) || t[col+1] == ' ')
+}
+
+// node parses the node starting at column col of the current line, inside
+// a block indented parent.
+func (p *blockParser) node(col, parent int) (*yaml.Node, bool) {
+	if p.depth++; p.depth > 1000 {
+		return nil, false
+	}
+	defer func() { p.depth-- }()
+	t := p.text()
+	if seqEntry(t, col) {
+		return p.sequence(col)
+	}
+	if _, _, ok := p.key(col); ok {
+		return p.mapping(col)
+	}
+	return p.inline(col, parent)
+}
+
+func (p *blockParser) mapping(m int) (*yaml.Node, bool) {
+	n := p.newNode(yaml.MappingNode, "!!map", "", p.ln, m+1)
+	for {
+		k, after, ok := p.key(m)
+		if !ok {
+			return nil, false
+		}
+		n.Content = append(n.Content, k)
+		t := p.text()
+		j := after
+		for j < len(t) && t[j] == ' ' {
+			j++
+		}
+		var v *yaml.Node
+		if j == len(t) || t[j] == '#' && j > after {
+			keyLine := p.ln
+			if !p.next() {
+				return nil, false
+			}
+			switch ind := p.indent(); {
+			case !p.eof && ind > m:
+				v, ok = p.node(ind, m)
+			case !p.eof && ind == m && seqEntry(p.text(), m):
+				v, ok = p.sequence(m)
+			default:
+				v = p.newNode(yaml.ScalarNode, "!!null", "", keyLine, after+1)
+			}
+		} else {
+			v, ok = p.inline(j, m)
+		}
+		if !ok {
+			return nil, false
+		}
+		n.Content = append(n.Content, v)
+		if p.eof {
+			return n, true
+		}
+		switch ind := p.indent(); {
+		case ind < m:
+			return n, true
+		case ind > m || seqEntry(p.text(), m):
+			return nil, false
+		}
+	}
+}
+
+func (p *blockParser) sequence(s int) (*yaml.Node, bool) {
+	n := p.newNode(yaml.SequenceNode, "!!seq", "", p.ln, s+1)
+	for {
+		t := p.text()
+		j := s + 1
+		for j < len(t) && t[j] == ' ' {
+			j++
+		}
+		var v *yaml.Node
+		ok := true
+		switch {
+		case j == len(t) || t[j] == '#':
+			itemLine := p.ln
+			if !p.next() {
+				return nil, false
+			}
+			if ind := p.indent(); !p.eof && ind > s {
+				v, ok = p.node(ind, s)
+			} else {
+				v = p.newNode(yaml.ScalarNode, "!!null", "", itemLine, s+2)
+			}
+		case seqEntry(t, j):
+			return nil, false // "- - a"
+		default:
+			if _, _, isKey := p.key(j); isKey {
+				v, ok = p.mapping(j)
+			} else {
+				v, ok = p.inline(j, s)
+			}
+		}
+		if !ok {
+			return nil, false
+		}
+		n.Content = append(n.Content, v)
+		if p.eof {
+			return n, true
+		}
+		ind := p.indent()
+		switch {
+		case ind < s:
+			return n, true
+		case ind > s:
+			return nil, false
+		case !seqEntry(p.text(), s):
+			return n, true // a key of the mapping this sequence is a value of
+		}
+	}
+}
+
+// key parses a mapping key at column col: its node and the column after
+// its ':'.
+func (p *blockParser) key(col int) (*yaml.Node, int, bool) {
+	t := p.text()
+	if col >= len(t) {
+		return nil, 0, false
+	}
+	var k *yaml.Node
+	end := 0
+	switch c := t[col]; c {
+	case '\'', '"':
+		v, e, ok := quoted(t, col)
+		if !ok {
+			return nil, 0, false
+		}
+		k = p.newNode(yaml.ScalarNode, "!!str", v, p.ln, col+1)
+		k.Style = quoteStyle(c)
+		end = e
+		for end < len(t) && t[end] == ' ' {
+			end++
+		}
+		if end == len(t) || t[end] != ':' {
+			return nil, 0, false
+		}
+	default:
+		if !plainStart(t, col) {
+			return nil, 0, false
+		}
+		i := col
+		for ; i < len(t); i++ {
+			if t[i] == ':' && (i+1 == len(t) || t[i+1] == ' ') {
+				break
+			}
+			if t[i] == '#' && t[i-1] == ' ' {
+				return nil, 0, false
+			}
+		}
+		if i == len(t) {
+			return nil, 0, false
+		}
+		v := string(bytes.TrimRight(t[col:i], " "))
+		if v == "<<" {
+			return nil, 0, false // merge keys: yaml.v3 decides
+		}
+		k = p.newNode(yaml.ScalarNode, resolveTag(v), v, p.ln, col+1)
+		end = i
+	}
+	if end-col > 1000 || end+1 < len(t) && t[end+1] != ' ' {
+		return nil, 0, false
+	}
+	return k, end + 1, true
+}
+
+// plainStart reports whether a plain scalar may start at t[col] (YAML's
+// indicators may not start one; "-", "?" and ":" may before a non-space,
+// left to yaml.v3 here).
+func plainStart(t []byte, col int) bool {
+	switch t[col] {
+	case '-':
+		return col+1 < len(t) && t[col+1] != ' '
+	case '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+		return false
+	}
+	return true
+}
+
+func quoteStyle(c byte) yaml.Style {
+	if c == '"' {
+		return yaml.DoubleQuotedStyle
+	}
+	return yaml.SingleQuotedStyle
+}
+
+// quoted reads a quoted scalar that ends on its line: its value and the
+// column after the closing quote. Double-quoted ones with escapes are
+// left to yaml.v3.
+func quoted(t []byte, col int) (string, int, bool) {
+	q := t[col]
+	if q == '"' {
+		i := bytes.IndexAny(t[col+1:], `"\`)
+		if i < 0 || t[col+1+i] == '\\' {
+			return "", 0, false
+		}
+		return string(t[col+1 : col+1+i]), col + 2 + i, true
+	}
+	var b []byte // the value so far, when it has a '' in it
+	from := col + 1
+	for i := col + 1; i < len(t); i++ {
+		if t[i] != '\'' {
+			continue
+		}
+		if i+1 < len(t) && t[i+1] == '\'' {
+			b = append(b, t[from:i+1]...)
+			from = i + 2
+			i++
+			continue
+		}
+		if b == nil {
+			return string(t[from:i]), i + 1, true
+		}
+		return string(append(b, t[from:i]...)), i + 1, true
+	}
+	return "", 0, false
+}
+
+// inline parses the scalar at column col of the current line, a value in a
+// block indented parent, and moves to the next content line.
+func (p *blockParser) inline(col, parent int) (*yaml.Node, bool) {
+	t := p.text()
+	var n *yaml.Node
+	end := 0
+	switch c := t[col]; {
+	case c == '|':
+		return p.literal(col, parent)
+	case (c == '{' || c == '[') && col+1 < len(t) && t[col+1] == c+2:
+		// "{}" and "[]" ("emptyDir: {}"); other flow collections are
+		// yaml.v3's.
+		n = p.newNode(yaml.MappingNode, "!!map", "", p.ln, col+1)
+		if c == '[' {
+			n.Kind, n.Tag = yaml.SequenceNode, "!!seq"
+		}
+		n.Style = yaml.FlowStyle
+		end = col + 2
+	case c == '\'' || c == '"':
+		v, e, ok := quoted(t, col)
+		if !ok {
+			return nil, false
+		}
+		n = p.newNode(yaml.ScalarNode, "!!str", v, p.ln, col+1)
+		n.Style = quoteStyle(c)
+		end = e
+	default:
+		if !plainStart(t, col) {
+			return nil, false
+		}
+		i := col
+		for ; i < len(t); i++ {
+			if t[i] == ':' && (i+1 == len(t) || t[i+1] == ' ') {
+				return nil, false // a mapping where a scalar must be
+			}
+			if t[i] == '#' && t[i-1] == ' ' {
+				break
+			}
+		}
+		v := string(bytes.TrimRight(t[col:i], " "))
+		if v == "<<" {
+			return nil, false
+		}
+		n = p.newNode(yaml.ScalarNode, resolveTag(v), v, p.ln, col+1)
+		end = col + len(v)
+	}
+	if !restIsComment(t, end) {
+		return nil, false
+	}
+	if !p.next() {
+		return nil, false
+	}
+	return n, true
+}
+
+// restIsComment reports whether t from i holds only spaces and perhaps a
+// comment after a space.
+func restIsComment(t []byte, i int) bool {
+	j := i
+	for j < len(t) && t[j] == ' ' {
+		j++
+	}
+	return j == len(t) || t[j] == '#' && j > i
+}
+
+// literal parses a literal block scalar ("|", "|-", "|+") whose indicator
+// is at column col, in a block indented parent.
+func (p *blockParser) literal(col, parent int) (*yaml.Node, bool) {
+	t := p.text()
+	chomp := byte(0)
+	i := col + 1
+	if i < len(t) && (t[i] == '-' || t[i] == '+') {
+		chomp = t[i]
+		i++
+	}
+	if !restIsComment(t, i) {
+		return nil, false // an indentation indicator, or text after "|"
+	}
+	n := p.newNode(yaml.ScalarNode, "!!str", "", p.ln, col+1)
+	n.Style = yaml.LiteralStyle
+	p.advance()
+	// The first non-blank line sets the block's indentation.
+	indent, leading := -1, 0
+	for save, saveLn := p.start, p.ln; ; p.advance() {
+		if p.eof {
+			return nil, false
+		}
+		lt := p.text()
+		ind := p.indent()
+		if ind < len(lt) {
+			indent = ind
+			p.line(save, saveLn)
+			break
+		}
+		leading = max(leading, ind)
+	}
+	if indent <= parent || indent == 0 || leading > indent {
+		return nil, false // an empty block, or over-indented blank lines
+	}
+	var b strings.Builder
+	blank := 0 // blank lines not yet written
+	for ; !p.eof; p.advance() {
+		lt := p.text()
+		ind := p.indent()
+		if ind == len(lt) {
+			if ind > indent {
+				return nil, false
+			}
+			blank++
+			continue
+		}
+		if ind < indent {
+			break
+		}
+		breaks := blank // blank lines before the first text line count too
+		if b.Len() > 0 {
+			breaks++
+		}
+		for range breaks {
+			b.WriteByte('\n')
+		}
+		blank = 0
+		b.Write(lt[indent:])
+	}
+	v := b.String()
+	switch chomp {
+	case 0:
+		v += "\n"
+	case '+':
+		v += strings.Repeat("\n", blank+1)
+	}
+	n.Value = v
+	// The line that ended the block is a content line, a comment or EOF.
+	if !p.skipToContent() {
+		return nil, false
+	}
+	return n, true
+}
+
+// resolveTag is the tag yaml.v3 gives a plain scalar (its YAML 1.2 core
+// schema with YAML 1.1's timestamps, binary and octal forms).
+func resolveTag(v string) string {
+	switch v {
+	case "true", "True", "TRUE", "false", "False", "FALSE":
+		return "!!bool"
+	case "", "~", "null", "Null", "NULL":
+		return "!!null"
+	case ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF":
+		return "!!float"
+	}
+	switch c := v[0]; {
+	case c == '.':
+		if _, err := strconv.ParseFloat(v, 64); err == nil {
+			return "!!float"
+		}
+	case c == '+' || c == '-' || c >= '0' && c <= '9':
+		if IsTimestamp(v) {
+			return "!!timestamp"
+		}
+		plain := strings.ReplaceAll(v, "_", "")
+		if !Numberish(plain) {
+			return "!!str"
+		}
+		if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
+			return "!!int"
+		}
+		if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
+			return "!!int"
+		}
+		if FloatForm(plain) {
+			if _, err := strconv.ParseFloat(plain, 64); err == nil {
+				return "!!float"
+			}
+		}
+		for _, pre := range []struct {
+			prefix string
+			base   int
+		}{{"0b", 2}, {"-0b", 2}, {"0o", 8}, {"-0o", 8}} {
+			digits, ok := strings.CutPrefix(plain, pre.prefix)
+			if !ok {
+				continue
+			}
+			if pre.prefix[0] == '-' {
+				digits = "-" + digits
+			}
+			if _, err := strconv.ParseInt(digits, pre.base, 64); err == nil {
+				return "!!int"
+			}
+			if _, err := strconv.ParseUint(digits, pre.base, 64); err == nil && pre.prefix[0] != '-' {
+				return "!!int"
+			}
+		}
+	}
+	return "!!str"
+}
+
+// Numberish reports whether s has only bytes that can occur in a YAML int
+// or float (bases 2, 8, 16 and exponents included); anything else is
+// certainly a string, and skipping the parses saves their error
+// allocations.
+func Numberish(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+		case c == '+', c == '-', c == '.', c == 'x', c == 'X', c == 'o', c == 'O':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// FloatForm matches [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?,
+// the float form YAML resolves.
+func FloatForm(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := func() int {
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	} else {
+		if digits() == 0 {
+			return false
+		}
+		if i < len(s) && s[i] == '.' {
+			i++
+			digits()
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+var timestampFormats = []string{
+	"2006-1-2T15:4:5.999999999Z07:00",
+	"2006-1-2t15:4:5.999999999Z07:00",
+	"2006-1-2 15:4:5.999999999",
+	"2006-1-2",
+}
+
+// IsTimestamp reports whether a plain scalar is a YAML timestamp, as both
+// yaml.v2 and yaml.v3 recognise them: four digits and a dash first, then one
+// of their layouts.
+func IsTimestamp(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		if c := s[i]; c < '0' || c > '9' {
+			break
+		}
+	}
+	if i != 4 || i == len(s) || s[i] != '-' {
+		return false
+	}
+	for _, f := range timestampFormats {
+		if _, err := time.Parse(f, s); err == nil {
+			return true
+		}
+	}
+	return false
+}

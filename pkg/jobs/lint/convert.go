@@ -259,10 +259,7 @@ func (c *converter) value(n *yaml.Node, t target) error {
 	case yaml.MappingNode:
 		return c.mapping(n, t)
 	case yaml.SequenceNode:
-		var elem target
-		if t.typ != nil && t.typ.Kind() == reflect.Slice {
-			elem = target{typ: t.typ.Elem(), addr: true}
-		}
+		elem := elemTarget(t)
 		c.buf.WriteByte('[')
 		for i, e := range n.Content {
 			if i > 0 {
@@ -289,9 +286,57 @@ type entry struct {
 	val *yaml.Node
 }
 
-// mapping writes a JSON object; keys repeat by last-wins, "<<" merges as in
-// yaml.v2 (merged keys override earlier ones, later keys override merged).
+// mapping writes a JSON object.
 func (c *converter) mapping(n *yaml.Node, t target) error {
+	entries, err := c.entries(n)
+	if err != nil {
+		return err
+	}
+	c.buf.WriteByte('{')
+	for i, e := range entries {
+		if i > 0 {
+			c.buf.WriteByte(',')
+		}
+		writeJSONString(c.buf, e.key)
+		c.buf.WriteByte(':')
+		if err := c.value(e.val, c.fieldTarget(t, e.key)); err != nil {
+			return err
+		}
+	}
+	c.buf.WriteByte('}')
+	return nil
+}
+
+// fieldTarget is the target of key's value in an object decoded into t:
+// a struct's field (promoted fields resolving to their embedded struct, as
+// sigs.k8s.io/yaml has it) or a map's element.
+func (c *converter) fieldTarget(t target, key string) target {
+	if t.typ == nil {
+		return target{}
+	}
+	switch t.typ.Kind() {
+	case reflect.Struct:
+		if idx, ok := c.types.structTopFields(t.typ).lookup(key); ok {
+			return target{typ: t.typ.Field(idx).Type, addr: t.addr}
+		}
+	case reflect.Map:
+		return target{typ: t.typ.Elem(), addr: false}
+	}
+	return target{}
+}
+
+// elemTarget is the target of an array's items decoded into t.
+func elemTarget(t target) target {
+	if t.typ != nil && t.typ.Kind() == reflect.Slice {
+		return target{typ: t.typ.Elem(), addr: true}
+	}
+	return target{}
+}
+
+// entries lists a mapping's keys and values as the JSON object has them:
+// keys repeat by last-wins, "<<" merges as in yaml.v2 (merged keys override
+// earlier ones, later keys override merged).
+func (c *converter) entries(n *yaml.Node) ([]entry, error) {
 	entries := make([]entry, 0, len(n.Content)/2)
 	var pos map[string]int // only for large mappings; small ones scan
 	var addAll func(m *yaml.Node) error
@@ -381,41 +426,9 @@ func (c *converter) mapping(n *yaml.Node, t target) error {
 		return nil
 	}
 	if err := addAll(n); err != nil {
-		return err
+		return nil, err
 	}
-
-	var tf *topFields
-	var elem target
-	if t.typ != nil {
-		switch t.typ.Kind() {
-		case reflect.Struct:
-			tf = c.types.structTopFields(t.typ)
-		case reflect.Map:
-			elem = target{typ: t.typ.Elem(), addr: false}
-		}
-	}
-	c.buf.WriteByte('{')
-	for i, e := range entries {
-		if i > 0 {
-			c.buf.WriteByte(',')
-		}
-		writeJSONString(c.buf, e.key)
-		c.buf.WriteByte(':')
-		var ft target
-		switch {
-		case tf != nil:
-			if idx, ok := tf.lookup(e.key); ok {
-				ft = target{typ: t.typ.Field(idx).Type, addr: t.addr}
-			}
-		case t.typ != nil && t.typ.Kind() == reflect.Map:
-			ft = elem
-		}
-		if err := c.value(e.val, ft); err != nil {
-			return err
-		}
-	}
-	c.buf.WriteByte('}')
-	return nil
+	return entries, nil
 }
 
 // keyString turns a mapping key into the JSON key sigs.k8s.io/yaml makes of it.
@@ -458,23 +471,9 @@ func keyString(k *yaml.Node) (string, error) {
 }
 
 func (c *converter) scalar(v any, t target) error {
-	if t.typ != nil && t.typ.Kind() == reflect.String {
-		s := ""
-		switch v := v.(type) {
-		case int:
-			s = strconv.FormatInt(int64(v), 10)
-		case int64:
-			s = strconv.FormatInt(v, 10)
-		case float64:
-			s = strconv.FormatFloat(v, 'g', -1, 32)
-		case uint64:
-			s = strconv.FormatUint(v, 10)
-		case bool:
-			s = strconv.FormatBool(v)
-		}
-		if s != "" {
-			v = s
-		}
+	v, err := jsonScalar(v, t)
+	if err != nil {
+		return err
 	}
 	switch v := v.(type) {
 	case nil:
@@ -483,22 +482,55 @@ func (c *converter) scalar(v any, t target) error {
 		writeJSONString(c.buf, v)
 	case bool:
 		c.buf.WriteString(strconv.FormatBool(v))
-	case int:
-		c.buf.WriteString(strconv.Itoa(v))
-	case int64:
-		c.buf.WriteString(strconv.FormatInt(v, 10))
-	case uint64:
-		c.buf.WriteString(strconv.FormatUint(v, 10))
-	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w: json: unsupported value: %s", errConvert, strconv.FormatFloat(v, 'g', -1, 64))
-		}
-		b, _ := json.Marshal(v)
-		c.buf.Write(b)
 	default:
-		return fmt.Errorf("%w: unsupported value %T", errConvert, v)
+		c.buf.WriteString(numberText(v))
 	}
 	return nil
+}
+
+// jsonScalar is the JSON value sigs.k8s.io/yaml makes of a scalar yaml.v2
+// resolved to v, decoded into t: nil, a string, a bool, or a number (int,
+// int64, uint64, float64). Where t is a string, numbers and bools become
+// their text.
+func jsonScalar(v any, t target) (any, error) {
+	if t.typ != nil && t.typ.Kind() == reflect.String {
+		switch x := v.(type) {
+		case int:
+			return strconv.FormatInt(int64(x), 10), nil
+		case int64:
+			return strconv.FormatInt(x, 10), nil
+		case float64:
+			return strconv.FormatFloat(x, 'g', -1, 32), nil
+		case uint64:
+			return strconv.FormatUint(x, 10), nil
+		case bool:
+			return strconv.FormatBool(x), nil
+		}
+	}
+	switch x := v.(type) {
+	case nil, string, bool, int, int64, uint64:
+		return v, nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("%w: json: unsupported value: %s", errConvert, strconv.FormatFloat(x, 'g', -1, 64))
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("%w: unsupported value %T", errConvert, v)
+}
+
+// numberText is a jsonScalar number as JSON writes it.
+func numberText(v any) string {
+	switch v := v.(type) {
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case uint64:
+		return strconv.FormatUint(v, 10)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func writeJSONString(buf *bytes.Buffer, s string) {

@@ -47,6 +47,8 @@ var convertSeeds = []string{
 	"periodics:\n- name: x\n  labels: !!map {a: b}\n",
 	"periodics:\n- name: ! 12\n  interval: ! 1h\n",
 	"periodics:\n- name: x\n  tags: [\"if ! make; then exit 1; fi\", yes]\n",
+	"periodics:\n- name: x\n  decorate: ~\n  decoration_config: null\n  max_concurrency: ~\n  spec:\n    containers: ~\n",
+	"periodics:\n- name: x\n  max_concurrency: 2.0\n  spec: {containers: [{image: a, ports: [{containerPort: 1e3}, {containerPort: 80.5}]}]}\n",
 }
 
 // checkSameAsProw asserts our single-parse decode equals Prow's decoder.
@@ -122,3 +124,43 @@ func FuzzConvert(f *testing.F) {
 }
 
 func strconvItoa(i int) string { return string(rune('a'+i%26)) + string(rune('a'+i/26)) }
+
+// TestAssignerTakesTheCorpus checks that Kubernetes-sized job config (the
+// bench corpus) and the repository's own decode straight from the tree,
+// with the JSON way's result: otherwise decodeLikeProw would be correct but
+// no faster.
+func TestAssignerTakesTheCorpus(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := corpus.Generate(dir, 30, 3); err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "jobs", "*", "*", "*.yaml"))
+	own, _ := filepath.Glob("../../../config/jobs/*/*/*.yaml")
+	paths = append(paths, own...)
+	if len(own) == 0 || len(paths) < 31 {
+		t.Fatalf("found %d files (%d of the repository's)", len(paths), len(own))
+	}
+	types := &typeCache{}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		var got, want config.JobConfig
+		if err := newAssigner(types).value(&doc, target{typ: reflect.PointerTo(jobConfigType)}, reflect.ValueOf(&got).Elem()); err != nil {
+			t.Fatalf("%s: the assigner gave up: %v", p, err)
+		}
+		if err := unmarshalLikeProw(convertLikeProw(types, data, &doc), data, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(want)
+			t.Fatalf("%s: assigned differently:\nassigner: %s\nJSON way: %s", p, gj, wj)
+		}
+	}
+}

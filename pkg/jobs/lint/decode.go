@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"reflect"
 	"sync"
 
 	"gopkg.in/yaml.v3"
@@ -47,8 +48,16 @@ func (d *JobConfigDecoder) Decode(data []byte, jc *config.JobConfig) error {
 }
 
 // decodeLikeProw fills jc exactly as Prow's decoder does from data, doc
-// being data parsed.
+// being data parsed: straight from the tree when the assigner can
+// (assign.go), else through the converter's JSON and, failing that, Prow's
+// decoder itself.
 func decodeLikeProw(types *typeCache, data []byte, doc *yaml.Node, jc *config.JobConfig) error {
+	if !hasNonSpecificTag(data) {
+		if newAssigner(types).value(doc, target{typ: reflect.PointerTo(jobConfigType)}, reflect.ValueOf(jc).Elem()) == nil {
+			return nil
+		}
+		*jc = config.JobConfig{}
+	}
 	return unmarshalLikeProw(convertLikeProw(types, data, doc), data, jc)
 }
 

@@ -32,11 +32,12 @@ const (
 )
 
 // typeCache remembers what reflection says about Prow's types for one run
-// of Lint: the shape the walker checks a node against, and the JSON fields
-// the converter writes. Files are parsed in parallel, hence the sync.Maps.
+// of Lint: the shape the walker checks a node against, the JSON fields the
+// converter writes, and how the assigner decodes a type. Files are parsed in parallel, hence the sync.Maps.
 type typeCache struct {
 	shapes sync.Map // reflect.Type -> *shape
 	fields sync.Map // reflect.Type -> *topFields
+	assign sync.Map // reflect.Type -> *assignType
 }
 
 var (

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -116,6 +118,13 @@ func jobsLintRun(cmd *cobra.Command, opts *JobsLintOptions) error {
 	}
 	lo.AllJobs = scope == jobs.ScopeAll
 
+	// Linting a large config is a short batch whose heap is mostly garbage
+	// (parse trees, and Prow compiling every job's regexes): collecting at
+	// 70% growth instead of Go's default 100% keeps the peak about 10%
+	// lower for a few percent more CPU. GOGC, when set, still wins.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(70))
+	}
 	res, err := lint.Lint(cmd.Context(), lo)
 	if err != nil {
 		var ie *lint.InputError

@@ -54,6 +54,18 @@ type blockParser struct {
 	eof            bool
 	depth          int
 	slab           []yaml.Node
+	// stack holds the children of the collections being parsed, so each
+	// Content slice is made once at its final length.
+	stack []*yaml.Node
+}
+
+// take returns the children pushed since mark as a collection's Content.
+func (p *blockParser) take(mark int) []*yaml.Node {
+	c := make([]*yaml.Node, len(p.stack)-mark)
+	copy(c, p.stack[mark:])
+	clear(p.stack[mark:])
+	p.stack = p.stack[:mark]
+	return c
 }
 
 // newNode allocates nodes in slabs: a tree is built and dropped whole.
@@ -136,12 +148,13 @@ func (p *blockParser) node(col, parent int) (*yaml.Node, bool) {
 
 func (p *blockParser) mapping(m int) (*yaml.Node, bool) {
 	n := p.newNode(yaml.MappingNode, "!!map", "", p.ln, m+1)
+	mark := len(p.stack)
 	for {
 		k, after, ok := p.key(m)
 		if !ok {
 			return nil, false
 		}
-		n.Content = append(n.Content, k)
+		p.stack = append(p.stack, k)
 		t := p.text()
 		j := after
 		for j < len(t) && t[j] == ' ' {
@@ -167,12 +180,14 @@ func (p *blockParser) mapping(m int) (*yaml.Node, bool) {
 		if !ok {
 			return nil, false
 		}
-		n.Content = append(n.Content, v)
+		p.stack = append(p.stack, v)
 		if p.eof {
+			n.Content = p.take(mark)
 			return n, true
 		}
 		switch ind := p.indent(); {
 		case ind < m:
+			n.Content = p.take(mark)
 			return n, true
 		case ind > m || seqEntry(p.text(), m):
 			return nil, false
@@ -182,6 +197,7 @@ func (p *blockParser) mapping(m int) (*yaml.Node, bool) {
 
 func (p *blockParser) sequence(s int) (*yaml.Node, bool) {
 	n := p.newNode(yaml.SequenceNode, "!!seq", "", p.ln, s+1)
+	mark := len(p.stack)
 	for {
 		t := p.text()
 		j := s + 1
@@ -213,17 +229,20 @@ func (p *blockParser) sequence(s int) (*yaml.Node, bool) {
 		if !ok {
 			return nil, false
 		}
-		n.Content = append(n.Content, v)
+		p.stack = append(p.stack, v)
 		if p.eof {
+			n.Content = p.take(mark)
 			return n, true
 		}
 		ind := p.indent()
 		switch {
 		case ind < s:
+			n.Content = p.take(mark)
 			return n, true
 		case ind > s:
 			return nil, false
 		case !seqEntry(p.text(), s):
+			n.Content = p.take(mark)
 			return n, true // a key of the mapping this sequence is a value of
 		}
 	}

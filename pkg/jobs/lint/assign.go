@@ -40,7 +40,7 @@ func newAssigner(types *typeCache) *assigner {
 // target for n (what sigs.k8s.io/yaml would decode into), which decides how
 // scalars turn into JSON.
 func (a *assigner) value(n *yaml.Node, t target, v reflect.Value) error {
-	t = resolveTarget(t)
+	t = a.c.types.resolveTarget(t)
 	if a.depth++; a.depth > 1000 {
 		return errAssign
 	}
@@ -93,6 +93,12 @@ func (a *assigner) value(n *yaml.Node, t target, v reflect.Value) error {
 		v.Set(s)
 		return nil
 	case yaml.ScalarNode:
+		if v.Kind() == reflect.String {
+			if s, ok := stringV2(n); ok {
+				v.SetString(s)
+				return nil
+			}
+		}
 		s, err := a.scalar(n, t)
 		if err != nil {
 			return err
@@ -100,6 +106,28 @@ func (a *assigner) value(n *yaml.Node, t target, v reflect.Value) error {
 		return assignScalar(s, v)
 	}
 	return errAssign
+}
+
+// stringV2 is the string yaml.v2 (scalarV2) makes of n when that is plainly
+// n's text: quoted, or plain and starting with a letter that begins no
+// YAML 1.1 bool or null. It spares the boxing of every string into an any.
+func stringV2(n *yaml.Node) (string, bool) {
+	if n.Style&yaml.TaggedStyle != 0 {
+		return "", false
+	}
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return n.Value, true
+	}
+	s := n.Value
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z' || s[0] == '/' || s[0] == '_') {
+		return "", false
+	}
+	switch s {
+	case "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+		"on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL":
+		return "", false
+	}
+	return s, true
 }
 
 func (a *assigner) scalar(n *yaml.Node, t target) (any, error) {

@@ -37,11 +37,21 @@ type target struct {
 }
 
 // resolveTarget mirrors sigs.k8s.io/yaml's indirect: follow pointers; a
-// type that decodes itself ends the target.
-func resolveTarget(t target) target {
+// type that decodes itself ends the target. The answers are remembered:
+// this runs for every node.
+func (c *typeCache) resolveTarget(t target) target {
 	if t.typ == nil {
 		return t
 	}
+	if r, ok := c.targets.Load(t); ok {
+		return r.(target)
+	}
+	r := resolveTargetOf(t)
+	c.targets.Store(t, r)
+	return r
+}
+
+func resolveTargetOf(t target) target {
 	typ := t.typ
 	if typ.Kind() != reflect.Pointer && typ.Name() != "" && t.addr {
 		if implementsUnmarshaler(reflect.PointerTo(typ)) {
@@ -235,7 +245,7 @@ const aliasBudget = 10000
 var errConvert = errors.New("error converting YAML to JSON")
 
 func (c *converter) value(n *yaml.Node, t target) error {
-	t = resolveTarget(t)
+	t = c.types.resolveTarget(t)
 	c.depth++
 	defer func() { c.depth-- }()
 	if c.depth > 1000 {

@@ -35,9 +35,10 @@ const (
 // of Lint: the shape the walker checks a node against, the JSON fields the
 // converter writes, and how the assigner decodes a type. Files are parsed in parallel, hence the sync.Maps.
 type typeCache struct {
-	shapes sync.Map // reflect.Type -> *shape
-	fields sync.Map // reflect.Type -> *topFields
-	assign sync.Map // reflect.Type -> *assignType
+	shapes  sync.Map // reflect.Type -> *shape
+	fields  sync.Map // reflect.Type -> *topFields
+	assign  sync.Map // reflect.Type -> *assignType
+	targets sync.Map // target -> resolved target
 }
 
 var (

@@ -22,7 +22,7 @@ import (
 
 // parseBlock returns the document node of data, or ok false when data is
 // outside the subset (or not YAML).
-func parseBlock(data []byte) (doc *yaml.Node, ok bool) {
+func parseBlock(data []byte, arena *Arena) (doc *yaml.Node, ok bool) {
 	if len(data) == 0 || data[len(data)-1] != '\n' {
 		return nil, false
 	}
@@ -33,7 +33,11 @@ func parseBlock(data []byte) (doc *yaml.Node, ok bool) {
 			return nil, false
 		}
 	}
-	p := blockParser{data: data}
+	if arena == nil {
+		arena = &Arena{transient: true}
+	}
+	arena.reset()
+	p := blockParser{data: data, arena: arena}
 	p.line(0, 1)
 	if !p.skipToContent() || p.eof {
 		return nil, false
@@ -53,7 +57,7 @@ type blockParser struct {
 	start, end, ln int
 	eof            bool
 	depth          int
-	slab           []yaml.Node
+	arena          *Arena
 	// stack holds the children of the collections being parsed, so each
 	// Content slice is made once at its final length.
 	stack []*yaml.Node
@@ -61,22 +65,91 @@ type blockParser struct {
 
 // take returns the children pushed since mark as a collection's Content.
 func (p *blockParser) take(mark int) []*yaml.Node {
-	c := make([]*yaml.Node, len(p.stack)-mark)
+	c := p.arena.children(len(p.stack) - mark)
 	copy(c, p.stack[mark:])
 	clear(p.stack[mark:])
 	p.stack = p.stack[:mark]
 	return c
 }
 
-// newNode allocates nodes in slabs: a tree is built and dropped whole.
 func (p *blockParser) newNode(kind yaml.Kind, tag, value string, line, col int) *yaml.Node {
-	if len(p.slab) == 0 {
-		p.slab = make([]yaml.Node, 128)
-	}
-	n := &p.slab[0]
-	p.slab = p.slab[1:]
+	n := p.arena.node()
 	n.Kind, n.Tag, n.Value, n.Line, n.Column = kind, tag, value, line, col
 	return n
+}
+
+// An Arena holds the nodes of one tree at a time, for a reader that drops
+// each tree (keeping no *yaml.Node, only the strings and positions it read)
+// before it parses the next: ParseFirstIn builds its tree in the arena's
+// memory, overwriting the previous one. Parse trees are most of what
+// linting a large job config allocates; reusing them spares the garbage
+// collector and the page faults of a growing heap. The zero value is ready.
+// Not safe for concurrent use.
+type Arena struct {
+	slabs [][]yaml.Node
+	slab  int // slabs[slab] is being filled
+	next  int // its next free node
+	ptrs  [][]*yaml.Node
+	ptr   int
+	nextp int
+	// keys are the mapping keys seen, shared by the trees: job config
+	// repeats a few hundred keys thousands of times.
+	keys      map[string]string
+	transient bool // made for one parse: no key memory
+}
+
+// intern returns b as a string, the same string for the same key.
+func (a *Arena) intern(b []byte) string {
+	if a.transient {
+		return string(b)
+	}
+	if s, ok := a.keys[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if a.keys == nil {
+		a.keys = map[string]string{}
+	}
+	if len(a.keys) < 4096 {
+		a.keys[s] = s
+	}
+	return s
+}
+
+const arenaSlab = 256
+
+func (a *Arena) reset() {
+	// The previous tree's nodes are cleared as they are handed out again.
+	a.slab, a.next, a.ptr, a.nextp = 0, 0, 0, 0
+}
+
+func (a *Arena) node() *yaml.Node {
+	if a.slab < len(a.slabs) && a.next == len(a.slabs[a.slab]) {
+		a.slab, a.next = a.slab+1, 0
+	}
+	if a.slab == len(a.slabs) {
+		a.slabs = append(a.slabs, make([]yaml.Node, arenaSlab))
+	}
+	n := &a.slabs[a.slab][a.next]
+	a.next++
+	*n = yaml.Node{}
+	return n
+}
+
+// children returns a Content slice of length n, which may not grow.
+func (a *Arena) children(n int) []*yaml.Node {
+	if n > arenaSlab {
+		return make([]*yaml.Node, n)
+	}
+	if a.ptr < len(a.ptrs) && a.nextp+n > len(a.ptrs[a.ptr]) {
+		a.ptr, a.nextp = a.ptr+1, 0
+	}
+	if a.ptr == len(a.ptrs) {
+		a.ptrs = append(a.ptrs, make([]*yaml.Node, 4*arenaSlab))
+	}
+	c := a.ptrs[a.ptr][a.nextp : a.nextp+n : a.nextp+n]
+	a.nextp += n
+	return c
 }
 
 func (p *blockParser) line(start, ln int) {
@@ -140,7 +213,7 @@ func (p *blockParser) node(col, parent int) (*yaml.Node, bool) {
 	if seqEntry(t, col) {
 		return p.sequence(col)
 	}
-	if _, _, ok := p.key(col); ok {
+	if _, ok := keyAt(t, col); ok {
 		return p.mapping(col)
 	}
 	return p.inline(col, parent)
@@ -220,7 +293,7 @@ func (p *blockParser) sequence(s int) (*yaml.Node, bool) {
 		case seqEntry(t, j):
 			return nil, false // "- - a"
 		default:
-			if _, _, isKey := p.key(j); isKey {
+			if _, isKey := keyAt(t, j); isKey {
 				v, ok = p.mapping(j)
 			} else {
 				v, ok = p.inline(j, s)
@@ -252,29 +325,46 @@ func (p *blockParser) sequence(s int) (*yaml.Node, bool) {
 // its ':'.
 func (p *blockParser) key(col int) (*yaml.Node, int, bool) {
 	t := p.text()
-	if col >= len(t) {
+	colon, ok := keyAt(t, col)
+	if !ok {
 		return nil, 0, false
 	}
 	var k *yaml.Node
-	end := 0
 	switch c := t[col]; c {
 	case '\'', '"':
-		v, e, ok := quoted(t, col)
-		if !ok {
-			return nil, 0, false
-		}
+		v, _, _ := quoted(t, col)
 		k = p.newNode(yaml.ScalarNode, "!!str", v, p.ln, col+1)
 		k.Style = quoteStyle(c)
+	default:
+		v := p.arena.intern(bytes.TrimRight(t[col:colon], " "))
+		k = p.newNode(yaml.ScalarNode, resolveTag(v), v, p.ln, col+1)
+	}
+	return k, colon + 1, true
+}
+
+// keyAt reports whether a mapping key starts at column col of t, and where
+// its ':' is. It allocates nothing: every line is asked.
+func keyAt(t []byte, col int) (int, bool) {
+	if col >= len(t) {
+		return 0, false
+	}
+	end := 0
+	switch t[col] {
+	case '\'', '"':
+		e, ok := quotedEnd(t, col)
+		if !ok {
+			return 0, false
+		}
+		for e < len(t) && t[e] == ' ' {
+			e++
+		}
+		if e == len(t) || t[e] != ':' {
+			return 0, false
+		}
 		end = e
-		for end < len(t) && t[end] == ' ' {
-			end++
-		}
-		if end == len(t) || t[end] != ':' {
-			return nil, 0, false
-		}
 	default:
 		if !plainStart(t, col) {
-			return nil, 0, false
+			return 0, false
 		}
 		i := col
 		for ; i < len(t); i++ {
@@ -282,23 +372,18 @@ func (p *blockParser) key(col int) (*yaml.Node, int, bool) {
 				break
 			}
 			if t[i] == '#' && t[i-1] == ' ' {
-				return nil, 0, false
+				return 0, false
 			}
 		}
-		if i == len(t) {
-			return nil, 0, false
+		if i == len(t) || bytes.Equal(bytes.TrimRight(t[col:i], " "), []byte("<<")) {
+			return 0, false // no key, or a merge key (yaml.v3 decides)
 		}
-		v := string(bytes.TrimRight(t[col:i], " "))
-		if v == "<<" {
-			return nil, 0, false // merge keys: yaml.v3 decides
-		}
-		k = p.newNode(yaml.ScalarNode, resolveTag(v), v, p.ln, col+1)
 		end = i
 	}
 	if end-col > 1000 || end+1 < len(t) && t[end+1] != ' ' {
-		return nil, 0, false
+		return 0, false
 	}
-	return k, end + 1, true
+	return end, true
 }
 
 // plainStart reports whether a plain scalar may start at t[col] (YAML's
@@ -321,36 +406,41 @@ func quoteStyle(c byte) yaml.Style {
 	return yaml.SingleQuotedStyle
 }
 
-// quoted reads a quoted scalar that ends on its line: its value and the
-// column after the closing quote. Double-quoted ones with escapes are
+// quotedEnd finds the column after the closing quote of the quoted scalar
+// at col, which must end on its line; double-quoted ones with escapes are
 // left to yaml.v3.
-func quoted(t []byte, col int) (string, int, bool) {
-	q := t[col]
-	if q == '"' {
+func quotedEnd(t []byte, col int) (int, bool) {
+	if t[col] == '"' {
 		i := bytes.IndexAny(t[col+1:], `"\`)
 		if i < 0 || t[col+1+i] == '\\' {
-			return "", 0, false
+			return 0, false
 		}
-		return string(t[col+1 : col+1+i]), col + 2 + i, true
+		return col + 2 + i, true
 	}
-	var b []byte // the value so far, when it has a '' in it
-	from := col + 1
 	for i := col + 1; i < len(t); i++ {
-		if t[i] != '\'' {
-			continue
+		if t[i] == '\'' {
+			if i+1 < len(t) && t[i+1] == '\'' {
+				i++
+				continue
+			}
+			return i + 1, true
 		}
-		if i+1 < len(t) && t[i+1] == '\'' {
-			b = append(b, t[from:i+1]...)
-			from = i + 2
-			i++
-			continue
-		}
-		if b == nil {
-			return string(t[from:i]), i + 1, true
-		}
-		return string(append(b, t[from:i]...)), i + 1, true
 	}
-	return "", 0, false
+	return 0, false
+}
+
+// quoted reads the quoted scalar at col: its value and the column after
+// the closing quote.
+func quoted(t []byte, col int) (string, int, bool) {
+	end, ok := quotedEnd(t, col)
+	if !ok {
+		return "", 0, false
+	}
+	body := t[col+1 : end-1]
+	if t[col] == '\'' && bytes.Contains(body, []byte("''")) {
+		return string(bytes.ReplaceAll(body, []byte("''"), []byte("'"))), end, true
+	}
+	return string(body), end, true
 }
 
 // inline parses the scalar at column col of the current line, a value in a

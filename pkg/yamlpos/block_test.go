@@ -44,10 +44,11 @@ func treeDiff(path string, a, b *yaml.Node) string {
 
 // checkBlock fails when parseBlock accepts data and its tree differs from
 // yaml.v3's (or yaml.v3 rejects data). It reports whether parseBlock
-// accepted data.
-func checkBlock(t testing.TB, name string, data []byte) bool {
+// accepted data. With an arena, the tree is built in memory earlier trees
+// used: nothing of theirs may show.
+func checkBlock(t testing.TB, name string, data []byte, arena *Arena) bool {
 	t.Helper()
-	got, ok := parseBlock(data)
+	got, ok := parseBlock(data, arena)
 	if !ok {
 		return false
 	}
@@ -85,8 +86,10 @@ func TestParseBlockMatchesYAMLv3(t *testing.T) {
 		"emptyDir: {}\nargs: [] # none\n",
 		"v:\n- {}\n- []\n",
 	}
+	var arena Arena
 	for _, in := range accepted {
-		if !checkBlock(t, "accepted", []byte(in)) {
+		checkBlock(t, "accepted (arena)", []byte(in), &arena)
+		if !checkBlock(t, "accepted", []byte(in), nil) {
 			t.Errorf("parseBlock gave up on input in its subset:\n%s", in)
 		}
 	}
@@ -100,7 +103,8 @@ func TestParseBlockMatchesYAMLv3(t *testing.T) {
 		"a: |\n      \n  x\n", "a: 'x'y\n", "a: \"x\" y\n", "- a\n b\n", "a:\n  - b\n - c\n", "a: 1\nb\n", ": a\n",
 		"a: @b\n", "a: {}x\n", "ints: [1, 2]\n", "k:\n  - v: [x\n  - n: 'q'\n", "a: {a: 1}\n", "a: [ ]\n", "a: `b`\n", "k: v:\n", "|\n  x\n", "a: '\n", "a: \"x\n", strings.Repeat("k", 1100) + ": v\n",
 	} {
-		checkBlock(t, "outside", []byte(in))
+		checkBlock(t, "outside", []byte(in), nil)
+		checkBlock(t, "outside (arena)", []byte(in), &arena)
 	}
 }
 
@@ -113,6 +117,7 @@ func TestParseBlockOnConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	took, total := 0, 0
+	var arena Arena
 	for _, root := range []string{dir, "../.."} {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -128,7 +133,7 @@ func TestParseBlockOnConfigs(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			ok := checkBlock(t, path, data)
+			ok := checkBlock(t, path, data, &arena)
 			if strings.HasPrefix(path, dir) {
 				total++
 				if ok {
@@ -155,6 +160,10 @@ func FuzzParseBlock(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkBlock(t, "fuzz", data)
+		checkBlock(t, "fuzz", data, nil)
+		var arena Arena
+		for range 2 { // the second tree in memory the first used
+			checkBlock(t, "fuzz (arena)", data, &arena)
+		}
 	})
 }

@@ -216,10 +216,16 @@ func checkDocument(file string, data []byte, root *yaml.Node, dups bool) error {
 // config, take a parser several times faster than yaml.v3 that drops them
 // (block.go). Readers that edit or keep comments use Parse.
 func ParseFirst(file string, data []byte) (*yaml.Node, error) {
+	return ParseFirstIn(file, data, nil)
+}
+
+// ParseFirstIn is ParseFirst building the tree in arena (see Arena) when
+// the fast parser takes data; a nil arena is a fresh one.
+func ParseFirstIn(file string, data []byte, arena *Arena) (*yaml.Node, error) {
 	if len(data) > MaxFileBytes {
 		return nil, tooBig(file)
 	}
-	doc, ok := parseBlock(data)
+	doc, ok := parseBlock(data, arena)
 	if !ok {
 		doc = &yaml.Node{}
 		err := yaml.NewDecoder(bytes.NewReader(data)).Decode(doc)

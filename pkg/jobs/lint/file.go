@@ -140,12 +140,13 @@ func (f *file) add(n *yaml.Node, sev Severity, rule, format string, args ...any)
 	f.findings = append(f.findings, Finding{File: f.path, Line: line, Column: col, Severity: sev, Rule: rule, Message: fmt.Sprintf(format, args...)})
 }
 
-// parse fills f.root and reports what keeps the file from being job config:
+// parse fills f.root (in arena: release drops it before the next parse)
+// and reports what keeps the file from being job config:
 // syntax errors, tabs, duplicate keys, unknown top-level keys and fields.
 // It then decodes the file with Prow's own decoder.
-func (f *file) parse(owner Owner) {
+func (f *file) parse(owner Owner, arena *yamlpos.Arena) {
 	f.sum = crc32.ChecksumIEEE(f.data)
-	doc, err := yamlpos.ParseFirst(f.path, f.data)
+	doc, err := yamlpos.ParseFirstIn(f.path, f.data, arena)
 	if err != nil {
 		f.syntaxError(err)
 		return

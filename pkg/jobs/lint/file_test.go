@@ -33,7 +33,7 @@ func checkedFile(t *testing.T, data string) *file {
 		t.Fatal(err)
 	}
 	f := &file{path: p, types: &typeCache{}, data: []byte(data)}
-	f.parse(nil)
+	f.parse(nil, nil)
 	f.release()
 	return f
 }

@@ -167,6 +167,8 @@ func parseFiles(ctx context.Context, files []*file, owner Owner, workers int) er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Each file's tree is dropped before the next is parsed.
+			var arena yamlpos.Arena
 			for f := range work {
 				data, err := jobconfig.ReadFile(f.path)
 				if err != nil {
@@ -174,7 +176,7 @@ func parseFiles(ctx context.Context, files []*file, owner Owner, workers int) er
 					continue
 				}
 				f.data = data
-				f.parse(owner)
+				f.parse(owner, &arena)
 				f.release()
 			}
 		}()

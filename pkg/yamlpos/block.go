@@ -63,13 +63,14 @@ type blockParser struct {
 	stack []*yaml.Node
 }
 
-// take returns the children pushed since mark as a collection's Content.
-func (p *blockParser) take(mark int) []*yaml.Node {
+// done gives collection n the children pushed since mark.
+func (p *blockParser) done(n *yaml.Node, mark int) (*yaml.Node, bool) {
 	c := p.arena.children(len(p.stack) - mark)
 	copy(c, p.stack[mark:])
 	clear(p.stack[mark:])
 	p.stack = p.stack[:mark]
-	return c
+	n.Content = c
+	return n, true
 }
 
 func (p *blockParser) newNode(kind yaml.Kind, tag, value string, line, col int) *yaml.Node {
@@ -255,13 +256,11 @@ func (p *blockParser) mapping(m int) (*yaml.Node, bool) {
 		}
 		p.stack = append(p.stack, v)
 		if p.eof {
-			n.Content = p.take(mark)
-			return n, true
+			return p.done(n, mark)
 		}
 		switch ind := p.indent(); {
 		case ind < m:
-			n.Content = p.take(mark)
-			return n, true
+			return p.done(n, mark)
 		case ind > m || seqEntry(p.text(), m):
 			return nil, false
 		}
@@ -304,19 +303,16 @@ func (p *blockParser) sequence(s int) (*yaml.Node, bool) {
 		}
 		p.stack = append(p.stack, v)
 		if p.eof {
-			n.Content = p.take(mark)
-			return n, true
+			return p.done(n, mark)
 		}
 		ind := p.indent()
 		switch {
 		case ind < s:
-			n.Content = p.take(mark)
-			return n, true
+			return p.done(n, mark)
 		case ind > s:
 			return nil, false
 		case !seqEntry(p.text(), s):
-			n.Content = p.take(mark)
-			return n, true // a key of the mapping this sequence is a value of
+			return p.done(n, mark) // a key of the mapping this sequence is a value of
 		}
 	}
 }

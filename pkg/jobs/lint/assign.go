@@ -324,12 +324,7 @@ func isASCII(s string) bool {
 }
 
 func (c *typeCache) assignInfo(t reflect.Type) *assignType {
-	if v, ok := c.assign.Load(t); ok {
-		return v.(*assignType)
-	}
-	info := buildAssignType(t)
-	c.assign.Store(t, info)
-	return info
+	return remember(&c.assign, t, buildAssignType)
 }
 
 func buildAssignType(t reflect.Type) *assignType {

@@ -43,12 +43,7 @@ func (c *typeCache) resolveTarget(t target) target {
 	if t.typ == nil {
 		return t
 	}
-	if r, ok := c.targets.Load(t); ok {
-		return r.(target)
-	}
-	r := resolveTargetOf(t)
-	c.targets.Store(t, r)
-	return r
+	return remember(&c.targets, t, resolveTargetOf)
 }
 
 func resolveTargetOf(t target) target {
@@ -82,11 +77,11 @@ type topFields struct {
 }
 
 func (c *typeCache) structTopFields(t reflect.Type) *topFields {
-	if v, ok := c.fields.Load(t); ok {
-		return v.(*topFields)
-	}
-	tf := &topFields{}
-	tf.exact = map[string]int{}
+	return remember(&c.fields, t, buildTopFields)
+}
+
+func buildTopFields(t reflect.Type) *topFields {
+	tf := &topFields{exact: map[string]int{}}
 	for _, f := range visibleFields(t) {
 		tf.names = append(tf.names, f.name)
 		tf.index = append(tf.index, f.index[0])
@@ -94,7 +89,6 @@ func (c *typeCache) structTopFields(t reflect.Type) *topFields {
 			tf.exact[f.name] = f.index[0]
 		}
 	}
-	c.fields.Store(t, tf)
 	return tf
 }
 

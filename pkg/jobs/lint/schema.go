@@ -47,12 +47,17 @@ var (
 )
 
 func (c *typeCache) shapeOf(t reflect.Type) *shape {
-	if s, ok := c.shapes.Load(t); ok {
-		return s.(*shape)
+	return remember(&c.shapes, t, buildShape)
+}
+
+// remember returns what build makes of k, building it once per cache m.
+func remember[K comparable, V any](m *sync.Map, k K, build func(K) V) V {
+	if v, ok := m.Load(k); ok {
+		return v.(V)
 	}
-	s := buildShape(t)
-	c.shapes.Store(t, s)
-	return s
+	v := build(k)
+	m.Store(k, v)
+	return v
 }
 
 func buildShape(t reflect.Type) *shape {

@@ -206,10 +206,6 @@ func seqEntry(t []byte, col int) bool {
 // node parses the node starting at column col of the current line, inside
 // a block indented parent.
 func (p *blockParser) node(col, parent int) (*yaml.Node, bool) {
-	if p.depth++; p.depth > 1000 {
-		return nil, false
-	}
-	defer func() { p.depth-- }()
 	t := p.text()
 	if seqEntry(t, col) {
 		return p.sequence(col)
@@ -220,7 +216,18 @@ func (p *blockParser) node(col, parent int) (*yaml.Node, bool) {
 	return p.inline(col, parent)
 }
 
+// deeper counts a level of nesting; false past yaml.v3's limits (and
+// ours: a parser that recurses per level).
+func (p *blockParser) deeper() bool {
+	p.depth++
+	return p.depth <= 1000
+}
+
 func (p *blockParser) mapping(m int) (*yaml.Node, bool) {
+	if !p.deeper() {
+		return nil, false
+	}
+	defer func() { p.depth-- }()
 	n := p.newNode(yaml.MappingNode, "!!map", "", p.ln, m+1)
 	mark := len(p.stack)
 	for {
@@ -268,6 +275,10 @@ func (p *blockParser) mapping(m int) (*yaml.Node, bool) {
 }
 
 func (p *blockParser) sequence(s int) (*yaml.Node, bool) {
+	if !p.deeper() {
+		return nil, false
+	}
+	defer func() { p.depth-- }()
 	n := p.newNode(yaml.SequenceNode, "!!seq", "", p.ln, s+1)
 	mark := len(p.stack)
 	for {

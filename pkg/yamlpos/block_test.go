@@ -83,6 +83,7 @@ func TestParseBlockMatchesYAMLv3(t *testing.T) {
 		"-\n  - a\n  -\n- b\n",
 		"x:\n  y\n",
 		"a: 1\n# comment at the end without value\n",
+		nested(400),
 		"emptyDir: {}\nargs: [] # none\n",
 		"v:\n- {}\n- []\n",
 	}
@@ -105,6 +106,22 @@ func TestParseBlockMatchesYAMLv3(t *testing.T) {
 	} {
 		checkBlock(t, "outside", []byte(in), nil)
 		checkBlock(t, "outside (arena)", []byte(in), &arena)
+	}
+}
+
+// nested is depth levels of "- a:", each a compact mapping in a sequence.
+func nested(depth int) string {
+	var b strings.Builder
+	for i := range depth {
+		b.WriteString(strings.Repeat(" ", 2*i) + "- a:\n")
+	}
+	return b.String()
+}
+
+func TestParseBlockDepthLimit(t *testing.T) {
+	// yaml.v3 gives up at 10000 levels; so do we, well before.
+	if _, ok := parseBlock([]byte(nested(1200)), nil); ok {
+		t.Error("parseBlock took 1200 levels of nesting (2400 collections)")
 	}
 }
 

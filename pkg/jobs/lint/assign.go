@@ -256,7 +256,7 @@ func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
 
 // viaJSON decodes n into v through the converter's JSON and encoding/json.
 func (a *assigner) viaJSON(n *yaml.Node, t target, v reflect.Value) error {
-	b, err := a.convert(n, t)
+	b, err := a.convert(n, t, a.depth-1)
 	if err != nil {
 		return err
 	}
@@ -266,18 +266,20 @@ func (a *assigner) viaJSON(n *yaml.Node, t target, v reflect.Value) error {
 	return nil
 }
 
-// convertOnly converts n for the converter's errors alone.
+// convertOnly converts n, a value of the mapping being assigned, for the
+// converter's errors alone.
 func (a *assigner) convertOnly(n *yaml.Node) error {
-	_, err := a.convert(n, target{})
+	_, err := a.convert(n, target{}, a.depth)
 	return err
 }
 
-func (a *assigner) convert(n *yaml.Node, t target) ([]byte, error) {
+// convert writes the JSON of n, whose parent is at depth.
+func (a *assigner) convert(n *yaml.Node, t target, depth int) ([]byte, error) {
 	buf := a.c.buf
 	buf.Reset()
 	// The converter's depth is the tree's; ours counts pointers as well,
 	// so its limit is never the laxer.
-	a.c.depth = a.depth - 1
+	a.c.depth = depth
 	if err := a.c.value(n, t); err != nil {
 		return nil, err
 	}

@@ -290,12 +290,16 @@ type entry struct {
 	val *yaml.Node
 }
 
-// mapping writes a JSON object.
+// mapping writes a JSON object, its keys in byte order: sigs.k8s.io/yaml
+// goes through a Go map and json.Marshal, which sorts them, and where two
+// keys fold to one struct field ("cluster", "Cluster") encoding/json lets
+// the later one win.
 func (c *converter) mapping(n *yaml.Node, t target) error {
 	entries, err := c.entries(n)
 	if err != nil {
 		return err
 	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
 	c.buf.WriteByte('{')
 	for i, e := range entries {
 		if i > 0 {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -48,6 +49,9 @@ var convertSeeds = []string{
 	"periodics:\n- name: ! 12\n  interval: ! 1h\n",
 	"periodics:\n- name: x\n  tags: [\"if ! make; then exit 1; fi\", yes]\n",
 	"periodics:\n- name: x\n  decorate: ~\n  decoration_config: null\n  max_concurrency: ~\n  spec:\n    containers: ~\n",
+	"periodics:\n- cluster: a\n  Cluster: b\n",
+	"presubmits:\n  a/b:\n  - name: x\n    optional: true\n    Optional: false\n",
+	"periodics:\n- name: x\n  spec:\n    containers: []\n  Spec:\n    containers:\n    - {image: a, Image: b}\n",
 	"periodics:\n- name: x\n  max_concurrency: 2.0\n  spec: {containers: [{image: a, ports: [{containerPort: 1e3}, {containerPort: 80.5}]}]}\n",
 }
 
@@ -161,6 +165,31 @@ func TestAssignerTakesTheCorpus(t *testing.T) {
 			gj, _ := json.Marshal(got)
 			wj, _ := json.Marshal(want)
 			t.Fatalf("%s: assigned differently:\nassigner: %s\nJSON way: %s", p, gj, wj)
+		}
+	}
+}
+
+// TestAssignerFailsWhereTheConverterDoes: where the JSON way gives up (and
+// Prow's decoder decides), the assigner must give up too, even for values
+// encoding/json would skip.
+func TestAssignerFailsWhereTheConverterDoes(t *testing.T) {
+	for _, in := range []string{
+		"unknown: " + strings.Repeat("[", 999) + strings.Repeat("]", 999) + "\n",
+		"periodics:\n- name: x\n  unknown: .nan\n",
+		"periodics:\n- name: x\n  unknown: !!binary '%%%'\n",
+		"periodics:\n- name: x\n  labels: {a: .inf}\n",
+	} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(in), &doc); err != nil {
+			t.Fatal(err)
+		}
+		types := &typeCache{}
+		if _, err := toJSON(types, &doc, jobConfigType); err == nil {
+			t.Fatalf("the converter takes %q: the case proves nothing", in)
+		}
+		var jc config.JobConfig
+		if err := newAssigner(types).value(&doc, target{typ: reflect.PointerTo(jobConfigType)}, reflect.ValueOf(&jc).Elem()); err == nil {
+			t.Errorf("the assigner took %.60q, which the converter refuses", in)
 		}
 	}
 }

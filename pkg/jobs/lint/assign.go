@@ -122,9 +122,7 @@ func stringV2(n *yaml.Node) (string, bool) {
 	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z' || s[0] == '/' || s[0] == '_') {
 		return "", false
 	}
-	switch s {
-	case "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
-		"on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL":
+	if _, ok := v2Word(s); ok {
 		return "", false
 	}
 	return s, true

@@ -601,17 +601,31 @@ func scalarV2(n *yaml.Node) (any, error) {
 	return v, nil
 }
 
+// v2Word resolves the plain scalars yaml.v2 reads as a bool or null (YAML
+// 1.1's yes/no/on/off among them): the value, and whether s is one.
+func v2Word(s string) (any, bool) {
+	switch s {
+	case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON":
+		return true, true
+	case "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF":
+		return false, true
+	case "", "~", "null", "Null", "NULL":
+		return nil, true
+	}
+	return nil, false
+}
+
 func resolveV2(tag, in string) (string, any) {
 	if tag == "!!str" {
 		return "!!str", in
 	}
+	if v, ok := v2Word(in); ok {
+		if v == nil {
+			return "!!null", nil
+		}
+		return "!!bool", v
+	}
 	switch in {
-	case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON":
-		return "!!bool", true
-	case "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF":
-		return "!!bool", false
-	case "", "~", "null", "Null", "NULL":
-		return "!!null", nil
 	case ".nan", ".NaN", ".NAN":
 		return "!!float", math.NaN()
 	case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF":

@@ -335,8 +335,9 @@ func v2Type(n *yaml.Node) string {
 		if n.Style&yaml.TaggedStyle != 0 {
 			return "string"
 		}
-		switch n.Value {
-		case "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF":
+		// yaml.v3 reads YAML 1.2: what it left a string may be a
+		// YAML 1.1 bool (yes, off) to Prow's decoder.
+		if v, ok := v2Word(n.Value); ok && v != nil {
 			return "bool"
 		}
 		return "string"

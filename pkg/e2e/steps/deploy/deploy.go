@@ -109,16 +109,16 @@ func Deploy(ctx context.Context, o Options) (Result, error) {
 		return res, fmt.Errorf("deploy: namespace %s: %w", o.Namespace, err)
 	}
 
-	cfg, err := c.helm(o.Namespace)
-	if err != nil {
-		return res, err
-	}
 	timeout := o.Timeout
 	if timeout == 0 {
 		timeout = 5 * time.Minute
 	}
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
+	}
+	cfg, err := c.helm(o.Namespace, timeout)
+	if err != nil {
+		return res, err
 	}
 	var manifest string
 	if _, err := action.NewHistory(cfg).Run(o.Release); errors.Is(err, driver.ErrReleaseNotFound) {
@@ -171,13 +171,13 @@ func Undeploy(ctx context.Context, r Result) error {
 	}
 	var errs []error
 	if r.Release != "" {
-		cfg, err := c.helm(r.Namespace)
+		cfg, err := c.helm(r.Namespace, undeployTimeout)
 		if err != nil {
 			return err
 		}
 		uninstall := action.NewUninstall(cfg)
 		uninstall.IgnoreNotFound = true
-		uninstall.Timeout = 2 * time.Minute
+		uninstall.Timeout = undeployTimeout
 		if _, err := uninstall.Run(r.Release); err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 			errs = append(errs, fmt.Errorf("undeploy: uninstall %s from %s: %w", r.Release, r.Namespace, err))
 		}
@@ -234,9 +234,19 @@ func newClients(t Target) (*clients, error) {
 	return &clients{t: t, getter: getter, kube: kube, ext: ext}, nil
 }
 
-func (c *clients) helm(namespace string) (*action.Configuration, error) {
-	ns := namespace
-	c.getter.Namespace = &ns
+// undeployTimeout bounds helm's uninstall.
+const undeployTimeout = 2 * time.Minute
+
+// helm configures helm's client for namespace. A request may take as long
+// as the whole action (timeout): without that client-go gives up on each
+// after 32 s, and helm's schema validation reads the API server's OpenAPI
+// v2 document, which the server rebuilds after every CRD change. With
+// large CRDs installed (Argo's full Workflow CRD is over a megabyte) that
+// took longer than 32 s on a loaded 2-core machine, right after the chart's
+// own CRD was created, and failed the install.
+func (c *clients) helm(namespace string, timeout time.Duration) (*action.Configuration, error) {
+	ns, requestTimeout := namespace, timeout.String()
+	c.getter.Namespace, c.getter.Timeout = &ns, &requestTimeout
 	log := c.t.Log
 	if log == nil {
 		log = io.Discard

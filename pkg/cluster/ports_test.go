@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 		os.Exit(code)
 	}
 	if dir := os.Getenv(upProcessEnv); dir != "" {
-		// A `prowctl cluster up` to be killed (TestRealNodeRecoversFromKilledUp).
+		// A `prowctl cluster up` to be killed (killedUp).
 		_, _, err := Up(context.Background(), Options{Dir: dir, ProwConfig: os.Getenv("PROWCTL_TEST_PROW_CONFIG"), Node: NodeReal})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -40,7 +40,10 @@ import (
 
 // upRealNode starts a cluster with a real node (and Argo) in a fresh
 // directory and stops it when the test ends, asserting it leaves nothing
-// behind.
+// behind. It starts it where a `cluster up` was killed halfway (SIGKILL,
+// its components left running): the up stops them, ends what they started
+// and starts afresh, so the tests run on a cluster recovered from that,
+// and down must leave nothing of either.
 func upRealNode(t *testing.T) (*State, kubernetes.Interface) {
 	t.Helper()
 	if testing.Short() {
@@ -55,15 +58,31 @@ func upRealNode(t *testing.T) (*State, kubernetes.Interface) {
 		dir = d
 	}
 	before := takeFootprint(t)
+	stale := killedUp(t, dir)
 	began := time.Now()
 	var progressBuf bytes.Buffer
-	state, _, err := Up(context.Background(), Options{
+	state, running, err := Up(context.Background(), Options{
 		Dir: dir, ProwConfig: prowConfigForTest(t), Node: NodeReal, WithArgo: true,
 		StopWithParent: true, Progress: &progressBuf,
 	})
 	t.Logf("up in %.1fs:\n%s", time.Since(began).Seconds(), progressBuf.String())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("up after a killed up: %v", err)
+	}
+	if running || !strings.Contains(progressBuf.String(), "cleaning up the stale cluster state") {
+		t.Errorf("up did not clean the stale state first:\n%s", progressBuf.String())
+	}
+	// Every process of the cluster is the new up's.
+	old := map[int]bool{}
+	for _, c := range stale.Components {
+		if c.Process != nil {
+			old[c.Process.PID] = true
+		}
+	}
+	for _, pid := range clusterPIDs(ClusterID(dir), "") {
+		if old[pid] {
+			t.Errorf("pid %d of the killed up still runs", pid)
+		}
 	}
 	t.Cleanup(func() {
 		// Held open, the namespaces keep their numbers their own once
@@ -182,17 +201,23 @@ func runPod(t *testing.T, kube kubernetes.Interface, ns string, pod *corev1.Pod)
 	return p, string(logs)
 }
 
-// One personal cluster with a real node, for the subtests: pods, decorated
-// jobs one at a time and in a burst. Down at the end must leave nothing.
+// One personal cluster with a real node, recovered from a killed up, for
+// the subtests: pods, decorated jobs one at a time and in a burst, Deck,
+// Argo. Down at the end must leave nothing.
 func TestRealNode(t *testing.T) {
 	state, kube := upRealNode(t)
 	t.Run("pods", func(t *testing.T) { testPods(t, state, kube) })
 	t.Run("registry", func(t *testing.T) { testRegistry(t, state, kube) })
 	t.Run("job image", func(t *testing.T) { testJobImage(t, state, kube) })
 	t.Run("decorated jobs", func(t *testing.T) { testDecoratedJobs(t, state) })
-	t.Run("deck", func(t *testing.T) { testDeck(t, state) })
-	t.Run("argo", func(t *testing.T) { testArgo(t, state, kube) })
-	t.Run("argo volume", func(t *testing.T) { testArgoVolume(t, state, kube) })
+	// These wait on Deck's 30 s reload and on Argo's pods far more than
+	// on the CPU, and share nothing (names, namespaces, volumes): side by
+	// side, as many at once as -parallel allows.
+	t.Run("side by side", func(t *testing.T) {
+		t.Run("deck", func(t *testing.T) { t.Parallel(); testDeck(t, state) })
+		t.Run("argo", func(t *testing.T) { t.Parallel(); testArgo(t, state, kube) })
+		t.Run("argo volume", func(t *testing.T) { t.Parallel(); testArgoVolume(t, state, kube) })
+	})
 }
 
 // The real node runs a pod's command: its exit code decides the phase and
@@ -572,14 +597,11 @@ func describePod(t *testing.T, env *Env, ns, name string) {
 
 const upProcessEnv = "PROWCTL_TEST_UP_DIR"
 
-// `cluster up` killed with SIGKILL halfway leaves its components running; the
-// next up stops them, ends what they started and starts afresh, and down
-// then leaves nothing of either.
-func TestRealNodeRecoversFromKilledUp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: starts a personal cluster with a real node; runs without -short")
-	}
-	dir := t.TempDir()
+// killedUp runs `cluster up` of a real node in dir in a process of its own
+// (TestMain), kills it with SIGKILL once the node's runtime and the API
+// server run, and returns the state it left.
+func killedUp(t *testing.T, dir string) *State {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -588,7 +610,6 @@ func TestRealNodeRecoversFromKilledUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Kill it once the node's runtime and the API server run.
 	deadline := time.Now().Add(60 * time.Second)
 	var stale *State
 	for {
@@ -607,36 +628,9 @@ func TestRealNodeRecoversFromKilledUp(t *testing.T) {
 	}
 	<-up.Exited()
 	if len(clusterPIDs(ClusterID(dir), stale.MountNS)) == 0 {
-		t.Fatal("nothing of the killed up runs: the test proves nothing")
+		t.Fatal("nothing of the killed up runs: the recovery proves nothing")
 	}
-
-	var progressBuf bytes.Buffer
-	state, running, err := Up(context.Background(), Options{Dir: dir, ProwConfig: prowConfigForTest(t), Node: NodeReal, StopWithParent: true, Progress: &progressBuf})
-	if err != nil {
-		t.Fatalf("up after a killed up: %v\n%s", err, progressBuf.String())
-	}
-	if running || !strings.Contains(progressBuf.String(), "cleaning up the stale cluster state") {
-		t.Errorf("up did not clean the stale state first:\n%s", progressBuf.String())
-	}
-	// Nothing of the killed up runs: every process of the cluster is the
-	// new one's.
-	old := map[int]bool{}
-	for _, c := range stale.Components {
-		if c.Process != nil {
-			old[c.Process.PID] = true
-		}
-	}
-	for _, pid := range clusterPIDs(ClusterID(dir), "") {
-		if old[pid] {
-			t.Errorf("pid %d of the killed up still runs", pid)
-		}
-	}
-	ns := state.holdNamespace()
-	defer ns.release()
-	if _, err := Down(context.Background(), dir, DownOptions{StopGrace: 5 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	assertNothingLeft(t, dir, ns.mountNS())
+	return stale
 }
 
 func hasProcess(s *State, component string) bool {

@@ -9,7 +9,7 @@
 #       clonerefs,initupload,entrypoint,sidecar,deck}
 #   $PROWCTL_TOOLS/deck-ui-<prow date-commit>-<lockfiles hash>/{kodata,assets}
 #       (Deck's front end and the files its templates take from CDNs; deck/build.sh)
-#   $PROWCTL_TOOLS/argo-<v>/{workflow-controller,argoexec,crds/*.yaml}
+#   $PROWCTL_TOOLS/argo-<v>/{workflow-controller,argoexec,crds/*.yaml,crds-minimal/*.yaml}
 #   $PROWCTL_TOOLS/pause-<source hash>/pause
 #   $PROWCTL_TOOLS/emushim-<source hash>/emushim
 #   $PROWCTL_TOOLS/debian-<suite>-<packages key>/rootfs.tar   (a job image's base: shell, git)
@@ -192,8 +192,8 @@ build "$here/prow" "$out_prow" "" "${prow_bins[@]}"
 # signal_darwin.go, which module zips drop (argoexec then fails with
 # "undefined: Setpgid"), and the module cache is read-only (-overlay is
 # refused there). The copy gets the file back.
-if [[ -x $out_argo/workflow-controller && -x $out_argo/argoexec && -f $out_argo/crds/argoproj.io_workflows.yaml ]]; then
-	echo "tools: $out_argo/{workflow-controller,argoexec,crds} (cached)"
+if [[ -x $out_argo/workflow-controller && -x $out_argo/argoexec && -f $out_argo/crds/argoproj.io_workflows.yaml && -f $out_argo/crds-minimal/argoproj.io_workflows.yaml ]]; then
+	echo "tools: $out_argo/{workflow-controller,argoexec,crds,crds-minimal} (cached)"
 else
 	argo_mod=$(GOFLAGS=-mod=mod "$go" mod download -json "github.com/argoproj/argo-workflows/v3@$argo_v" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
 	argo_src=$tools/.argo-src-$argo_v
@@ -204,10 +204,14 @@ else
 	# Its ~700 modules, once: the build below then only compiles.
 	(cd "$argo_src" && run_with_progress "argo modules" "$go" mod download)
 	build "$argo_src" "$out_argo" "-X github.com/argoproj/argo-workflows/v3.version=$argo_v" "${argo_bins[@]}"
-	mkdir -p "$out_argo/crds"
+	# The full CRDs (schemas of every field) validate exported Workflows in
+	# the tests; the personal cluster installs the minimal ones, as Argo's
+	# own install manifests do (pkg/cluster/argo.go says why).
+	mkdir -p "$out_argo/crds" "$out_argo/crds-minimal"
 	cp "$argo_src"/manifests/base/crds/full/argoproj.io_*.yaml "$out_argo/crds/"
+	cp "$argo_src"/manifests/base/crds/minimal/argoproj.io_*.yaml "$out_argo/crds-minimal/"
 	rm -rf "$argo_src"
-	echo "tools: copied Argo's CRDs -> $out_argo/crds"
+	echo "tools: copied Argo's CRDs -> $out_argo/{crds,crds-minimal}"
 fi
 
 build "$here/pause" "$tools/pause-$pause_v" "" pause=.

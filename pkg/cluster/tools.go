@@ -59,7 +59,7 @@ var (
 	// (`cluster up --with argo`); hack/tools/argo/go.mod says why this
 	// version.
 	Argo = Tool{Name: "argo", Module: "github.com/argoproj/argo-workflows/v3", Version: "v3.7.18",
-		Binaries: []string{"workflow-controller", "argoexec"}, Files: []string{"crds"}}
+		Binaries: []string{"workflow-controller", "argoexec"}, Files: []string{ArgoFullCRDs, ArgoMinimalCRDs}}
 )
 
 // ProwJobCRDFile is the ProwJob CustomResourceDefinition of the pinned Prow

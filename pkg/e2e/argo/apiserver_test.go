@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { testcluster.Main(m) }
 func TestAcceptedByTheWorkflowCRD(t *testing.T) {
 	c := testcluster.Get(t)
 	ctx := context.Background()
-	if err := cluster.InstallArgoCRDs(ctx, c.Config(), cluster.DefaultToolsDir(), "workflows"); err != nil {
+	if err := cluster.InstallArgoCRDs(ctx, c.Config(), cluster.DefaultToolsDir(), cluster.ArgoFullCRDs, "workflows"); err != nil {
 		t.Fatal(err)
 	}
 	dyn, err := dynamic.NewForConfig(c.Config())

@@ -12,6 +12,7 @@ import (
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/pod-utils/downwardapi"
 
+	"github.com/prowctl/prowctl/internal/filetree"
 	"github.com/prowctl/prowctl/internal/gcstest"
 )
 
@@ -29,15 +30,7 @@ func artifactsFixture(t *testing.T) string {
 		"e2e-state.json.lock":   "",
 		".e2e-state.json.12345": "partial write",
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	filetree.Write(t, dir, files)
 	return dir
 }
 

@@ -11,22 +11,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/prow/pkg/config"
-)
 
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, content := range files {
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+	"github.com/prowctl/prowctl/internal/filetree"
+)
 
 func periodic(name string) string {
 	return "periodics:\n- name: " + name + "\n  interval: 1h\n  spec:\n    containers:\n    - image: alpine\n"
@@ -52,7 +39,7 @@ func TestFilesAgreeWithProw(t *testing.T) {
 		"dir.yaml/k.yaml":        periodic("k"),
 		"other/sub/ignored.yaml": periodic("l"),
 	}
-	dir := writeTree(t, files)
+	dir := filetree.Temp(t, files)
 	if err := os.Symlink(filepath.Join(dir, "a.yaml"), filepath.Join(dir, "link.yaml")); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +75,7 @@ func TestFilesAgreeWithProw(t *testing.T) {
 }
 
 func TestFilesDuplicateBasename(t *testing.T) {
-	dir := writeTree(t, map[string]string{"x/a.yaml": periodic("a"), "y/a.yaml": periodic("b")})
+	dir := filetree.Temp(t, map[string]string{"x/a.yaml": periodic("a"), "y/a.yaml": periodic("b")})
 	l, err := Files(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +102,7 @@ func prompt(t *testing.T, dir string) error {
 
 func TestFilesRefusesWhatProwBlocksOrSpinsOn(t *testing.T) {
 	t.Run("prowignore directory", func(t *testing.T) {
-		dir := writeTree(t, map[string]string{"a.yaml": periodic("a"), "sub/b.yaml": periodic("b"), "sub/.prowignore/x": ""})
+		dir := filetree.Temp(t, map[string]string{"a.yaml": periodic("a"), "sub/b.yaml": periodic("b"), "sub/.prowignore/x": ""})
 		err := prompt(t, dir)
 		want := filepath.Join(dir, "sub/.prowignore") + ": is a directory; .prowignore must be a file of patterns"
 		if err == nil || err.Error() != want {
@@ -123,7 +110,7 @@ func TestFilesRefusesWhatProwBlocksOrSpinsOn(t *testing.T) {
 		}
 	})
 	t.Run("prowignore named pipe at the root", func(t *testing.T) {
-		dir := writeTree(t, map[string]string{"a.yaml": periodic("a")})
+		dir := filetree.Temp(t, map[string]string{"a.yaml": periodic("a")})
 		if err := syscall.Mkfifo(filepath.Join(dir, ".prowignore"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +120,7 @@ func TestFilesRefusesWhatProwBlocksOrSpinsOn(t *testing.T) {
 		}
 	})
 	t.Run("named pipe among the files", func(t *testing.T) {
-		dir := writeTree(t, map[string]string{"a.yaml": periodic("a")})
+		dir := filetree.Temp(t, map[string]string{"a.yaml": periodic("a")})
 		fifo := filepath.Join(dir, "z.yaml")
 		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 			t.Fatal(err)
@@ -145,7 +132,7 @@ func TestFilesRefusesWhatProwBlocksOrSpinsOn(t *testing.T) {
 		}
 	})
 	t.Run("named pipe that .prowignore excludes", func(t *testing.T) {
-		dir := writeTree(t, map[string]string{"a.yaml": periodic("a"), ".prowignore": "z.yaml\n"})
+		dir := filetree.Temp(t, map[string]string{"a.yaml": periodic("a"), ".prowignore": "z.yaml\n"})
 		if err := syscall.Mkfifo(filepath.Join(dir, "z.yaml"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +141,7 @@ func TestFilesRefusesWhatProwBlocksOrSpinsOn(t *testing.T) {
 		}
 	})
 	t.Run("a prowignore directory where no file is read is left alone, as Prow does", func(t *testing.T) {
-		dir := writeTree(t, map[string]string{"a.yaml": periodic("a"), "docs/.prowignore/x": "", "docs/README.md": ""})
+		dir := filetree.Temp(t, map[string]string{"a.yaml": periodic("a"), "docs/.prowignore/x": "", "docs/README.md": ""})
 		if err := prompt(t, dir); err != nil {
 			t.Fatal(err)
 		}

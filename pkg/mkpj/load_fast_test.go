@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/prow/pkg/config"
 
 	benchcorpus "github.com/prowctl/prowctl/hack/bench/corpus"
+	"github.com/prowctl/prowctl/internal/filetree"
 	"github.com/prowctl/prowctl/pkg/jobconfig"
 )
 
@@ -66,7 +67,7 @@ func TestLoadFastEqualsConfigLoad(t *testing.T) {
 		checkLoadFast(t, "testdata/compare/config.yaml", "testdata/compare/jobs/org-b/repo-two/repo-two.yaml")
 	})
 	t.Run("what Prow's merge and decoder keep or drop", func(t *testing.T) {
-		dir := writeFiles(t, edgeCaseTree(t))
+		dir := filetree.Temp(t, edgeCaseTree(t))
 		checkLoadFast(t, filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs"))
 	})
 	t.Run("the bench corpus", func(t *testing.T) {
@@ -93,7 +94,7 @@ func TestLoaderSharesDecoding(t *testing.T) {
 	if after["config.yaml"] == before["config.yaml"] {
 		t.Fatal("the preset edit changed nothing")
 	}
-	dirs := []string{writeFiles(t, before), writeFiles(t, after)}
+	dirs := []string{filetree.Temp(t, before), filetree.Temp(t, after)}
 	var ld Loader
 	got := make([]*config.Config, len(dirs))
 	errs := make([]error, len(dirs))
@@ -181,7 +182,7 @@ func TestLoadFastLeavesItToProw(t *testing.T) {
 			if _, ok := tc.files["config.yaml"]; !ok {
 				tc.files["config.yaml"] = "prowjob_namespace: prow\npod_namespace: test-pods\n"
 			}
-			dir := writeFiles(t, tc.files)
+			dir := filetree.Temp(t, tc.files)
 			cfg, jobs := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs")
 			l, err := jobconfig.Files(jobs)
 			if err != nil {
@@ -205,19 +206,4 @@ func TestLoadFastLeavesItToProw(t *testing.T) {
 			}
 		})
 	}
-}
-
-func writeFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, content := range files {
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
 }

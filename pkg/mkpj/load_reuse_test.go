@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/prow/pkg/config"
 
 	benchcorpus "github.com/prowctl/prowctl/hack/bench/corpus"
+	"github.com/prowctl/prowctl/internal/filetree"
 	"github.com/prowctl/prowctl/pkg/jobconfig"
 )
 
@@ -80,7 +81,7 @@ func withoutSourcePath(job any) any {
 // base's jobs.
 func checkLoadLike(t *testing.T, before, after map[string]string) (taken, all []string) {
 	t.Helper()
-	bdir, hdir := writeFiles(t, before), writeFiles(t, after)
+	bdir, hdir := filetree.Temp(t, before), filetree.Temp(t, after)
 	var ld Loader
 	head := ld.LoadFiles(filepath.Join(hdir, "config.yaml"), jobFilesOf(t, hdir))
 	if head == nil {
@@ -287,7 +288,7 @@ func TestLoadFilesLikeOnTheCorpus(t *testing.T) {
 
 // A head the loader did not load on its fast path lends nothing.
 func TestLoadFilesLikeNeedsTheHeadsRecord(t *testing.T) {
-	dir := writeFiles(t, edgeCaseTree(t))
+	dir := filetree.Temp(t, edgeCaseTree(t))
 	head, err := config.Load(filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs"), nil, "")
 	if err != nil {
 		t.Fatal(err)
@@ -324,7 +325,7 @@ func TestLoadFastStorageBuckets(t *testing.T) {
 		"postsubmits:\n  org/buckets:\n" + job("post-plain", "plain-bucket") +
 		"periodics:\n- name: periodic-gs\n  interval: 1h\n  decorate: true\n  decoration_config:\n    gcs_configuration:\n      bucket: gs://periodic-bucket\n      path_strategy: explicit\n" +
 		"  spec:\n    containers:\n    - image: alpine\n      command: [make]\n"
-	dir := writeFiles(t, tree)
+	dir := filetree.Temp(t, tree)
 	checkLoadFast(t, filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs"))
 	got := new(Loader).LoadFiles(filepath.Join(dir, "config.yaml"), jobFilesOf(t, dir))
 	for _, b := range []string{"job-bucket", "other-bucket", "a://b://c", "plain-bucket", "periodic-bucket", "artifacts"} {

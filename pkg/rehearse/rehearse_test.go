@@ -3,7 +3,6 @@ package rehearse
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/prow/pkg/config"
 
+	"github.com/prowctl/prowctl/internal/filetree"
 	"github.com/prowctl/prowctl/pkg/jobs/touched"
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/prowjob"
@@ -79,18 +79,10 @@ func load(t *testing.T, cache, command string, drop string) *config.Config {
 	if drop != "" {
 		j = strings.Replace(j, "  - name: "+drop+"\n    always_run: true\n    spec:\n      containers:\n      - {image: golang, command: [make, "+command+"]}\n", "", 1)
 	}
-	for name, content := range map[string]string{
+	filetree.Write(t, dir, map[string]string{
 		"config.yaml":    strings.ReplaceAll(prowConfig, "CACHE_VALUE", cache),
 		"jobs/jobs.yaml": j,
-	} {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	c, err := mkpj.LoadAll(filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs"))
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/prow/pkg/config"
+
+	"github.com/prowctl/prowctl/internal/filetree"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -60,22 +62,6 @@ func (owner) OwnsPeriodic(name string, repos []string) bool {
 	return false
 }
 
-// writeTree writes files (relative path -> content) under a new temp dir.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // run lints jobs (file name under jobs/ -> content) with the test Prow
 // config and returns the findings with paths relative to the temp dir.
 func run(t *testing.T, jobs map[string]string, o Options) ([]Finding, string) {
@@ -84,7 +70,7 @@ func run(t *testing.T, jobs map[string]string, o Options) ([]Finding, string) {
 	for name, c := range jobs {
 		files[filepath.Join("jobs", name)] = c
 	}
-	dir := writeTree(t, files)
+	dir := filetree.Temp(t, files)
 	o.ConfigPath = filepath.Join(dir, "config.yaml")
 	o.JobConfigPath = filepath.Join(dir, "jobs")
 	if o.Owner == nil {
@@ -321,7 +307,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestUnreadableInput(t *testing.T) {
-	dir := writeTree(t, map[string]string{"config.yaml": prowConfigYAML, "jobs/a.yaml": goodPeriodic, "bad/config.yaml": "a: [b\n", "docs/README.md": "# jobs\n", "docs/a.json": "{}"})
+	dir := filetree.Temp(t, map[string]string{"config.yaml": prowConfigYAML, "jobs/a.yaml": goodPeriodic, "bad/config.yaml": "a: [b\n", "docs/README.md": "# jobs\n", "docs/a.json": "{}"})
 	if err := os.Symlink(filepath.Join(dir, "missing.yaml"), filepath.Join(dir, "jobs", "dangling.yaml")); err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +365,7 @@ func TestPolicyScopeAndOverrides(t *testing.T) {
 }
 
 func TestRuleOverridesAreChecked(t *testing.T) {
-	spec := writeTree(t, map[string]string{"spec.yaml": "repo: tensorflow/k8s\nlint:\n  rules:\n    image-tags: off\n    prow-load: warning\n    decorate: loud\n"})
+	spec := filetree.Temp(t, map[string]string{"spec.yaml": "repo: tensorflow/k8s\nlint:\n  rules:\n    image-tags: off\n    prow-load: warning\n    decorate: loud\n"})
 	_, got := parseOverrides(map[string]string{"image-tags": "off", "prow-load": "warning", "decorate": "loud"}, filepath.Join(spec, "spec.yaml"))
 	var msgs []string
 	for _, f := range got {
@@ -419,7 +405,7 @@ func TestProwConfigProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeTree(t, map[string]string{"config.yaml": tt.config, "jobs/a.yaml": badRegex})
+			dir := filetree.Temp(t, map[string]string{"config.yaml": tt.config, "jobs/a.yaml": badRegex})
 			res, err := Lint(context.Background(), Options{ConfigPath: filepath.Join(dir, "config.yaml"), JobConfigPath: filepath.Join(dir, "jobs"), Owner: owner{}})
 			if err != nil {
 				t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/prowctl/prowctl/hack/bench/corpus"
+	"github.com/prowctl/prowctl/internal/filetree"
 )
 
 // prowPseudoVersion is the Prow the module pins; `make tools` builds its
@@ -120,7 +121,7 @@ func TestExitCodeIsCheckconfigs(t *testing.T) {
 			for name, c := range tc.jobs {
 				files[filepath.Join("jobs", name)] = c
 			}
-			dir := writeTree(t, files)
+			dir := filetree.Temp(t, files)
 			configPath, jobsPath := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs")
 			theirs, out := runCheckconfig(t, bin, configPath, jobsPath)
 			if theirs != tc.want {

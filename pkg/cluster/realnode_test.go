@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/prow/pkg/config"
 	"sigs.k8s.io/prow/pkg/pjutil"
 
+	"github.com/prowctl/prowctl/internal/prowctlbin"
 	"github.com/prowctl/prowctl/pkg/jobimage"
 	"github.com/prowctl/prowctl/pkg/mkpj"
 	"github.com/prowctl/prowctl/pkg/process"
@@ -58,6 +59,20 @@ func upRealNode(t *testing.T) (*State, kubernetes.Interface) {
 		dir = d
 	}
 	before := takeFootprint(t)
+	// Until Up has returned a state, a failure (of the killed up or of Up)
+	// would leave the killed up's components running: this stops them.
+	var state *State
+	t.Cleanup(func() {
+		if state != nil {
+			return
+		}
+		if _, err := Down(context.Background(), dir, DownOptions{StopGrace: 5 * time.Second, Keep: true}); err != nil {
+			t.Logf("down after a failed up: %v", err)
+		}
+		if pids := clusterPIDs(ClusterID(dir), ""); len(pids) > 0 {
+			t.Errorf("processes of the cluster left after a failed up: %v", pids)
+		}
+	})
 	stale := killedUp(t, dir)
 	began := time.Now()
 	var progressBuf bytes.Buffer
@@ -67,6 +82,7 @@ func upRealNode(t *testing.T) (*State, kubernetes.Interface) {
 	})
 	t.Logf("up in %.1fs:\n%s", time.Since(began).Seconds(), progressBuf.String())
 	if err != nil {
+		state = nil
 		t.Fatalf("up after a killed up: %v", err)
 	}
 	if running || !strings.Contains(progressBuf.String(), "cleaning up the stale cluster state") {
@@ -280,16 +296,7 @@ func ptr[T any](v T) *T { return &v }
 func testJobImage(t *testing.T, state *State, kube kubernetes.Interface) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "prowctl")
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	build := process.Cmd{Name: "go", Args: []string{"build", "-o", bin, "./cmd/prowctl"}, Dir: root, Env: append(os.Environ(), "CGO_ENABLED=0"), Stdout: &out, Stderr: &out}
-	if err := (process.Exec{}).Run(ctx, build); err != nil {
-		t.Fatalf("go build prowctl: %v\n%s", err, out.String())
-	}
+	bin := prowctlbin.Path(t)
 	rootfs, err := Debian.Path(state.ToolsDir, "rootfs.tar")
 	if err != nil {
 		t.Fatal(err)

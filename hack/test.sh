@@ -11,12 +11,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 go=${GO:-go}
 args=(-count=1 -timeout 25m "$@")
-[[ $# -gt 0 ]] || args+=(./...)
+if [[ $# -eq 0 ]]; then
+	args+=(./...)
+	# One prowctl for every package whose tests run it (internal/prowctlbin),
+	# instead of a link in each of them.
+	bindir=$(mktemp -d)
+	trap 'rm -rf "$bindir"' EXIT
+	echo "test: building prowctl for the tests that run it"
+	CGO_ENABLED=0 "$go" build -o "$bindir/prowctl" ./cmd/prowctl
+	export PROWCTL_BIN=$bindir/prowctl
+fi
 
 run_isolated() {
 	# The namespace has no route to the module proxy: fetch first.
 	"$go" mod download
-	exec "$@" -- sh -c 'ip link set lo up && exec "$0" test "$@"' "$go" "${args[@]}"
+	"$@" -- sh -c 'ip link set lo up && exec "$0" test "$@"' "$go" "${args[@]}"
+	exit
 }
 
 if [[ ${PROWCTL_TEST_NETNS:-1} != 0 ]] && command -v ip >/dev/null; then
@@ -29,4 +39,4 @@ if [[ ${PROWCTL_TEST_NETNS:-1} != 0 ]] && command -v ip >/dev/null; then
 	fi
 fi
 echo "test: no network namespace here (needs unshare and ip); running in the machine's network"
-exec "$go" test "${args[@]}"
+"$go" test "${args[@]}"

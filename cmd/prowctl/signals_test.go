@@ -15,16 +15,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prowctl/prowctl/internal/prowctlbin"
 )
 
-var built struct {
-	once sync.Once
-	path string
-	err  error
-}
-
 // prowctlCommand returns a command that runs prowctl with args: the binary
-// built from this package, or with -short this test binary running run()
+// of this checkout (prowctlbin), or with -short this test binary running run()
 // (the same code path, without the build's cost).
 func prowctlCommand(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
@@ -34,22 +30,7 @@ func prowctlCommand(t *testing.T, args ...string) *exec.Cmd {
 		cmd.Env = append(os.Environ(), "PROWCTL_E2E_CHILD="+string(enc))
 		return cmd
 	}
-	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "prowctl-bin-")
-		if err != nil {
-			built.err = err
-			return
-		}
-		built.path = filepath.Join(dir, "prowctl")
-		out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput()
-		if err != nil {
-			built.err = errors.New(string(out))
-		}
-	})
-	if built.err != nil {
-		t.Fatalf("go build: %v", built.err)
-	}
-	return exec.Command(built.path, args...)
+	return exec.Command(prowctlbin.Path(t), args...)
 }
 
 // children lists the processes whose parent is pid.

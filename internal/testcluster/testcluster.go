@@ -52,7 +52,6 @@ import (
 	prowv1 "sigs.k8s.io/prow/pkg/client/clientset/versioned/typed/prowjobs/v1"
 
 	"github.com/prowctl/prowctl/pkg/cluster"
-	"github.com/prowctl/prowctl/pkg/process"
 )
 
 // Cluster is the package's personal Prow cluster.
@@ -95,30 +94,6 @@ func (c *Cluster) ProwJobs(t testing.TB) prowv1.ProwJobInterface {
 		t.Fatal(err)
 	}
 	return p.ProwJobs(c.ProwJobNamespace)
-}
-
-// Prowctl builds the prowctl binary of the checkout under test, once per
-// test binary, into the cluster's directory (which goes when the cluster
-// stops), and returns its path: integration tests run the commands as a
-// user does, exit codes included.
-func (c *Cluster) Prowctl(t testing.TB) string {
-	t.Helper()
-	prowctlBin.once.Do(func() {
-		prowctlBin.path = filepath.Join(c.Dir, "prowctl-under-test", "prowctl")
-		// ProwConfig is ROOT/config/prow/config.yaml.
-		root := filepath.Dir(filepath.Dir(filepath.Dir(c.ProwConfig)))
-		_, prowctlBin.err = process.Output(context.Background(), process.Exec{}, process.Cmd{Name: "go", Args: []string{"build", "-o", prowctlBin.path, "./cmd/prowctl"}, Dir: root})
-	})
-	if prowctlBin.err != nil {
-		t.Fatalf("build prowctl: %v", prowctlBin.err)
-	}
-	return prowctlBin.path
-}
-
-var prowctlBin struct {
-	once sync.Once
-	path string
-	err  error
 }
 
 // Namespace creates a namespace for this test alone and deletes it when the

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prowctl/prowctl/internal/browser"
 	"github.com/prowctl/prowctl/internal/operatortest"
+	"github.com/prowctl/prowctl/internal/prowctlbin"
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/jobimage"
 	"github.com/prowctl/prowctl/pkg/jobs"
@@ -168,11 +169,7 @@ func newLoop(tb testing.TB) *loop {
 		}
 	})
 	// The prowctl the image holds: this checkout's, static.
-	bin := filepath.Join(l.tmp, "prowctl")
-	var out bytes.Buffer
-	if err := (process.Exec{}).Run(context.Background(), process.Cmd{Name: "go", Args: []string{"build", "-o", bin, "./cmd/prowctl"}, Dir: root, Env: append(os.Environ(), "CGO_ENABLED=0"), Stdout: &out, Stderr: &out}); err != nil {
-		tb.Fatalf("go build prowctl: %v\n%s", err, out.String())
-	}
+	bin := prowctlbin.Path(tb)
 	spec, err := jobs.LoadSpec(filepath.Join(root, "config", "tf-k8s.yaml"))
 	if err != nil {
 		tb.Fatal(err)

@@ -2,14 +2,14 @@ package mkpj
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
+
+	"github.com/prowctl/prowctl/internal/prowctlbin"
 )
 
 // benchJob is a presubmit from the middle of the corpus, with its refs.
@@ -28,22 +28,6 @@ func benchJob(b *testing.B) (dir string, j Job, args []string) {
 	return dir, j, args
 }
 
-// prowctlBinary is $PROWCTL_BIN (make bench builds bin/prowctl) or a fresh
-// build.
-func prowctlBinary(b *testing.B) string {
-	if p := os.Getenv("PROWCTL_BIN"); p != "" {
-		return p
-	}
-	_, file, _, _ := runtime.Caller(0)
-	out := filepath.Join(b.TempDir(), "prowctl")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/prowctl")
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-	if o, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build prowctl: %v\n%s", err, o)
-	}
-	return out
-}
-
 // BenchmarkMkpj times one `mkpj` for one job of a config of ~600 files and
 // 170,000 lines, as processes: prowctl's and Prow's, on the same input. The
 // target is prowctl ≤ 0.5× Prow's wall time.
@@ -54,7 +38,7 @@ func BenchmarkMkpj(b *testing.B) {
 		bin  func(*testing.B) string
 		args []string
 	}{
-		{"prowctl", prowctlBinary, append([]string{"mkpj"}, args...)},
+		{"prowctl", func(b *testing.B) string { return prowctlbin.Path(b) }, append([]string{"mkpj"}, args...)},
 		{"prow", func(b *testing.B) string { return prowMkpj(b) }, args},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

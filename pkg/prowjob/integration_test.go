@@ -15,6 +15,7 @@ import (
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/prowctl/prowctl/internal/prowctlbin"
 	"github.com/prowctl/prowctl/internal/testcluster"
 )
 
@@ -30,7 +31,7 @@ type result struct {
 func run(t *testing.T, c *testcluster.Cluster, args ...string) result {
 	t.Helper()
 	args = append(args, "--kubeconfig", c.Kubeconfig, "--context", c.Context, "--config-path", c.ProwConfig)
-	cmd := exec.Command(c.Prowctl(t), args...)
+	cmd := exec.Command(prowctlbin.Path(t), args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -17,6 +17,7 @@ import (
 	prowapi "sigs.k8s.io/prow/pkg/apis/prowjobs/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/prowctl/prowctl/internal/prowctlbin"
 	"github.com/prowctl/prowctl/internal/testcluster"
 	"github.com/prowctl/prowctl/pkg/rehearse"
 )
@@ -153,7 +154,7 @@ func (r *configRepo) rehearse(args ...string) result {
 		"--dir", r.c.Dir, "--base-ref", "main", "--base-sha", strings.Repeat("1", 40),
 		"--pull-number", "3", "--pull-sha", strings.Repeat("2", 40), "--pull-author", "alice",
 	}, args...)
-	cmd := exec.Command(r.c.Prowctl(r.t), args...)
+	cmd := exec.Command(prowctlbin.Path(r.t), args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

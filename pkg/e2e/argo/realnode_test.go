@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prowctl/prowctl/internal/operatortest"
+	"github.com/prowctl/prowctl/internal/prowctlbin"
 	"github.com/prowctl/prowctl/pkg/cluster"
 	"github.com/prowctl/prowctl/pkg/e2e"
 	"github.com/prowctl/prowctl/pkg/e2e/steps"
@@ -222,11 +223,8 @@ func startRealNode(t testing.TB) *realNode {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "prowctl")
 	// Static: the jobs' image holds this very binary.
-	if out, err := process.Output(ctx, process.Exec{}, process.Cmd{Name: "go", Args: []string{"build", "-o", bin, "./cmd/prowctl"}, Dir: root, Env: append(os.Environ(), "CGO_ENABLED=0")}); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := prowctlbin.Path(t)
 	dir := filepath.Join(tmp, "cluster")
 	t.Cleanup(func() {
 		if out, err := process.Output(context.Background(), process.Exec{}, process.Cmd{Name: bin, Args: []string{"cluster", "down", "--dir", dir}}); err != nil {

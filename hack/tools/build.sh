@@ -35,13 +35,22 @@ export GOFLAGS="-mod=readonly -buildvcs=false"
 export CGO_ENABLED=0
 
 tmp_files=()
-cleanup() { rm -f "${tmp_files[@]}"; }
+# A failed Go build ends the script (set -e): the preparation running beside
+# it (below) ends with it.
+cleanup() {
+	[[ -n ${preparing:-} ]] && kill -TERM "$preparing" 2>/dev/null && wait "$preparing" 2>/dev/null
+	rm -f "${tmp_files[@]}"
+}
 trap cleanup EXIT
 # A build runs in the background (below), so a signal reaches this trap at
 # once; it stops the build before the script exits.
 building=
+preparing=
 stop() {
-	[[ -n $building ]] && kill -TERM "$building" 2>/dev/null && wait "$building" 2>/dev/null
+	local p
+	for p in $building $preparing; do
+		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
 	exit "$1"
 }
 trap 'stop 130' INT
@@ -77,6 +86,18 @@ remaining() {
 # rewritten every second on a terminal.
 interactive=false
 [[ -t 1 && -z ${CI:-} ]] && interactive=true
+tty=$interactive
+
+# say prints a line; on a terminal it first clears the progress line that
+# the Go build in the foreground keeps rewriting (the preparation below runs
+# beside it and speaks in the middle of it).
+say() {
+	if $tty; then
+		printf '\r\033[K%s\n' "$*"
+	else
+		echo "$*"
+	fi
+}
 
 # run_with_progress LABEL CMD... runs CMD in the background and reports on it.
 run_with_progress() {
@@ -93,7 +114,7 @@ run_with_progress() {
 			printf '\r\033[Ktools: %s: %dm%02ds (remaining: %s)' "$label" $((el / 60)) $((el % 60)) "$(remaining)"
 		elif ((el - last >= 30)); then
 			last=$el
-			echo "tools: $label: still building, ${el}s so far (remaining: $(remaining))"
+			say "tools: $label: still building, ${el}s so far (remaining: $(remaining))"
 		fi
 	done
 	wait "$pid" || rc=$?
@@ -169,6 +190,91 @@ plan "$tools/pause-$pause_v" pause=.
 plan "$tools/emushim-$emushim_v" emushim=.
 echo "tools: to build under $tools: $(remaining)"
 
+# What is not Go: Debian's packages, the job images' root filesystem, the Go
+# toolchain for the jobs' image and Deck's front end. They wait on the
+# network and the disk more than on a core, so they run beside the Go builds
+# (a cold make tools is ~2-4 min shorter), and say what they do in lines of
+# their own. The real node's runtime comes from Debian's packages.
+node_pkgs=(containerd runc containernetworking-plugins iptables mmdebstrap rsync chromium)
+missing_pkgs=()
+for p in "${node_pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_pkgs+=("$p")
+done
+if ((${#missing_pkgs[@]} > 0)) && [[ $(id -u) -ne 0 ]]; then
+	echo "tools: the real node needs Debian packages: sudo apt-get install -y ${missing_pkgs[*]}" >&2
+	exit 1
+fi
+prepare() {
+	# A subshell starts without the script's traps: its own, so a stop
+	# removes its half-made files too.
+	preparing=
+	trap 'exit 143' TERM
+	trap cleanup EXIT
+	interactive=false
+	if ((${#missing_pkgs[@]} > 0)); then
+		say "tools: installing ${missing_pkgs[*]} with apt"
+		start=$SECONDS
+		run_with_progress "apt-get update" apt-get update -qq
+		run_with_progress "apt-get install" bash -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null' _ "${missing_pkgs[@]}"
+		say "tools: installed ${missing_pkgs[*]} in $((SECONDS - start))s"
+	fi
+
+	# A Debian root filesystem with a shell and git: the base of clonerefs' image
+	# and of the test jobs' images. Keyed by suite, package list and options
+	# (keep in step with cluster.Debian in pkg/cluster/tools.go; a test checks).
+	debian_suite=bookworm
+	debian_pkgs=git,ca-certificates
+	# Without documentation and translations: a quarter smaller, and every
+	# cluster start imports it.
+	debian_opts=(--dpkgopt=path-exclude=/usr/share/doc/* --dpkgopt=path-include=/usr/share/doc/*/copyright
+		--dpkgopt=path-exclude=/usr/share/man/* --dpkgopt=path-exclude=/usr/share/locale/*
+		--dpkgopt=path-exclude=/usr/share/info/*)
+	debian_key="$debian_pkgs ${debian_opts[*]}"
+	debian_dir=$tools/debian-$debian_suite-$(printf '%s' "$debian_key" | sha256sum | cut -c1-8)
+	if [[ -f $debian_dir/rootfs.tar ]]; then
+		say "tools: $debian_dir/rootfs.tar (cached)"
+	else
+		mkdir -p "$debian_dir"
+		tmp=$debian_dir/.rootfs.tmp.$$.tar
+		tmp_files+=("$tmp")
+		say "tools: making a Debian $debian_suite root filesystem ($debian_pkgs) -> $debian_dir/rootfs.tar"
+		start=$SECONDS
+		run_with_progress "mmdebstrap" mmdebstrap --quiet --format=tar --variant=apt --include="$debian_pkgs" "${debian_opts[@]}" "$debian_suite" "$tmp"
+		mv -f "$tmp" "$debian_dir/rootfs.tar"
+		say "tools: made the root filesystem in $((SECONDS - start))s"
+	fi
+
+	# The Go toolchain the tf-k8s jobs' image holds (pkg/jobimage, `prowctl image
+	# build`): the module proxy's golang.org/toolchain module, the Go this machine
+	# runs, into the module cache, where the image build (and its tests, which run
+	# without a network) find it.
+	go_version=$("$go" env GOVERSION)
+	toolchain_mod=golang.org/toolchain@v0.0.1-$go_version.linux-amd64
+	if zip=$(GOFLAGS=-mod=mod GOPROXY=off "$go" mod download -json "$toolchain_mod" 2>/dev/null | sed -n 's/^[[:space:]]*"Zip": "\(.*\)",*$/\1/p') && [[ -n $zip && -f $zip ]]; then
+		say "tools: $toolchain_mod (cached)"
+	else
+		say "tools: downloading the Go toolchain $toolchain_mod for the jobs' image"
+		start=$SECONDS
+		(cd "$here/prow" && run_with_progress "go toolchain" "$go" mod download "$toolchain_mod")
+		say "tools: downloaded the Go toolchain in $((SECONDS - start))s"
+	fi
+
+	# Deck's front end, keyed by Prow's version and everything that decides it.
+	deck_ui_key=$(cat "$here/deck/build.sh" "$here/deck/prow-package-lock.json" "$here/deck/assets/package-lock.json" | sha256sum | cut -c1-8)
+	deck_ui=$tools/deck-ui-${prow_v#v0.0.0-}-$deck_ui_key
+	if [[ -d $deck_ui/kodata ]]; then
+		say "tools: $deck_ui (cached)"
+	else
+		say "tools: building Deck's front end -> $deck_ui"
+		start=$SECONDS
+		prow_src=$(cd "$here/prow" && "$go" mod download sigs.k8s.io/prow && "$go" list -m -f '{{.Dir}}' sigs.k8s.io/prow)
+		run_with_progress "deck front end" "$here/deck/build.sh" "$prow_src" "$deck_ui"
+		say "tools: built Deck's front end in $((SECONDS - start))s"
+	fi
+}
+prepare &
+preparing=$!
+
 # etcd first: small, and every cluster needs it.
 build "$here/etcd" "$tools/etcd-$etcd_v" "" etcd=.
 
@@ -233,75 +339,6 @@ else
 	echo "tools: $crd (cached)"
 fi
 
-# The real node's runtime, from Debian's packages.
-node_pkgs=(containerd runc containernetworking-plugins iptables mmdebstrap rsync chromium)
-missing_pkgs=()
-for p in "${node_pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_pkgs+=("$p")
-done
-if ((${#missing_pkgs[@]} > 0)); then
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "tools: the real node needs Debian packages: sudo apt-get install -y ${missing_pkgs[*]}" >&2
-		exit 1
-	fi
-	echo "tools: installing ${missing_pkgs[*]} with apt"
-	start=$SECONDS
-	apt-get update -qq
-	run_with_progress "apt-get install" bash -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null' _ "${missing_pkgs[@]}"
-	echo "tools: installed ${missing_pkgs[*]} in $((SECONDS - start))s"
-fi
-
-# A Debian root filesystem with a shell and git: the base of clonerefs' image
-# and of the test jobs' images. Keyed by suite, package list and options
-# (keep in step with cluster.Debian in pkg/cluster/tools.go; a test checks).
-debian_suite=bookworm
-debian_pkgs=git,ca-certificates
-# Without documentation and translations: a quarter smaller, and every
-# cluster start imports it.
-debian_opts=(--dpkgopt=path-exclude=/usr/share/doc/* --dpkgopt=path-include=/usr/share/doc/*/copyright
-	--dpkgopt=path-exclude=/usr/share/man/* --dpkgopt=path-exclude=/usr/share/locale/*
-	--dpkgopt=path-exclude=/usr/share/info/*)
-debian_key="$debian_pkgs ${debian_opts[*]}"
-debian_dir=$tools/debian-$debian_suite-$(printf '%s' "$debian_key" | sha256sum | cut -c1-8)
-if [[ -f $debian_dir/rootfs.tar ]]; then
-	echo "tools: $debian_dir/rootfs.tar (cached)"
-else
-	mkdir -p "$debian_dir"
-	tmp=$debian_dir/.rootfs.tmp.$$.tar
-	tmp_files+=("$tmp")
-	echo "tools: making a Debian $debian_suite root filesystem ($debian_pkgs) -> $debian_dir/rootfs.tar"
-	start=$SECONDS
-	run_with_progress "mmdebstrap" mmdebstrap --quiet --format=tar --variant=apt --include="$debian_pkgs" "${debian_opts[@]}" "$debian_suite" "$tmp"
-	mv -f "$tmp" "$debian_dir/rootfs.tar"
-	echo "tools: made the root filesystem in $((SECONDS - start))s"
-fi
-
-# The Go toolchain the tf-k8s jobs' image holds (pkg/jobimage, `prowctl image
-# build`): the module proxy's golang.org/toolchain module, the Go this machine
-# runs, into the module cache, where the image build (and its tests, which run
-# without a network) find it.
-go_version=$("$go" env GOVERSION)
-toolchain_mod=golang.org/toolchain@v0.0.1-$go_version.linux-amd64
-if zip=$(GOFLAGS=-mod=mod GOPROXY=off "$go" mod download -json "$toolchain_mod" 2>/dev/null | sed -n 's/^[[:space:]]*"Zip": "\(.*\)",*$/\1/p') && [[ -n $zip && -f $zip ]]; then
-	echo "tools: $toolchain_mod (cached)"
-else
-	echo "tools: downloading the Go toolchain $toolchain_mod for the jobs' image"
-	start=$SECONDS
-	(cd "$here/prow" && run_with_progress "go toolchain" "$go" mod download "$toolchain_mod")
-	echo "tools: downloaded the Go toolchain in $((SECONDS - start))s"
-fi
-
-# Deck's front end, keyed by Prow's version and everything that decides it.
-deck_ui_key=$(cat "$here/deck/build.sh" "$here/deck/prow-package-lock.json" "$here/deck/assets/package-lock.json" | sha256sum | cut -c1-8)
-deck_ui=$tools/deck-ui-${prow_v#v0.0.0-}-$deck_ui_key
-if [[ -d $deck_ui/kodata ]]; then
-	echo "tools: $deck_ui (cached)"
-else
-	echo "tools: building Deck's front end -> $deck_ui"
-	start=$SECONDS
-	prow_src=$(cd "$here/prow" && "$go" mod download sigs.k8s.io/prow && "$go" list -m -f '{{.Dir}}' sigs.k8s.io/prow)
-	run_with_progress "deck front end" "$here/deck/build.sh" "$prow_src" "$deck_ui"
-	echo "tools: built Deck's front end in $((SECONDS - start))s"
-fi
-
+wait "$preparing"
+preparing=
 echo "tools: all binaries ready under $tools ($((SECONDS - total))s)"

@@ -26,7 +26,7 @@ func TestToolVersionsMatchHackTools(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				m := regexp.MustCompile(`(?ms)^debian_suite=.*?^debian_dir=[^\n]*\n`).Find(b)
+				m := regexp.MustCompile(`(?ms)^\s*debian_suite=.*?^\s*debian_dir=[^\n]*\n`).Find(b)
 				if m == nil {
 					t.Fatal("build.sh does not set debian_suite ... debian_dir")
 				}

@@ -38,7 +38,9 @@ tmp_files=()
 # A failed Go build ends the script (set -e): the preparation running beside
 # it (below) ends with it.
 cleanup() {
-	[[ -n ${preparing:-} ]] && kill -TERM "$preparing" 2>/dev/null && wait "$preparing" 2>/dev/null
+	if [[ -n ${preparing:-} ]] && kill -TERM "$preparing" 2>/dev/null; then
+		wait "$preparing" 2>/dev/null || true
+	fi
 	rm -f "${tmp_files[@]}"
 }
 trap cleanup EXIT
@@ -48,10 +50,28 @@ building=
 preparing=
 stop() {
 	local p
+	# Both at once, then wait for both: each takes its time to end.
 	for p in $building $preparing; do
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in $building $preparing; do
+		wait "$p" 2>/dev/null || true
 	done
 	exit "$1"
+}
+
+# stop_group PID ends the process group PID leads: a command and everything
+# it started (mmdebstrap's extractors, which otherwise finish unpacking
+# first; go's compilers). TERM, then KILL after 5 s.
+stop_group() {
+	kill -TERM -- "-$1" 2>/dev/null || return 0
+	local i
+	for ((i = 0; i < 50; i++)); do
+		kill -0 -- "-$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL -- "-$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
 }
 trap 'stop 130' INT
 trap 'stop 143' TERM
@@ -103,21 +123,28 @@ say() {
 run_with_progress() {
 	local label=$1
 	shift
-	local start=$SECONDS last=0 rc=0
-	"$@" &
+	local start=$SECONDS last=0 rc=0 saved
+	# A process group of its own (setsid execs in place: a background job
+	# of this shell leads no group), so a stop reaches all of it.
+	setsid "$@" &
 	local pid=$!
-	trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 143' TERM
+	saved=$(trap -p TERM)
+	trap 'stop_group "$pid"; exit 143' TERM
 	while kill -0 "$pid" 2>/dev/null; do
-		sleep 1
+		# In the background, so a signal's trap runs at once.
+		sleep 1 &
+		wait $! || true
 		local el=$((SECONDS - start))
 		if $interactive; then
 			printf '\r\033[Ktools: %s: %dm%02ds (remaining: %s)' "$label" $((el / 60)) $((el % 60)) "$(remaining)"
 		elif ((el - last >= 30)); then
 			last=$el
-			say "tools: $label: still building, ${el}s so far (remaining: $(remaining))"
+			say "tools: $label: still building, ${el}s so far${planned[0]+ (remaining: $(remaining))}"
 		fi
 	done
 	wait "$pid" || rc=$?
+	# The caller's own trap again.
+	if [[ -n $saved ]]; then eval "$saved"; else trap - TERM; fi
 	$interactive && printf '\r\033[K'
 	return "$rc"
 }
@@ -211,6 +238,8 @@ prepare() {
 	trap 'exit 143' TERM
 	trap cleanup EXIT
 	interactive=false
+	# Its lines are not about the Go binaries.
+	planned=()
 	if ((${#missing_pkgs[@]} > 0)); then
 		say "tools: installing ${missing_pkgs[*]} with apt"
 		start=$SECONDS
